@@ -1,0 +1,17 @@
+"""The append-only change log: audit trail, sync cursor source and webhook feed."""
+
+from piccolo.columns import JSON, UUID, BigSerial, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+class ChangeLog(Table, tablename="change_log"):
+    seq = BigSerial(primary_key=True)
+    at = Timestamptz(default=TimestamptzNow(), index=True)
+    actor_id = UUID(null=True, default=None, index=True)
+    action = Varchar(length=32)
+    table_name = Varchar(length=64, index=True)
+    row_id = Varchar(length=64, index=True)
+    changes = JSON(default="{}")
+    branch_id = UUID(null=True, default=None, index=True)
+    owner_id = UUID(null=True, default=None)

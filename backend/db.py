@@ -1,0 +1,196 @@
+"""Database engines: SQLite with one persistent writer behind a write lock, or PostgreSQL with a pool.
+
+Piccolo's own SQLite engine opens a connection per query and per transaction (≈10× slower, and deferred
+transactions fail with "database is locked" under concurrency). This engine keeps one writer connection,
+serialises writers with a process-wide lock, runs every write transaction as BEGIN IMMEDIATE and sends
+plain reads to a few persistent reader connections (WAL lets them read while the writer writes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiosqlite
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
+from piccolo.table import Table
+
+from backend.settings import Settings
+
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA busy_timeout=30000",
+    "PRAGMA foreign_keys=ON",
+)
+READ_PREFIXES = ("SELECT", "WITH", "PRAGMA TABLE_INFO", "EXPLAIN")
+
+
+class WriterTransaction(SQLiteTransaction):
+    """A transaction on the engine's persistent writer: takes the write lock, gives the connection back."""
+
+    __slots__ = ("_lock_held",)
+
+    async def __aenter__(self) -> SQLiteTransaction:
+        if self._parent is not None:
+            return self._parent
+        engine: AppSQLiteEngine = self.engine  # type: ignore[assignment]
+        await engine.open()
+        await engine.write_lock.acquire()
+        try:
+            self.connection = engine.writer
+            await self.begin()
+        except BaseException:
+            engine.write_lock.release()
+            raise
+        self.context = engine.current_transaction.set(self)
+        return self
+
+    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+        if self._parent:
+            return exception is None
+        engine: AppSQLiteEngine = self.engine  # type: ignore[assignment]
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        finally:
+            engine.current_transaction.reset(self.context)
+            engine.write_lock.release()
+        return exception is None
+
+
+class AppSQLiteEngine(SQLiteEngine):
+    """SQLite engine with persistent connections; see the module docstring for why."""
+
+    def __init__(self, path: str, readers: int = 4) -> None:
+        super().__init__(path=path, timeout=30)
+        self.reader_count = max(1, readers)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.writer: aiosqlite.Connection
+        self.write_lock: asyncio.Lock
+        self._readers: asyncio.Queue[aiosqlite.Connection]
+        self._all: list[aiosqlite.Connection] = []
+
+    async def _connect(self) -> aiosqlite.Connection:
+        connection = await aiosqlite.connect(**self.connection_kwargs)
+        connection.row_factory = dict_factory  # type: ignore[assignment]
+        for pragma in PRAGMAS:
+            await connection.execute(pragma)
+        self._all.append(connection)
+        return connection
+
+    async def open(self) -> None:
+        """Open the connections for the running event loop (again, if a test started a new loop)."""
+        loop = asyncio.get_running_loop()
+        if self._loop is loop:
+            return
+        if self._loop is not None:
+            self._all.clear()  # connections of a finished loop cannot be awaited from this one
+        self._loop = loop
+        self.write_lock = asyncio.Lock()
+        self.writer = await self._connect()
+        self._readers = asyncio.Queue()
+        for _ in range(self.reader_count):
+            self._readers.put_nowait(await self._connect())
+
+    async def close(self) -> None:
+        if self._loop is asyncio.get_running_loop():
+            for connection in self._all:
+                await connection.close()
+        self._all.clear()
+        self._loop = None
+
+    async def get_connection(self) -> aiosqlite.Connection:
+        await self.open()
+        return self.writer
+
+    def transaction(
+        self, transaction_type: TransactionType = TransactionType.immediate, allow_nested: bool = True
+    ) -> SQLiteTransaction:
+        return WriterTransaction(engine=self, transaction_type=TransactionType.immediate, allow_nested=allow_nested)
+
+    async def _execute(self, connection: aiosqlite.Connection, query: str, args: list[Any]) -> list[dict]:
+        async with connection.execute(query, args) as cursor:
+            return await cursor.fetchall()
+
+    async def _run_in_existing_connection(self, connection, query, args=None, query_type="generic", table=None):
+        return await self._execute(connection, query, args or [])
+
+    async def _run_in_new_connection(self, query, args=None, query_type="generic", table=None):
+        await self.open()
+        if query.lstrip().upper().startswith(READ_PREFIXES):
+            reader = await self._readers.get()
+            try:
+                return await self._execute(reader, query, args or [])
+            finally:
+                self._readers.put_nowait(reader)
+        async with self.write_lock:
+            return await self._execute(self.writer, query, args or [])
+
+
+def engine_for(settings: Settings) -> AppSQLiteEngine | PostgresEngine:
+    if settings.uses_postgres:
+        return PostgresEngine(config={"dsn": settings.database_url})
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return AppSQLiteEngine(path=str(settings.sqlite_path), readers=settings.sqlite_readers)
+
+
+def all_tables() -> list[type[Table]]:
+    from piccolo.apps.migrations.tables import Migration
+
+    from backend.piccolo_conf import APP_REGISTRY
+
+    tables = [t for config in APP_REGISTRY.app_configs.values() for t in config.table_classes]
+    return [*tables, Migration]
+
+
+def bind(engine: AppSQLiteEngine | PostgresEngine) -> None:
+    """Point Piccolo (every table and the migration runner) at `engine`."""
+    from backend import piccolo_conf
+
+    piccolo_conf.DB = engine
+    for table in all_tables():
+        table._meta.db = engine
+
+
+def current_engine() -> AppSQLiteEngine | PostgresEngine:
+    from backend import piccolo_conf
+
+    return piccolo_conf.DB
+
+
+async def start(engine: AppSQLiteEngine | PostgresEngine, pool_size: int = 10) -> None:
+    if isinstance(engine, PostgresEngine):
+        await engine.start_connection_pool(min_size=1, max_size=pool_size)
+    else:
+        await engine.open()
+
+
+async def stop(engine: AppSQLiteEngine | PostgresEngine) -> None:
+    if isinstance(engine, PostgresEngine):
+        await engine.close_connection_pool()
+    else:
+        await engine.close()
+
+
+@contextlib.asynccontextmanager
+async def write_transaction() -> AsyncIterator[Any]:
+    """The one way services open a write transaction (IMMEDIATE on SQLite).
+
+    On PostgreSQL, change-log sequence numbers must be handed out in commit order so a sync cursor never
+    passes a row that commits later; a transaction-level advisory lock taken before the first change-log
+    insert does that (see backend.audit.services.record_change).
+    """
+    engine = current_engine()
+    async with engine.transaction() as transaction:
+        yield transaction
+
+
+def is_postgres() -> bool:
+    return isinstance(current_engine(), PostgresEngine)

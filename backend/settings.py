@@ -1,0 +1,121 @@
+"""Typed settings read once from `IPMS_*` environment variables, with defaults that work out of the box."""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """A setting has a value the app cannot run with."""
+
+
+def _int(env: dict[str, str], key: str, default: int) -> int:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{key} must be an integer, got {raw!r}") from None
+
+
+def _bool(env: dict[str, str], key: str, default: bool) -> bool:
+    raw = env.get(key, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{key} must be true or false, got {raw!r}")
+
+
+def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    try:
+        return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in raw.split(",") if part.strip())
+    except ValueError as exc:
+        raise SettingsError(f"IPMS_TRUSTED_PROXIES: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    secret_key: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    session_idle_hours: int = 12
+    session_absolute_days: int = 30
+    login_max_attempts: int = 10
+    login_window_minutes: int = 15
+    trusted_proxies: tuple = field(default_factory=tuple)
+    allowed_origins: tuple[str, ...] = ()
+    sqlite_readers: int = 4
+    pg_pool_size: int = 10
+    upload_max_bytes: int = 15 * 1024 * 1024
+    image_max_pixels: int = 40_000_000
+    keep_originals: bool = False
+    default_language: str = "zh"
+
+    @property
+    def is_development(self) -> bool:
+        return self.env in {"development", "test"}
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.database_url.startswith(("postgresql://", "postgres://"))
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "ipms.sqlite3"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Read every `IPMS_*` key; `tests/test_settings.py` checks this list against `.env.example`."""
+        env = dict(os.environ if env is None else env)
+        mode = env.get("IPMS_ENV", "development")
+        if mode not in {"development", "test", "production"}:
+            raise SettingsError(f"IPMS_ENV must be development, test or production, got {mode!r}")
+        database_url = env.get("IPMS_DATABASE_URL", "")
+        if database_url and not database_url.startswith(("postgresql://", "postgres://", "sqlite:")):
+            raise SettingsError("IPMS_DATABASE_URL must be postgresql://… (leave it empty for the SQLite file)")
+        secret_key = env.get("IPMS_SECRET_KEY", "")
+        if mode == "production" and len(secret_key) < 32:
+            raise SettingsError("IPMS_SECRET_KEY must be set to at least 32 characters in production")
+        origins = tuple(o.strip().rstrip("/") for o in env.get("IPMS_ALLOWED_ORIGINS", "").split(",") if o.strip())
+        return cls(
+            env=mode,
+            data_dir=Path(env.get("IPMS_DATA_DIR", "var")),
+            database_url=database_url,
+            secret_key=secret_key,
+            host=env.get("IPMS_HOST", "127.0.0.1"),
+            port=_int(env, "IPMS_PORT", 8000),
+            workers=_int(env, "IPMS_WORKERS", 1),
+            session_idle_hours=_int(env, "IPMS_SESSION_IDLE_HOURS", 12),
+            session_absolute_days=_int(env, "IPMS_SESSION_ABSOLUTE_DAYS", 30),
+            login_max_attempts=_int(env, "IPMS_LOGIN_MAX_ATTEMPTS", 10),
+            login_window_minutes=_int(env, "IPMS_LOGIN_WINDOW_MINUTES", 15),
+            trusted_proxies=_networks(env.get("IPMS_TRUSTED_PROXIES", "")),
+            allowed_origins=origins,
+            sqlite_readers=_int(env, "IPMS_SQLITE_READERS", 4),
+            pg_pool_size=_int(env, "IPMS_PG_POOL_SIZE", 10),
+            upload_max_bytes=_int(env, "IPMS_UPLOAD_MAX_BYTES", 15 * 1024 * 1024),
+            image_max_pixels=_int(env, "IPMS_IMAGE_MAX_PIXELS", 40_000_000),
+            keep_originals=_bool(env, "IPMS_KEEP_ORIGINALS", False),
+            default_language=env.get("IPMS_DEFAULT_LANGUAGE", "zh"),
+        )
+
+
+@functools.cache
+def get_settings() -> Settings:
+    return Settings.from_env()
