@@ -1,0 +1,217 @@
+"""Who may see and change what: the one home of role-scoped access (ARCHITECTURE.md, "Access control").
+
+`scope()` filters every list, `authorize()` guards every single record, `mask()` hides fields per role.
+A record is authorised by running the same scope query restricted to its id, so the list and the
+single-record rules can never disagree. Nothing else in the code base filters by role.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from piccolo.columns.combination import WhereRaw
+from piccolo.query import Select
+from piccolo.table import Table
+
+from backend.accounts.tables import Branch, Region, User
+from backend.audit.tables import ChangeLog
+from backend.clients.tables import Client, Opportunity
+from backend.errors import Forbidden, NotFound
+from backend.projects.tables import BusinessLine, Project, ProjectMember
+from backend.visits.tables import Note, Visit
+
+Action = Literal["list", "read", "create", "update", "delete", "reassign"]
+Mode = Literal["read", "write"]
+ROLES = ("agent", "project_manager", "legal", "finance", "branch_manager", "executive", "admin")
+BUSINESS_ROLES = ("agent", "project_manager", "legal", "finance", "branch_manager", "executive")
+ADMIN_TABLES = ("users", "branches", "regions", "business_lines", "lifecycle_template_versions")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in user as access rules see it."""
+
+    id: uuid.UUID
+    role: str
+    branch_id: uuid.UUID
+    username: str = ""
+    display_name: str = ""
+    session_id: uuid.UUID | None = None
+    csrf_token: str = ""
+    language: str = ""
+
+
+NOTHING = WhereRaw("1 = 0")
+EVERYTHING = None
+
+TABLES: dict[str, type[Table]] = {
+    "region": Region,
+    "branch": Branch,
+    "user": User,
+    "business_line": BusinessLine,
+    "client": Client,
+    "opportunity": Opportunity,
+    "project": Project,
+    "visit": Visit,
+    "note": Note,
+    "audit": ChangeLog,
+}
+
+# Which actions each role may take on each resource, before row visibility is considered.
+ALL: frozenset[str] = frozenset({"list", "read", "create", "update", "delete"})
+READ: frozenset[str] = frozenset({"list", "read"})
+WRITE_NO_DELETE: frozenset[str] = frozenset({"list", "read", "create", "update"})
+MANAGE: frozenset[str] = ALL | {"reassign"}
+NONE: frozenset[str] = frozenset()
+
+ACTIONS: dict[str, dict[str, frozenset[str]]] = {
+    "region": {**{r: READ for r in BUSINESS_ROLES}, "admin": ALL},
+    "branch": {**{r: READ for r in BUSINESS_ROLES}, "admin": ALL},
+    "business_line": {**{r: READ for r in BUSINESS_ROLES}, "admin": ALL},
+    "user": {**{r: READ for r in BUSINESS_ROLES}, "admin": WRITE_NO_DELETE},
+    "client": {
+        "agent": WRITE_NO_DELETE, "project_manager": READ, "legal": NONE, "finance": NONE,
+        "branch_manager": MANAGE, "executive": READ, "admin": NONE,
+    },
+    "opportunity": {
+        "agent": WRITE_NO_DELETE, "project_manager": READ, "legal": NONE, "finance": NONE,
+        "branch_manager": MANAGE, "executive": READ, "admin": NONE,
+    },
+    "project": {
+        "agent": WRITE_NO_DELETE, "project_manager": WRITE_NO_DELETE, "legal": READ, "finance": READ,
+        "branch_manager": MANAGE, "executive": READ, "admin": NONE,
+    },
+    "visit": {
+        "agent": ALL, "project_manager": ALL, "legal": NONE, "finance": NONE,
+        "branch_manager": MANAGE, "executive": READ, "admin": NONE,
+    },
+    "note": {
+        "agent": ALL, "project_manager": ALL, "legal": ALL, "finance": NONE,
+        "branch_manager": ALL, "executive": READ, "admin": NONE,
+    },
+    "audit": {
+        "agent": NONE, "project_manager": NONE, "legal": NONE, "finance": NONE,
+        "branch_manager": READ, "executive": READ, "admin": READ,
+    },
+}
+
+# Fields a role never receives, even on records it may see.
+FIELD_MASK: dict[str, dict[str, frozenset[str]]] = {
+    "finance": {"project": frozenset({"description"}), "client": frozenset({"private_notes", "phone"})},
+}
+
+
+def _team_projects(actor: Actor) -> Select:
+    return ProjectMember.select(ProjectMember.project).where(
+        (ProjectMember.user == actor.id) & (ProjectMember.kind == "team")
+    )
+
+
+def _participating_projects(actor: Actor) -> Select:
+    return ProjectMember.select(ProjectMember.project).where(ProjectMember.user == actor.id)
+
+
+def _managed_projects(actor: Actor) -> Select:
+    return Project.select(Project.id).where(Project.manager == actor.id)
+
+
+def _visible_ids(resource: str, actor: Actor) -> Select:
+    table = TABLES[resource]
+    return scope(table.select(table._meta.primary_key), actor, resource)
+
+
+def _predicate(resource: str, actor: Actor, mode: Mode) -> Any:
+    """The row filter for `actor` on `resource`: a Piccolo where clause, EVERYTHING or NOTHING."""
+    role, me, branch = actor.role, actor.id, actor.branch_id
+    if role not in ACTIONS[resource] or not ACTIONS[resource][role]:
+        return NOTHING
+    if mode == "write" and role == "executive":
+        return NOTHING
+    if resource in ("region", "branch", "business_line"):
+        return EVERYTHING if mode == "read" or role == "admin" else NOTHING
+    if resource == "user":
+        if role in ("admin", "executive"):
+            return EVERYTHING if mode == "read" or role == "admin" else NOTHING
+        if mode == "write":
+            return NOTHING
+        return User.branch == branch if role in ("branch_manager", "project_manager") else User.id == me
+    if resource == "audit":
+        if role == "admin":
+            return ChangeLog.table_name.is_in(list(ADMIN_TABLES))
+        return EVERYTHING if role == "executive" else ChangeLog.branch_id == branch
+    table = TABLES[resource]
+    if role == "branch_manager":
+        return table.branch == branch  # type: ignore[attr-defined]
+    if role == "executive":
+        return EVERYTHING
+    if resource == "client":
+        if role == "agent":
+            return Client.owner == me
+        return Client.id.is_in(Project.select(Project.client).where(Project.manager == me))
+    if resource == "opportunity":
+        if role == "agent":
+            return Opportunity.owner == me
+        return Opportunity.client.is_in(_visible_ids("client", actor))
+    if resource == "project":
+        if role == "agent":
+            return (Project.owner == me) if mode == "write" else (
+                (Project.owner == me) | Project.id.is_in(_team_projects(actor))
+            )
+        if role == "project_manager":
+            return Project.manager == me
+        return (Project.branch == branch) & Project.id.is_in(_participating_projects(actor))
+    if resource == "visit":
+        if role == "agent":
+            return (Visit.owner == me) if mode == "write" else (
+                (Visit.owner == me) | Visit.project.is_in(_team_projects(actor))
+            )
+        return Visit.project.is_in(_managed_projects(actor))
+    if resource == "note":
+        if mode == "write":
+            return Note.author == me
+        return (
+            Note.client.is_in(_visible_ids("client", actor))
+            | Note.project.is_in(_visible_ids("project", actor))
+            | Note.visit.is_in(_visible_ids("visit", actor))
+        )
+    return NOTHING
+
+
+def scope(query: Any, actor: Actor, resource: str, mode: Mode = "read") -> Any:
+    """Restrict a Piccolo query on `resource`'s table to the rows `actor` may see (or change)."""
+    predicate = _predicate(resource, actor, mode)
+    return query if predicate is EVERYTHING else query.where(predicate)
+
+
+def can(actor: Actor, action: Action, resource: str) -> bool:
+    return action in ACTIONS[resource].get(actor.role, NONE)
+
+
+async def authorize(actor: Actor, action: Action, resource: str, record_id: Any) -> None:
+    """Raise NotFound when the record is invisible to `actor`, Forbidden when visible but not changeable.
+
+    For `create`, call it after inserting inside the transaction: a record you could not see afterwards
+    is one you may not create, and the transaction rolls back.
+    """
+    table = TABLES[resource]
+    pk = table._meta.primary_key
+    readable = can(actor, "read", resource) and await scope(
+        table.exists().where(pk == record_id), actor, resource, "read"
+    )
+    if not readable:
+        raise NotFound(f"No {resource} with id {record_id}")
+    if action in ("list", "read"):
+        return
+    if not can(actor, action, resource) or not await scope(
+        table.exists().where(pk == record_id), actor, resource, "write"
+    ):
+        raise Forbidden(f"You may not {action} this {resource}")
+
+
+def mask(actor: Actor, resource: str, row: dict[str, Any]) -> dict[str, Any]:
+    hidden = FIELD_MASK.get(actor.role, {}).get(resource)
+    if not hidden:
+        return row
+    return {k: v for k, v in row.items() if k not in hidden}

@@ -1,0 +1,103 @@
+import uuid
+from typing import Any
+
+from litestar import Request, Response, Router, delete, get, post, put
+
+from backend import records
+from backend.accounts import org, services
+from backend.accounts.schemas import (
+    BranchCreate,
+    BranchUpdate,
+    DeviceTouch,
+    Login,
+    RegionCreate,
+    RegionUpdate,
+    TokenCreate,
+    UserCreate,
+    UserUpdate,
+)
+from backend.crud import Routes, resource_router
+from backend.errors import Forbidden
+from backend.web import peer_ip, session_cookies, settings_of
+
+
+def same_origin(request: Request) -> bool:
+    """Browsers send Origin on cross-site POSTs; an absent header means a non-browser client."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    host = request.headers.get("host", "")
+    return origin.rstrip("/") in {f"http://{host}", f"https://{host}", *settings_of(request).allowed_origins}
+
+
+def me(actor: Any) -> dict[str, Any]:
+    return {"id": actor.id, "username": actor.username, "display_name": actor.display_name, "role": actor.role,
+            "branch_id": actor.branch_id, "language": actor.language}
+
+
+@post("/login", exclude_from_auth=True, operation_id="sign_in", summary="Sign in with username and password")
+async def sign_in(request: Request, data: Login) -> Response:
+    if not same_origin(request):
+        raise Forbidden("Sign-in from another site is not allowed")
+    settings = settings_of(request)
+    result = await services.sign_in(data.username, data.password, ip=peer_ip(request),
+                                    user_agent=request.headers.get("user-agent", ""), settings=settings)
+    return Response({"user": me(result.actor), "csrf_token": result.csrf_token},
+                    cookies=session_cookies(settings, result.token))
+
+
+@post("/logout", operation_id="sign_out", summary="Sign out (ends the session on the server)", status_code=200)
+async def sign_out(request: Request) -> Response:
+    if request.user.session_id is not None:
+        await services.sign_out(request.user)
+    return Response({"signed_out": True}, cookies=session_cookies(settings_of(request), None))
+
+
+@get("/me", operation_id="who_am_i", summary="The signed-in user and the CSRF token for writes")
+async def who_am_i(request: Request) -> dict[str, Any]:
+    return {"user": me(request.user), "csrf_token": request.user.csrf_token}
+
+
+@get("/tokens", operation_id="list_api_tokens", summary="Your API tokens")
+async def list_tokens(request: Request) -> list[dict[str, Any]]:
+    return await services.list_api_tokens(request.user)
+
+
+@post("/tokens", operation_id="create_api_token", summary="Create an API token (shown once)")
+async def create_token(request: Request, data: TokenCreate) -> dict[str, Any]:
+    secret, token = await services.create_api_token(request.user, data.name)
+    return {**token, "token": secret}
+
+
+@delete("/tokens/{token_id:uuid}", operation_id="revoke_api_token", summary="Revoke an API token")
+async def revoke_token(request: Request, token_id: uuid.UUID) -> None:
+    await services.revoke_api_token(request.user, token_id)
+
+
+@put("/devices/{device_id:uuid}", operation_id="register_device", summary="Register or refresh this browser install")
+async def register_device(request: Request, device_id: uuid.UUID, data: DeviceTouch) -> dict[str, Any]:
+    return await services.touch_device(request.user, device_id, data.label)
+
+
+auth_router = Router(path="/api/auth", route_handlers=[sign_in, sign_out, who_am_i, list_tokens, create_token,
+                                                       revoke_token, register_device], tags=["auth"])
+
+
+async def create_branch(actor: Any, values: dict[str, Any]) -> dict[str, Any]:
+    org.check_timezone(values)
+    return await records.create_record(actor, org.BRANCH_SPEC, values)
+
+
+async def update_branch(actor: Any, record_id: uuid.UUID, version: int, values: dict[str, Any]) -> dict[str, Any]:
+    org.check_timezone(values)
+    return await records.update_record(actor, org.BRANCH_SPEC, record_id, version, values)
+
+
+users_router = resource_router(
+    Routes("/api/users", services.USER_SPEC, UserCreate, UserUpdate, create=services.create_user,
+           update=services.update_user)
+)
+regions_router = resource_router(Routes("/api/regions", org.REGION_SPEC, RegionCreate, RegionUpdate))
+branches_router = resource_router(
+    Routes("/api/branches", org.BRANCH_SPEC, BranchCreate, BranchUpdate, create=create_branch, update=update_branch)
+)

@@ -1,0 +1,27 @@
+"""Regions and branches (admin-managed organisation structure)."""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+from typing import Any
+
+from backend import records
+from backend.accounts.tables import Branch, Region
+from backend.errors import Invalid
+
+REGION_SPEC = records.Spec(resource="region", table=Region, search=("code", "name"), owner_field=None)
+BRANCH_SPEC = records.Spec(
+    resource="branch", table=Branch, search=("code", "name"), filters={"region": uuid.UUID},
+    references={"region": "region"}, owner_field=None,
+)
+
+
+def check_timezone(values: dict[str, Any]) -> None:
+    name = values.get("timezone")
+    if name is None:
+        return
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise Invalid(f"Unknown time zone {name!r}; use an IANA name such as Asia/Shanghai", field="timezone") from None

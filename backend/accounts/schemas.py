@@ -1,0 +1,75 @@
+import uuid
+from typing import Annotated, Literal
+
+import msgspec
+
+from backend.schemas import Code, Name, Phone, Version
+
+Role = Literal["agent", "project_manager", "legal", "finance", "branch_manager", "executive", "admin"]
+Username = Annotated[str, msgspec.Meta(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+Password = Annotated[str, msgspec.Meta(min_length=8, max_length=200)]
+Email = Annotated[str, msgspec.Meta(max_length=255)]
+TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Language = Literal["", "zh", "en"]
+
+
+class Login(msgspec.Struct, forbid_unknown_fields=True):
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class UserCreate(msgspec.Struct, forbid_unknown_fields=True):
+    username: Username
+    display_name: Name
+    password: Password
+    role: Role
+    branch_id: uuid.UUID
+    supervisor_id: uuid.UUID | None = None
+    email: Email = ""
+    phone: Phone = ""
+    language: Language = ""
+
+
+class UserUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    version: Version
+    display_name: Name | msgspec.UnsetType = msgspec.UNSET
+    password: Password | msgspec.UnsetType = msgspec.UNSET
+    role: Role | msgspec.UnsetType = msgspec.UNSET
+    branch_id: uuid.UUID | msgspec.UnsetType = msgspec.UNSET
+    supervisor_id: uuid.UUID | None | msgspec.UnsetType = msgspec.UNSET
+    email: Email | msgspec.UnsetType = msgspec.UNSET
+    phone: Phone | msgspec.UnsetType = msgspec.UNSET
+    language: Language | msgspec.UnsetType = msgspec.UNSET
+    is_active: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class RegionCreate(msgspec.Struct, forbid_unknown_fields=True):
+    code: Code
+    name: Name
+
+
+class RegionUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    version: Version
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+
+
+class BranchCreate(msgspec.Struct, forbid_unknown_fields=True):
+    code: Code
+    name: Name
+    region_id: uuid.UUID
+    timezone: TimeZone = "Asia/Shanghai"
+
+
+class BranchUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    version: Version
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    region_id: uuid.UUID | msgspec.UnsetType = msgspec.UNSET
+    timezone: TimeZone | msgspec.UnsetType = msgspec.UNSET
+
+
+class TokenCreate(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+
+
+class DeviceTouch(msgspec.Struct, forbid_unknown_fields=True):
+    label: Annotated[str, msgspec.Meta(max_length=100)] = ""

@@ -1,0 +1,92 @@
+"""`create_app(settings)`: the one app factory (Litestar API and pages wrapped by ReactPy)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, get
+from litestar.config.compression import CompressionConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.template.config import TemplateConfig
+from reactpy.executors.asgi.middleware import ReactPyMiddleware
+from reactpy.templatetags import ReactPyJinja
+
+from backend import db
+from backend.accounts.endpoints import auth_router, branches_router, regions_router, users_router
+from backend.audit.endpoints import audit_router
+from backend.clients.endpoints import clients_router, opportunities_router
+from backend.migrate import migrate
+from backend.projects.endpoints import business_lines_router, projects_router
+from backend.settings import Settings, get_settings
+from backend.visits.endpoints import notes_router, visits_router
+from backend.web import EXCEPTION_HANDLERS, AuthMiddleware
+from pwa import pages, session
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "pwa" / "templates"
+ROOT_COMPONENTS = ["pwa.app.root"]
+
+
+@get("/healthz", exclude_from_auth=True, operation_id="health", summary="Liveness and database check")
+async def health() -> dict[str, Any]:
+    from backend.accounts.tables import Region
+
+    await Region.count()
+    return {"ok": True}
+
+
+def _add_reactpy_tag(engine: JinjaTemplateEngine) -> None:
+    engine.engine.add_extension(ReactPyJinja)
+
+
+def create_litestar(settings: Settings, *, run_migrations: bool = True, manage_engine: bool = True) -> Litestar:
+    engine = db.engine_for(settings)
+    db.bind(engine)
+    session.configure(settings)
+
+    async def on_startup(app: Litestar) -> None:
+        if manage_engine:
+            await db.start(engine, settings.pg_pool_size)
+        if run_migrations:
+            await migrate()
+
+    async def on_shutdown(app: Litestar) -> None:
+        if manage_engine:
+            await db.stop(engine)
+
+    app = Litestar(
+        route_handlers=[
+            health, pages.app_page, pages.login_page, pages.login_form, auth_router, users_router, regions_router,
+            branches_router, business_lines_router, clients_router, opportunities_router, projects_router,
+            visits_router, notes_router, audit_router,
+        ],
+        middleware=[DefineMiddleware(AuthMiddleware, exclude=["^/schema"])],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine,
+                                       engine_callback=_add_reactpy_tag),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=500),
+        openapi_config=OpenAPIConfig(title="IPMS API", version="1", path="/schema"),
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+        request_max_body_size=settings.upload_max_bytes + 1024 * 1024,
+        debug=False,
+        logging_config=None,
+    )
+    app.state.settings = settings
+    return app
+
+
+def create_app(settings: Settings | None = None, **options: Any) -> Any:
+    """The ASGI app: websocket Origin check → ReactPy (its websocket and static files) → Litestar."""
+    settings = settings or get_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    litestar_app = create_litestar(settings, **options)
+    return session.OriginGuard(ReactPyMiddleware(litestar_app, ROOT_COMPONENTS), settings)
+
+
+def asgi() -> Any:
+    """Factory for `uvicorn --factory backend.app:asgi` (each worker builds its own app)."""
+    return create_app()

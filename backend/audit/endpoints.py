@@ -1,0 +1,27 @@
+import datetime as dt
+import uuid
+from typing import Any
+
+from litestar import Request, Router, get
+from litestar.params import Parameter
+
+from backend.audit import read
+
+
+@get("/", operation_id="list_changes", summary="The change log, filtered by record, actor and time")
+async def list_changes(
+    request: Request,
+    table: str | None = Parameter(default=None, max_length=64),
+    row_id: str | None = Parameter(default=None, max_length=64),
+    actor_id: uuid.UUID | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    after_seq: int = Parameter(default=0, ge=0),
+    limit: int = Parameter(default=100, ge=1, le=500),
+) -> dict[str, Any]:
+    items = await read.list_changes(request.user, table=table, row_id=row_id, actor_id=actor_id, since=since,
+                                    until=until, after_seq=after_seq, limit=limit)
+    return {"items": items, "next_after_seq": items[-1]["seq"] if items else after_seq}
+
+
+audit_router = Router(path="/api/audit", route_handlers=[list_changes], tags=["audit"])

@@ -1,0 +1,73 @@
+"""Writing and reading the change log. Every mutation calls `record_change` inside its own transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+import uuid
+from typing import Any
+
+from backend import db
+from backend.audit.tables import ChangeLog
+
+# Any constant works; it only has to be the same for every writer of the change log.
+CHANGE_LOG_LOCK = 7_431_001
+
+
+def to_json(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_json(v) for k, v in value.items()}
+    return value
+
+
+def changed_fields(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any]:
+    """`{"before": {...}, "after": {...}}` holding only the fields that differ (all fields on create/delete)."""
+    before, after = before or {}, after or {}
+    skip = {"updated_at", "version", "password_hash"}
+    keys = [k for k in {**before, **after} if k not in skip and to_json(before.get(k)) != to_json(after.get(k))]
+    return {
+        "before": {k: to_json(before[k]) for k in keys if k in before},
+        "after": {k: to_json(after[k]) for k in keys if k in after},
+    }
+
+
+async def record_change(
+    *,
+    actor_id: uuid.UUID | None,
+    action: str,
+    table: str,
+    row_id: Any,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    branch_id: uuid.UUID | None = None,
+    owner_id: uuid.UUID | None = None,
+) -> None:
+    """Append one change-log row. Must run inside the mutation's transaction, so both commit or neither."""
+    engine = db.current_engine()
+    if engine.current_transaction.get() is None:
+        raise RuntimeError("record_change must run inside the mutation's transaction")
+    if db.is_postgres():
+        # Hands out sequence numbers in commit order (see backend.db.write_transaction).
+        await ChangeLog.raw("SELECT pg_advisory_xact_lock({})", CHANGE_LOG_LOCK)
+    await ChangeLog.insert(
+        ChangeLog(
+            actor_id=actor_id,
+            action=action,
+            table_name=table,
+            row_id=str(row_id),
+            changes=changed_fields(before, after),
+            branch_id=branch_id,
+            owner_id=owner_id,
+        )
+    )

@@ -1,0 +1,188 @@
+"""`ipms`: the one command line (serve, migrate, create-user, demo, check, backup, restore, piccolo)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from backend import db
+from backend.settings import Settings, SettingsError, get_settings
+
+
+async def with_database(settings: Settings, work: Callable[[], Awaitable[Any]], migrate_first: bool = True) -> Any:
+    from backend.migrate import migrate
+
+    engine = db.engine_for(settings)
+    db.bind(engine)
+    await db.start(engine, settings.pg_pool_size)
+    try:
+        if migrate_first:
+            await migrate()
+        return await work()
+    finally:
+        await db.stop(engine)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from backend.demo import demo_exists, seed_demo
+
+    async def prepare() -> None:
+        if args.demo and not await demo_exists():
+            summary = await seed_demo()
+            print_logins(summary.logins)
+
+    asyncio.run(with_database(settings, prepare))  # migrate once, before any worker starts
+    print(f"IPMS on http://{args.host}:{args.port}  (data: {settings.data_dir.resolve()})", flush=True)
+    uvicorn.run("backend.app:asgi", factory=True, host=args.host, port=args.port, workers=args.workers,
+                proxy_headers=False, ws="websockets", log_level="info")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    asyncio.run(with_database(settings, lambda: asyncio.sleep(0)))
+    print("Database is up to date.")
+    return 0
+
+
+def print_logins(logins: list[tuple[str, str, str, str]]) -> None:
+    from backend.demo import DEMO_PASSWORD
+
+    print(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+    for username, name, role, branch in logins:
+        print(f"  {username:<28} {name:<6} {role:<16} {branch}")
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.demo import demo_exists, seed_demo
+
+    async def work() -> int:
+        if await demo_exists():
+            print("The demo organisation is already there (use a fresh IPMS_DATA_DIR for a new one).")
+            return 0
+        summary = await seed_demo(scale=args.scale)
+        print(", ".join(f"{v} {k}" for k, v in summary.counts.items()))
+        print_logins(summary.logins)
+        return 0
+
+    return asyncio.run(with_database(settings, work))
+
+
+def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.accounts.services import create_user
+    from backend.accounts.tables import Branch
+    from backend.errors import ServiceError
+
+    password = args.password or os.environ.get("IPMS_NEW_USER_PASSWORD") or getpass.getpass("Password: ")
+
+    async def work() -> int:
+        branch = await Branch.select(Branch.id).where(Branch.code == args.branch).first()
+        if branch is None:
+            print(f"No branch with code {args.branch!r}", file=sys.stderr)
+            return 2
+        try:
+            user = await create_user(None, {"username": args.username, "display_name": args.name or args.username,
+                                            "password": password, "role": args.role, "branch_id": branch["id"]})
+        except ServiceError as exc:
+            print(f"{exc.field or 'error'}: {exc.message}", file=sys.stderr)
+            return 2
+        print(f"Created {user['username']} ({user['role']})")
+        return 0
+
+    return asyncio.run(with_database(settings, work))
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.ops import check
+
+    problems = asyncio.run(with_database(settings, lambda: check(settings), migrate_first=False))
+    for line in problems:
+        print(f"FAIL {line}")
+    if not problems:
+        print("OK: settings, database connection, migrations and integrity")
+    return 1 if problems else 0
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.ops import backup
+
+    target = asyncio.run(with_database(settings, lambda: backup(settings, Path(args.target)), migrate_first=False))
+    print(f"Backup written to {target}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.ops import restore
+
+    restore(settings, Path(args.source))
+    print(f"Restored from {args.source}; run `ipms check` before starting the app.")
+    return 0
+
+
+def cmd_piccolo(args: argparse.Namespace, settings: Settings) -> int:
+    """Piccolo's own CLI with this project's configuration (e.g. `ipms piccolo migrations new clients --auto`)."""
+    from piccolo.main import main as piccolo_main
+
+    os.environ["PICCOLO_CONF"] = "backend.piccolo_conf"
+    sys.argv = ["piccolo", *args.rest]
+    piccolo_main()
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="ipms", description="IPMS: intermediary project management system")
+    sub = root.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="migrate, then serve the app")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--workers", type=int, default=None)
+    serve.add_argument("--demo", action="store_true", help="seed the demo organisation first if it is missing")
+    serve.set_defaults(run=cmd_serve)
+    sub.add_parser("migrate", help="run database migrations").set_defaults(run=cmd_migrate)
+    demo = sub.add_parser("demo", help="create the demo organisation and print its logins")
+    demo.add_argument("--scale", type=int, default=1, help="multiply clients and projects")
+    demo.set_defaults(run=cmd_demo)
+    user = sub.add_parser("create-user", help="create a user")
+    user.add_argument("username")
+    user.add_argument("--role", required=True, choices=["agent", "project_manager", "legal", "finance",
+                                                       "branch_manager", "executive", "admin"])
+    user.add_argument("--branch", required=True, help="branch code, e.g. SH-PD")
+    user.add_argument("--name", default="")
+    user.add_argument("--password", default="", help="or IPMS_NEW_USER_PASSWORD, or asked for")
+    user.set_defaults(run=cmd_create_user)
+    sub.add_parser("check", help="check configuration and database health").set_defaults(run=cmd_check)
+    backup = sub.add_parser("backup", help="consistent copy of database and media, while the app runs")
+    backup.add_argument("target", help="folder to create")
+    backup.set_defaults(run=cmd_backup)
+    restore = sub.add_parser("restore", help="restore a backup (stop the app first)")
+    restore.add_argument("source")
+    restore.set_defaults(run=cmd_restore)
+    piccolo = sub.add_parser("piccolo", help="Piccolo's CLI with IPMS's configuration")
+    piccolo.add_argument("rest", nargs=argparse.REMAINDER)
+    piccolo.set_defaults(run=cmd_piccolo)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = get_settings()
+    except SettingsError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "serve":
+        args.host = args.host or settings.host
+        args.port = args.port or settings.port
+        args.workers = args.workers or settings.workers
+    return args.run(args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Clients and opportunities: scoped CRUD, the opportunity state machine and reassignment."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from backend import access, db, records
+from backend.access import Actor
+from backend.clients.tables import Client, Opportunity
+from backend.errors import Conflict, Invalid
+from backend.visits.services import VISIT_SPEC
+from backend.visits.tables import Visit
+
+CLIENT_SPEC = records.Spec(
+    resource="client", table=Client, search=("name", "phone", "area_preference"),
+    filters={"owner": uuid.UUID, "intent": str, "source": str},
+)
+OPPORTUNITY_SPEC = records.Spec(
+    resource="opportunity", table=Opportunity, search=("title",),
+    filters={"owner": uuid.UUID, "client": uuid.UUID, "state": str},
+    references={"client": "client"},
+)
+# potential → following → won | lost; a lead can drop back from following to potential.
+TRANSITIONS = {"potential": {"following", "lost"}, "following": {"potential", "won", "lost"}}
+
+
+def check_budget(values: dict[str, Any], current: dict[str, Any] | None = None) -> None:
+    merged = {**(current or {}), **values}
+    low, high = merged.get("budget_min"), merged.get("budget_max")
+    if low is not None and high is not None and low > high:
+        raise Invalid("The budget minimum is above the maximum", field="budget_min")
+
+
+async def create_client(actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
+    check_budget(values)
+    return await records.create_record(actor, CLIENT_SPEC, values)
+
+
+async def update_client(actor: Actor, client_id: uuid.UUID, version: int, changes: dict[str, Any]) -> dict[str, Any]:
+    check_budget(changes, await records.fetch(CLIENT_SPEC, client_id))
+    return await records.update_record(actor, CLIENT_SPEC, client_id, version, changes)
+
+
+async def move_opportunity(
+    actor: Actor, opportunity_id: uuid.UUID, version: int, state: str, lost_reason: str = ""
+) -> dict[str, Any]:
+    async with db.write_transaction():
+        await access.authorize(actor, "update", "opportunity", opportunity_id)
+        current = await records.fetch(OPPORTUNITY_SPEC, opportunity_id)
+        assert current is not None
+        if state not in TRANSITIONS.get(current["state"], set()):
+            raise Conflict(f"An opportunity cannot move from {current['state']} to {state}", field="state")
+        if state == "lost" and not lost_reason.strip():
+            raise Invalid("Say why the opportunity was lost", field="lost_reason")
+        changes: dict[str, Any] = {"state": state, "lost_reason": lost_reason.strip() if state == "lost" else ""}
+        if state in ("won", "lost"):
+            changes["closed_at"] = records.now()
+        after = await records.apply_update(actor, OPPORTUNITY_SPEC, opportunity_id, version, changes, action="move")
+    return records.to_api(OPPORTUNITY_SPEC, actor, after)
+
+
+async def reassign_client(actor: Actor, client_id: uuid.UUID, owner_id: uuid.UUID, version: int) -> dict[str, Any]:
+    """Move a client to another agent of the branch, with its open opportunities and planned visits."""
+    async with db.write_transaction():
+        await records.authorize_reassign(actor, "client", client_id, owner_id)
+        after = await records.apply_update(actor, CLIENT_SPEC, client_id, version, {"owner": owner_id}, action="reassign")
+        for spec, table, open_clause in (
+            (OPPORTUNITY_SPEC, Opportunity, Opportunity.state.is_in(["potential", "following"])),
+            (VISIT_SPEC, Visit, Visit.status == "planned"),
+        ):
+            rows = await table.select(table.id, table.version).where((table.client == client_id) & open_clause)
+            for row in rows:
+                await records.apply_update(actor, spec, row["id"], row["version"], {"owner": owner_id}, action="reassign")
+    return records.to_api(CLIENT_SPEC, actor, after)

@@ -1,0 +1,49 @@
+import decimal
+import uuid
+from typing import Annotated, Literal
+
+import msgspec
+
+from backend.schemas import Code, LongText, Money, Name, Title, Version
+
+StageKey = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=r"^[a-z_]+$")]
+
+
+class ProjectCreate(msgspec.Struct, forbid_unknown_fields=True):
+    title: Title
+    business_line_id: uuid.UUID
+    client_id: uuid.UUID | None = None
+    manager_id: uuid.UUID | None = None
+    description: LongText = ""
+    contract_value: Money = decimal.Decimal(0)
+    owner_id: uuid.UUID | None = None
+
+
+class ProjectUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    version: Version
+    title: Title | msgspec.UnsetType = msgspec.UNSET
+    client_id: uuid.UUID | None | msgspec.UnsetType = msgspec.UNSET
+    manager_id: uuid.UUID | None | msgspec.UnsetType = msgspec.UNSET
+    description: LongText | msgspec.UnsetType = msgspec.UNSET
+    contract_value: Money | msgspec.UnsetType = msgspec.UNSET
+
+
+class MemberAdd(msgspec.Struct, forbid_unknown_fields=True):
+    user_id: uuid.UUID
+
+
+class BusinessLineCreate(msgspec.Struct, forbid_unknown_fields=True):
+    key: Code
+    name_zh: Name
+    name_en: Name
+    active: bool = True
+
+
+class BusinessLineUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    version: Version
+    name_zh: Name | msgspec.UnsetType = msgspec.UNSET
+    name_en: Name | msgspec.UnsetType = msgspec.UNSET
+    active: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+ProjectStatus = Literal["open", "won", "lost"]

@@ -1,0 +1,45 @@
+import uuid
+from typing import Annotated, Literal
+
+import msgspec
+
+from backend.schemas import LongText, Timestamp, Version
+
+Address = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+Minutes = Annotated[int, msgspec.Meta(ge=5, le=24 * 60)]
+Status = Literal["planned", "done", "cancelled", "no_show"]
+Body = Annotated[str, msgspec.Meta(min_length=1, max_length=20_000)]
+
+
+class VisitCreate(msgspec.Struct, forbid_unknown_fields=True):
+    client_id: uuid.UUID
+    address: Address
+    scheduled_at: Timestamp
+    project_id: uuid.UUID | None = None
+    duration_minutes: Minutes = 60
+    status: Status = "planned"
+    summary: LongText = ""
+    owner_id: uuid.UUID | None = None
+
+
+class VisitUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    version: Version
+    address: Address | msgspec.UnsetType = msgspec.UNSET
+    scheduled_at: Timestamp | msgspec.UnsetType = msgspec.UNSET
+    project_id: uuid.UUID | None | msgspec.UnsetType = msgspec.UNSET
+    duration_minutes: Minutes | msgspec.UnsetType = msgspec.UNSET
+    status: Status | msgspec.UnsetType = msgspec.UNSET
+    summary: LongText | msgspec.UnsetType = msgspec.UNSET
+
+
+class NoteCreate(msgspec.Struct, forbid_unknown_fields=True):
+    body: Body
+    client_id: uuid.UUID | None = None
+    project_id: uuid.UUID | None = None
+    visit_id: uuid.UUID | None = None
+    id: uuid.UUID | None = None
+
+
+class NoteUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    version: Version
+    body: Body | msgspec.UnsetType = msgspec.UNSET

@@ -1,0 +1,115 @@
+"""HTTP plumbing shared by every endpoint: who is calling, CSRF, cookies and the error format."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from backend.access import Actor
+from backend.accounts import services as accounts
+from backend.errors import ServiceError
+from backend.settings import Settings, get_settings
+
+log = logging.getLogger("ipms")
+SESSION_COOKIE = "ipms_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def settings_of(connection: ASGIConnection) -> Settings:
+    return connection.app.state.get("settings") or get_settings()
+
+
+def peer_ip(connection: ASGIConnection) -> str:
+    settings = settings_of(connection)
+    peer = connection.client.host if connection.client else None
+    return accounts.client_ip(peer, connection.headers.get("x-forwarded-for"), settings)
+
+
+async def actor_from_connection(connection: ASGIConnection) -> Actor | None:
+    """Bearer API token first, then the session cookie. Used by the middleware and by pages."""
+    authorization = connection.headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        return await accounts.actor_for_api_token(authorization[7:].strip())
+    return await accounts.actor_for_session(connection.cookies.get(SESSION_COOKIE), settings_of(connection))
+
+
+class AuthMiddleware(AbstractAuthenticationMiddleware):
+    """Every route needs a signed-in user unless it opts out with `exclude_from_auth=True`.
+
+    Cookie-authenticated writes must echo the session's CSRF token in `X-CSRF-Token`; bearer tokens
+    are not sent by browsers on their own, so they need none.
+    """
+
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+        actor = await actor_from_connection(connection)
+        if actor is None:
+            raise NotAuthorizedException("Sign in first")
+        method = connection.scope.get("method", "GET")
+        if actor.session_id is not None and method not in SAFE_METHODS:
+            sent = connection.headers.get(CSRF_HEADER, "")
+            if not sent or not hmac.compare_digest(sent, actor.csrf_token):
+                raise PermissionDeniedException("Missing or wrong CSRF token (send the X-CSRF-Token header)")
+        return AuthenticationResult(user=actor, auth=actor.session_id)
+
+
+def session_cookies(settings: Settings, token: str | None) -> list[Cookie]:
+    """The session cookie (HttpOnly, SameSite=Lax, Secure outside development); `None` clears it."""
+    return [
+        Cookie(
+            key=SESSION_COOKIE, value=token or "", httponly=True, samesite="lax", secure=not settings.is_development,
+            path="/", max_age=settings.session_absolute_days * 86400 if token else 0,
+        )
+    ]
+
+
+def error_body(code: str, message: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
+    return {"error": code, "message": message, "field": field, **extra}
+
+
+def service_error_handler(_: Request, exc: ServiceError) -> Response:
+    return Response(error_body(exc.code, exc.message, exc.field, **exc.extra), status_code=exc.status_code)
+
+
+def validation_error_handler(_: Request, exc: ValidationException) -> Response:
+    detail = exc.extra[0] if isinstance(exc.extra, list) and exc.extra else {}
+    key = detail.get("key") if isinstance(detail, dict) else None
+    message = detail.get("message") if isinstance(detail, dict) else None
+    field = key.removeprefix("$.") if isinstance(key, str) else None
+    text = f"{field}: {message}" if field and message else (message or exc.detail)
+    return Response(error_body("invalid", text, field), status_code=400)
+
+
+HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+              409: "conflict", 413: "too_large", 415: "unsupported_media_type", 429: "too_many_requests"}
+
+
+def http_error_handler(_: Request, exc: HTTPException) -> Response:
+    code = HTTP_CODES.get(exc.status_code, "error")
+    if exc.status_code == 403 and "CSRF" in str(exc.detail):
+        code = "csrf"
+    return Response(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
+
+
+def internal_error_handler(request: Request, exc: Exception) -> Response:
+    log.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return Response(
+        error_body("internal_error", "Something went wrong on the server; nothing was saved. Try again."),
+        status_code=HTTP_500_INTERNAL_SERVER_ERROR,
+    )
+
+
+EXCEPTION_HANDLERS = {
+    ServiceError: service_error_handler,
+    ValidationException: validation_error_handler,
+    HTTPException: http_error_handler,
+    Exception: internal_error_handler,
+}
