@@ -8,9 +8,9 @@ from typing import Any
 
 from litestar import Litestar, get
 from litestar.config.compression import CompressionConfig
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 from reactpy.executors.asgi.middleware import ReactPyMiddleware
 from reactpy.templatetags import ReactPyJinja
@@ -42,8 +42,10 @@ def _add_reactpy_tag(engine: JinjaTemplateEngine) -> None:
     engine.engine.add_extension(ReactPyJinja)
 
 
-def create_litestar(settings: Settings, *, run_migrations: bool = True, manage_engine: bool = True) -> Litestar:
-    engine = db.engine_for(settings)
+def create_litestar(settings: Settings, *, run_migrations: bool = True, engine: Any = None) -> Litestar:
+    """With `engine` given (tests), the caller has bound and started it and keeps it."""
+    manage_engine = engine is None
+    engine = engine or db.engine_for(settings)
     db.bind(engine)
     session.configure(settings)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Router, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.params import JSONBody, Parameter
 
 from backend import access, records
 from backend.errors import Invalid
@@ -93,7 +93,7 @@ def resource_router(routes: Routes) -> Router:
         create_schema = routes.create_schema
 
         @post("/", operation_id=f"create_{name}", summary=f"Create a {name}")
-        async def create_record(request: Request, data: create_schema) -> dict[str, Any]:  # type: ignore[valid-type]
+        async def create_record(request: Request, data: JSONBody[create_schema]) -> dict[str, Any]:  # type: ignore[valid-type]
             return await create_fn(request.user, body_values(data))
 
         handlers.append(create_record)
@@ -102,7 +102,7 @@ def resource_router(routes: Routes) -> Router:
         update_schema = routes.update_schema
 
         @patch("/{record_id:uuid}", operation_id=f"update_{name}", summary=f"Update a {name} (send its version)")
-        async def update_record(request: Request, record_id: uuid.UUID, data: update_schema) -> dict[str, Any]:  # type: ignore[valid-type]
+        async def update_record(request: Request, record_id: uuid.UUID, data: JSONBody[update_schema]) -> dict[str, Any]:  # type: ignore[valid-type]
             values = body_values(data)
             version = values.pop("version")
             return await update_fn(request.user, record_id, version, values)
@@ -120,7 +120,7 @@ def resource_router(routes: Routes) -> Router:
     if spec.owner_field and any("reassign" in actions for actions in access.ACTIONS[name].values()):
 
         @post("/{record_id:uuid}/reassign", operation_id=f"reassign_{name}", summary=f"Give a {name} to another user")
-        async def reassign_record(request: Request, record_id: uuid.UUID, data: ReassignBody) -> dict[str, Any]:
+        async def reassign_record(request: Request, record_id: uuid.UUID, data: JSONBody[ReassignBody]) -> dict[str, Any]:
             return await reassign_fn(request.user, record_id, data.owner_id, data.version)
 
         handlers.append(reassign_record)

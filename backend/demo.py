@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import random
-import uuid
 import zoneinfo
 from dataclasses import dataclass
 from typing import Any

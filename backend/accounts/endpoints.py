@@ -2,6 +2,7 @@ import uuid
 from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post, put
+from litestar.params import JSONBody
 
 from backend import records
 from backend.accounts import org, services
@@ -36,7 +37,7 @@ def me(actor: Any) -> dict[str, Any]:
 
 
 @post("/login", exclude_from_auth=True, operation_id="sign_in", summary="Sign in with username and password")
-async def sign_in(request: Request, data: Login) -> Response:
+async def sign_in(request: Request, data: JSONBody[Login]) -> Response:
     if not same_origin(request):
         raise Forbidden("Sign-in from another site is not allowed")
     settings = settings_of(request)
@@ -64,7 +65,7 @@ async def list_tokens(request: Request) -> list[dict[str, Any]]:
 
 
 @post("/tokens", operation_id="create_api_token", summary="Create an API token (shown once)")
-async def create_token(request: Request, data: TokenCreate) -> dict[str, Any]:
+async def create_token(request: Request, data: JSONBody[TokenCreate]) -> dict[str, Any]:
     secret, token = await services.create_api_token(request.user, data.name)
     return {**token, "token": secret}
 
@@ -75,7 +76,7 @@ async def revoke_token(request: Request, token_id: uuid.UUID) -> None:
 
 
 @put("/devices/{device_id:uuid}", operation_id="register_device", summary="Register or refresh this browser install")
-async def register_device(request: Request, device_id: uuid.UUID, data: DeviceTouch) -> dict[str, Any]:
+async def register_device(request: Request, device_id: uuid.UUID, data: JSONBody[DeviceTouch]) -> dict[str, Any]:
     return await services.touch_device(request.user, device_id, data.label)
 
 

@@ -2,14 +2,21 @@ import uuid
 from typing import Any
 
 from litestar import Request, post
+from litestar.params import JSONBody
 
 from backend.clients import services
-from backend.clients.schemas import ClientCreate, ClientUpdate, OpportunityCreate, OpportunityMove, OpportunityUpdate
+from backend.clients.schemas import (
+    ClientCreate,
+    ClientUpdate,
+    OpportunityCreate,
+    OpportunityMove,
+    OpportunityUpdate,
+)
 from backend.crud import Routes, resource_router
 
 
 @post("/{record_id:uuid}/move", operation_id="move_opportunity", summary="Move an opportunity along its pipeline")
-async def move_opportunity(request: Request, record_id: uuid.UUID, data: OpportunityMove) -> dict[str, Any]:
+async def move_opportunity(request: Request, record_id: uuid.UUID, data: JSONBody[OpportunityMove]) -> dict[str, Any]:
     return await services.move_opportunity(request.user, record_id, data.version, data.state, data.lost_reason)
 
 

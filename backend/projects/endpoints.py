@@ -2,6 +2,7 @@ import uuid
 from typing import Any
 
 from litestar import Request, delete, get, post
+from litestar.params import JSONBody
 
 from backend.crud import Routes, resource_router
 from backend.projects import services
@@ -20,7 +21,7 @@ async def list_members(request: Request, record_id: uuid.UUID) -> list[dict[str,
 
 
 @post("/{record_id:uuid}/members", operation_id="add_project_member", summary="Add a team member")
-async def add_member(request: Request, record_id: uuid.UUID, data: MemberAdd) -> dict[str, Any]:
+async def add_member(request: Request, record_id: uuid.UUID, data: JSONBody[MemberAdd]) -> dict[str, Any]:
     return await services.add_member(request.user, record_id, data.user_id)
 
 
