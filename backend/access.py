@@ -19,6 +19,7 @@ from backend.accounts.tables import Branch, Region, User
 from backend.audit.tables import ChangeLog
 from backend.clients.tables import Client, Opportunity
 from backend.errors import Forbidden, NotFound
+from backend.photos.tables import Photo
 from backend.projects.tables import BusinessLine, Project, ProjectMember
 from backend.visits.tables import Note, Visit
 
@@ -56,6 +57,7 @@ TABLES: dict[str, type[Table]] = {
     "project": Project,
     "visit": Visit,
     "note": Note,
+    "photo": Photo,
     "audit": ChangeLog,
 }
 
@@ -65,6 +67,7 @@ READ: frozenset[str] = frozenset({"list", "read"})
 WRITE_NO_DELETE: frozenset[str] = frozenset({"list", "read", "create", "update"})
 MANAGE: frozenset[str] = ALL | {"reassign"}
 NONE: frozenset[str] = frozenset()
+ADD_REMOVE: frozenset[str] = frozenset({"list", "read", "create", "delete"})
 
 ACTIONS: dict[str, dict[str, frozenset[str]]] = {
     "region": {**{r: READ for r in BUSINESS_ROLES}, "admin": ALL},
@@ -91,6 +94,11 @@ ACTIONS: dict[str, dict[str, frozenset[str]]] = {
         "agent": ALL, "project_manager": ALL, "legal": ALL, "finance": NONE,
         "branch_manager": ALL, "executive": READ, "admin": NONE,
     },
+    # Photos are immutable: no update. Finance sees amounts, not photos (ARCHITECTURE.md); admin no business data.
+    "photo": {
+        "agent": ADD_REMOVE, "project_manager": ADD_REMOVE, "legal": ADD_REMOVE, "finance": NONE,
+        "branch_manager": ADD_REMOVE, "executive": READ, "admin": NONE,
+    },
     "audit": {
         "agent": NONE, "project_manager": NONE, "legal": NONE, "finance": NONE,
         "branch_manager": READ, "executive": READ, "admin": READ,
@@ -113,8 +121,9 @@ def _participating_projects(actor: Actor) -> Select:
     return ProjectMember.select(ProjectMember.project).where(ProjectMember.user == actor.id)
 
 
-def _managed_projects(actor: Actor) -> Select:
-    return Project.select(Project.id).where(Project.manager == actor.id)
+def _managed_projects(actor: Actor, column: str = "id") -> Select:
+    """Projects a project manager runs: the ones they manage or own."""
+    return Project.select(getattr(Project, column)).where((Project.manager == actor.id) | (Project.owner == actor.id))
 
 
 def _visible_ids(resource: str, actor: Actor) -> Select:
@@ -149,7 +158,7 @@ def _predicate(resource: str, actor: Actor, mode: Mode) -> Any:
     if resource == "client":
         if role == "agent":
             return Client.owner == me
-        return Client.id.is_in(Project.select(Project.client).where(Project.manager == me))
+        return Client.id.is_in(_managed_projects(actor, "client"))
     if resource == "opportunity":
         if role == "agent":
             return Opportunity.owner == me
@@ -160,7 +169,7 @@ def _predicate(resource: str, actor: Actor, mode: Mode) -> Any:
                 (Project.owner == me) | Project.id.is_in(_team_projects(actor))
             )
         if role == "project_manager":
-            return Project.manager == me
+            return Project.id.is_in(_managed_projects(actor))
         return (Project.branch == branch) & Project.id.is_in(_participating_projects(actor))
     if resource == "visit":
         if role == "agent":
@@ -175,6 +184,16 @@ def _predicate(resource: str, actor: Actor, mode: Mode) -> Any:
             Note.client.is_in(_visible_ids("client", actor))
             | Note.project.is_in(_visible_ids("project", actor))
             | Note.visit.is_in(_visible_ids("visit", actor))
+        )
+    if resource == "photo":
+        # Visible exactly when its parent is; removable by the uploader (the branch manager is handled above:
+        # a photo's branch is its parent's).
+        if mode == "write":
+            return Photo.owner == me
+        return (
+            Photo.visit.is_in(_visible_ids("visit", actor))
+            | Photo.project.is_in(_visible_ids("project", actor))
+            | Photo.note.is_in(_visible_ids("note", actor))
         )
     return NOTHING
 

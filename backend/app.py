@@ -20,6 +20,7 @@ from backend.accounts.endpoints import auth_router, branches_router, regions_rou
 from backend.audit.endpoints import audit_router
 from backend.clients.endpoints import clients_router, opportunities_router
 from backend.migrate import migrate
+from backend.photos.endpoints import photos_router
 from backend.projects.endpoints import business_lines_router, projects_router
 from backend.settings import Settings, get_settings
 from backend.visits.endpoints import notes_router, visits_router
@@ -63,13 +64,14 @@ def create_litestar(settings: Settings, *, run_migrations: bool = True, engine: 
         route_handlers=[
             health, pages.app_page, pages.login_page, pages.login_form, auth_router, users_router, regions_router,
             branches_router, business_lines_router, clients_router, opportunities_router, projects_router,
-            visits_router, notes_router, audit_router,
+            visits_router, notes_router, audit_router, photos_router,
         ],
         middleware=[DefineMiddleware(AuthMiddleware, exclude=["^/schema"])],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine,
                                        engine_callback=_add_reactpy_tag),
-        compression_config=CompressionConfig(backend="gzip", minimum_size=500),
+        # Handlers with opt skip_compression (JPEG files, strong ETags) are sent as they are.
+        compression_config=CompressionConfig(backend="gzip", minimum_size=500, exclude_opt_key="skip_compression"),
         openapi_config=OpenAPIConfig(title="IPMS API", version="1", path="/schema"),
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],

@@ -126,6 +126,21 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_media_gc(args: argparse.Namespace, settings: Settings) -> int:
+    """Remove media files no photo references (after the grace period); list photos whose files are missing."""
+    from backend.photos.services import collect_media_garbage
+
+    result = asyncio.run(with_database(settings, lambda: collect_media_garbage(
+        settings, dry_run=args.dry_run, grace_seconds=args.grace_seconds), migrate_first=False))
+    report, verb = result.report, "Would remove" if args.dry_run else "Removed"
+    print(f"{verb} {len(report.removed_files)} unreferenced files and {len(report.removed_temp_files)} temporary "
+          f"files ({report.freed_bytes} bytes); kept {len(report.kept_recent_files)} younger than "
+          f"{args.grace_seconds:g} s.")
+    for missing in result.missing:
+        print(f"MISSING photo {missing.photo_id} {missing.variant} {missing.sha256}")
+    return 1 if result.missing else 0
+
+
 def cmd_piccolo(args: argparse.Namespace, settings: Settings) -> int:
     """Piccolo's own CLI with this project's configuration (e.g. `ipms piccolo migrations new clients --auto`)."""
     from piccolo.main import main as piccolo_main
@@ -164,6 +179,13 @@ def parser() -> argparse.ArgumentParser:
     restore = sub.add_parser("restore", help="restore a backup (stop the app first)")
     restore.add_argument("source")
     restore.set_defaults(run=cmd_restore)
+    media = sub.add_parser("media", help="photo files").add_subparsers(dest="media_command", required=True)
+    media_gc = media.add_parser("gc", help="remove files no photo uses; report photos whose files are missing "
+                                          "(exit status 1 when any are)")
+    media_gc.add_argument("--dry-run", action="store_true", help="only report what would be removed")
+    media_gc.add_argument("--grace-seconds", type=float, default=3600.0,
+                          help="keep unreferenced files younger than this (uploads in flight); default 3600")
+    media_gc.set_defaults(run=cmd_media_gc)
     piccolo = sub.add_parser("piccolo", help="Piccolo's CLI with IPMS's configuration")
     piccolo.add_argument("rest", nargs=argparse.REMAINDER)
     piccolo.set_defaults(run=cmd_piccolo)

@@ -119,7 +119,8 @@ def resource_router(routes: Routes) -> Router:
 
     if spec.owner_field and any("reassign" in actions for actions in access.ACTIONS[name].values()):
 
-        @post("/{record_id:uuid}/reassign", operation_id=f"reassign_{name}", summary=f"Give a {name} to another user")
+        @post("/{record_id:uuid}/reassign", operation_id=f"reassign_{name}", summary=f"Give a {name} to another user",
+              status_code=200)
         async def reassign_record(request: Request, record_id: uuid.UUID, data: JSONBody[ReassignBody]) -> dict[str, Any]:
             return await reassign_fn(request.user, record_id, data.owner_id, data.version)
 

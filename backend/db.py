@@ -116,8 +116,10 @@ class AppSQLiteEngine(SQLiteEngine):
         return WriterTransaction(engine=self, transaction_type=TransactionType.immediate, allow_nested=allow_nested)
 
     async def _execute(self, connection: aiosqlite.Connection, query: str, args: list[Any]) -> list[dict]:
-        async with connection.execute(query, args) as cursor:
-            return await cursor.fetchall()
+        # One trip to the connection's thread (execute + fetchall together), not three (execute, fetchall,
+        # close): under load each trip waits its turn on the event loop, and writes hold the write lock
+        # across all of them (bench/api.py: note writes/s roughly doubled).
+        return await connection.execute_fetchall(query, args)  # type: ignore[return-value]
 
     async def _run_in_existing_connection(self, connection, query, args=None, query_type="generic", table=None):
         return await self._execute(connection, query, args or [])

@@ -44,3 +44,18 @@ class Invalid(ServiceError):
 class TooMany(ServiceError):
     status_code = 429
     code = "too_many_requests"
+
+
+class BadRequest(ServiceError):
+    status_code = 400
+    code = "bad_request"
+
+
+class TooLarge(ServiceError):
+    status_code = 413
+    code = "too_large"
+
+
+class UnsupportedMediaType(ServiceError):
+    status_code = 415
+    code = "unsupported_media_type"

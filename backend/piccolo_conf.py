@@ -14,5 +14,8 @@ APP_REGISTRY = AppRegistry(
         "backend.projects.piccolo_app",
         "backend.visits.piccolo_app",
         "backend.audit.piccolo_app",
+        "backend.photos.piccolo_app",
+        "notifications.piccolo_app",
+        "backend.lifecycle.piccolo_app",
     ]
 )

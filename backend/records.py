@@ -24,6 +24,7 @@ from backend.audit.services import record_change
 from backend.errors import Conflict, Forbidden, Invalid, NotFound
 
 MAX_PAGE = 200
+CENT = decimal.Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,20 @@ def _fk_names(table: type[Table]) -> set[str]:
     return {c._meta.name for c in table._meta.columns if isinstance(c, ForeignKey)}
 
 
+def _money_names(table: type[Table]) -> list[str]:
+    return [c._meta.name for c in table._meta.columns if isinstance(c, Numeric)]
+
+
+def money(value: Any) -> decimal.Decimal:
+    """Amounts to two decimals (SQLite hands Numeric back from a float)."""
+    return decimal.Decimal(str(value)).quantize(CENT)
+
+
 def to_api(spec: Spec, actor: Actor, row: dict[str, Any]) -> dict[str, Any]:
     """Rename foreign keys to `<name>_id`, drop secrets and apply the role's field mask."""
     fks = _fk_names(spec.table)
     secrets = {c._meta.name for c in spec.table._meta.columns if c._meta.secret}
+    row = {**row, **{k: money(row[k]) for k in _money_names(spec.table) if row.get(k) is not None}}
     out = {(f"{k}_id" if k in fks else k): v for k, v in row.items() if k not in secrets}
     return access.mask(actor, spec.resource, out)
 
@@ -155,7 +166,7 @@ def check_amounts(spec: Spec, values: dict[str, Any]) -> None:
             name = f"{column._meta.name}"
             if not value.is_finite() or value < 0 or value > MAX_AMOUNT:
                 raise Invalid(f"{name} must be between 0 and {MAX_AMOUNT}", field=name)
-            if value != value.quantize(decimal.Decimal("0.01")):
+            if value != value.quantize(CENT):
                 raise Invalid(f"{name} has more than two decimals", field=name)
 
 
@@ -189,6 +200,8 @@ async def create_record(actor: Actor, spec: Spec, values: dict[str, Any]) -> dic
     if not access.can(actor, "create", spec.resource):
         raise Forbidden(f"Your role may not create a {spec.resource}")
     values = from_api(spec, values)
+    if values.get("id") is None:
+        values.pop("id", None)  # the table makes one; clients may send their own for idempotent creates
     async with db.write_transaction():
         if "branch" in {c._meta.name for c in spec.table._meta.columns}:
             values["branch"] = actor.branch_id

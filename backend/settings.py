@@ -13,14 +13,18 @@ class SettingsError(ValueError):
     """A setting has a value the app cannot run with."""
 
 
-def _int(env: dict[str, str], key: str, default: int) -> int:
+def _int(env: dict[str, str], key: str, default: int, high: int | None = None) -> int:
+    """A whole number from 1 (every numeric setting is a count, size or duration) up to `high`."""
     raw = env.get(key)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise SettingsError(f"{key} must be an integer, got {raw!r}") from None
+    if value < 1 or (high is not None and value > high):
+        raise SettingsError(f"{key} must be at least 1{f' and at most {high}' if high else ''}, got {raw!r}")
+    return value
 
 
 def _bool(env: dict[str, str], key: str, default: bool) -> bool:
@@ -92,6 +96,9 @@ class Settings:
         secret_key = env.get("IPMS_SECRET_KEY", "")
         if mode == "production" and len(secret_key) < 32:
             raise SettingsError("IPMS_SECRET_KEY must be set to at least 32 characters in production")
+        language = env.get("IPMS_DEFAULT_LANGUAGE", "zh")
+        if language not in {"zh", "en"}:
+            raise SettingsError(f"IPMS_DEFAULT_LANGUAGE must be zh or en, got {language!r}")
         origins = tuple(o.strip().rstrip("/") for o in env.get("IPMS_ALLOWED_ORIGINS", "").split(",") if o.strip())
         return cls(
             env=mode,
@@ -99,7 +106,7 @@ class Settings:
             database_url=database_url,
             secret_key=secret_key,
             host=env.get("IPMS_HOST", "127.0.0.1"),
-            port=_int(env, "IPMS_PORT", 8000),
+            port=_int(env, "IPMS_PORT", 8000, high=65535),
             workers=_int(env, "IPMS_WORKERS", 1),
             session_idle_hours=_int(env, "IPMS_SESSION_IDLE_HOURS", 12),
             session_absolute_days=_int(env, "IPMS_SESSION_ABSOLUTE_DAYS", 30),
@@ -112,7 +119,7 @@ class Settings:
             upload_max_bytes=_int(env, "IPMS_UPLOAD_MAX_BYTES", 15 * 1024 * 1024),
             image_max_pixels=_int(env, "IPMS_IMAGE_MAX_PIXELS", 40_000_000),
             keep_originals=_bool(env, "IPMS_KEEP_ORIGINALS", False),
-            default_language=env.get("IPMS_DEFAULT_LANGUAGE", "zh"),
+            default_language=language,
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 import logging
 from typing import Any
 
@@ -89,6 +90,9 @@ def validation_error_handler(_: Request, exc: ValidationException) -> Response:
     key = detail.get("key") if isinstance(detail, dict) else None
     message = detail.get("message") if isinstance(detail, dict) else None
     field = key.removeprefix("$.") if isinstance(key, str) else None
+    named = re.search(r"field `([^`]+)`", message or "")
+    if field in (None, "data") and named:  # missing or unknown field: msgspec names it in the message
+        field = named.group(1)
     text = f"{field}: {message}" if field and message else (message or exc.detail)
     return Response(error_body("invalid", text, field), status_code=400)
 

@@ -11,7 +11,7 @@ from litestar.response import Redirect, Template
 
 from backend.accounts import services as accounts
 from backend.errors import ServiceError
-from backend.web import actor_from_connection, peer_ip, session_cookies, settings_of
+from backend.web import SESSION_COOKIE, actor_from_connection, peer_ip, session_cookies, settings_of
 
 
 def language(request: Request, preferred: str = "") -> str:
@@ -50,7 +50,8 @@ async def login_form(
         if not same_origin(request):
             raise ServiceError("Sign-in from another site is not allowed")
         result = await accounts.sign_in(username, (data.get("password") or "")[:200], ip=peer_ip(request),
-                                        user_agent=request.headers.get("user-agent", ""), settings=settings)
+                                        user_agent=request.headers.get("user-agent", ""), settings=settings,
+                                        replaces=request.cookies.get(SESSION_COOKIE))
     except ServiceError as exc:
         message = {401: "用户名或密码错误 · Wrong username or password",
                    429: "登录失败次数过多，请稍后再试 · Too many failed sign-ins; try again later"}.get(

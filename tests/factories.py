@@ -53,7 +53,7 @@ def actor(user: Any) -> Actor:
 
 
 async def make_user(branch: Any, role: str, username: str, supervisor: Any = None) -> Any:
-    user = User(username=username, display_name=username.upper(), password_hash=password_hash(), role=role,
+    user = User(username=username.lower(), display_name=username.upper(), password_hash=password_hash(), role=role,
                 branch=branch.id, supervisor=supervisor.id if supervisor else None)
     await User.insert(user)
     return user

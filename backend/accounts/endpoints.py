@@ -19,7 +19,7 @@ from backend.accounts.schemas import (
 )
 from backend.crud import Routes, resource_router
 from backend.errors import Forbidden
-from backend.web import peer_ip, session_cookies, settings_of
+from backend.web import SESSION_COOKIE, peer_ip, session_cookies, settings_of
 
 
 def same_origin(request: Request) -> bool:
@@ -42,7 +42,8 @@ async def sign_in(request: Request, data: JSONBody[Login]) -> Response:
         raise Forbidden("Sign-in from another site is not allowed")
     settings = settings_of(request)
     result = await services.sign_in(data.username, data.password, ip=peer_ip(request),
-                                    user_agent=request.headers.get("user-agent", ""), settings=settings)
+                                    user_agent=request.headers.get("user-agent", ""), settings=settings,
+                                    replaces=request.cookies.get(SESSION_COOKIE))
     return Response({"user": me(result.actor), "csrf_token": result.csrf_token},
                     cookies=session_cookies(settings, result.token))
 

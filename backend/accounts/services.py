@@ -17,7 +17,7 @@ from backend import db, records
 from backend.access import Actor
 from backend.accounts.tables import ApiToken, Branch, Device, LoginAttempt, Session, User
 from backend.audit.services import record_change
-from backend.errors import Invalid, NotFound, TooMany, Unauthorized
+from backend.errors import Forbidden, Invalid, NotFound, TooMany, Unauthorized
 from backend.settings import Settings
 
 HASHER = PasswordHasher()
@@ -88,9 +88,11 @@ async def _check_rate_limit(ip: str, username: str, settings: Settings, at: dt.d
 
 
 async def sign_in(
-    username: str, password: str, *, ip: str, user_agent: str, settings: Settings, at: dt.datetime | None = None
+    username: str, password: str, *, ip: str, user_agent: str, settings: Settings, at: dt.datetime | None = None,
+    replaces: str | None = None,
 ) -> SignIn:
-    """Verify the password and open a new session (always a new id: no fixation)."""
+    """Verify the password and open a new session (always a new id: no fixation). `replaces` is the session
+    cookie the browser sent, if any: that session ends, so a planted or stale cookie never outlives a sign-in."""
     at = at or records.now()
     username = username.strip().lower()
     await _check_rate_limit(ip, username, settings, at)
@@ -111,6 +113,8 @@ async def sign_in(
                 token_hash=sha256(token), user=user["id"], csrf_token=csrf, created_at=at, last_seen_at=at,
                 ip=ip[:64], user_agent=user_agent[:255],
             )
+            if replaces:
+                await Session.delete().where(Session.token_hash == sha256(replaces))
             await Session.insert(session)
             await record_change(actor_id=user["id"], action="sign_in", table="sessions", row_id=session.id,
                                 branch_id=user["branch"], owner_id=user["id"])
@@ -193,6 +197,10 @@ async def actor_for_api_token(secret: str) -> Actor | None:
 
 async def create_user(actor: Actor | None, values: dict[str, Any]) -> dict[str, Any]:
     """Admins create users; `actor=None` is the CLI. Password is hashed here and never returned."""
+    from backend import access
+
+    if actor is not None and not access.can(actor, "create", "user"):
+        raise Forbidden("Only administrators create users")
     values = dict(values)
     password = values.pop("password")
     if len(password) < 8:

@@ -15,7 +15,8 @@ from backend.clients.schemas import (
 from backend.crud import Routes, resource_router
 
 
-@post("/{record_id:uuid}/move", operation_id="move_opportunity", summary="Move an opportunity along its pipeline")
+@post("/{record_id:uuid}/move", operation_id="move_opportunity", summary="Move an opportunity along its pipeline",
+      status_code=200)
 async def move_opportunity(request: Request, record_id: uuid.UUID, data: JSONBody[OpportunityMove]) -> dict[str, Any]:
     return await services.move_opportunity(request.user, record_id, data.version, data.state, data.lost_reason)
 

@@ -42,6 +42,8 @@ class TemplateVersion(Table, tablename="lifecycle_template_versions"):
     number = Integer(default=1)
     definition = Text(default="{}")
     created_at = Timestamptz(default=TimestamptzNow())
+    created_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True)
+    note = Varchar(length=500, default="")
 
 
 class Project(Table, tablename="projects"):
@@ -60,6 +62,11 @@ class Project(Table, tablename="projects"):
     collected_amount = Numeric(digits=(14, 2), default=Decimal("0"))
     opened_at = Timestamptz(default=TimestamptzNow())
     closed_at = Timestamptz(null=True, default=None)
+    # Kept by the lifecycle engine: when the current stage began, the earliest open milestone deadline and the
+    # highest escalation level reached by an open milestone.
+    stage_entered_at = Timestamptz(null=True, default=None)
+    next_due_at = Timestamptz(null=True, default=None, index=True)
+    escalation_level = Integer(default=0)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
     version = Integer(default=1)

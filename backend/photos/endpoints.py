@@ -1,0 +1,97 @@
+"""`/api/photos`: multipart upload (streamed, size-limited), metadata, scoped list, delete, and the image files."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Request, Response, Router, delete, get, post
+from litestar.datastructures import ETag
+from litestar.params import Parameter
+from litestar.response import File
+
+from backend import records
+from backend.crud import parse_filters
+from backend.errors import Invalid
+from backend.photos import services
+from backend.photos.schemas import parse_upload_fields
+from backend.photos.upload import FILE_FIELD, read_upload
+from backend.web import settings_of
+
+CACHE_CONTROL = "private, max-age=86400"
+"""Files never change under a photo id; `private` keeps them out of shared caches (they are access-controlled)."""
+FILE_HEADERS = {
+    "Cache-Control": CACHE_CONTROL,
+    "X-Content-Type-Options": "nosniff",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+}
+
+
+@post("/", operation_id="upload_photo", summary="Upload a photo (multipart/form-data)",
+      description="Form fields: `id` (the client's UUID: repeating it returns the first upload's record with 200), "
+                  "exactly one of `visit_id`, `project_id`, `note_id`; optional `taken_at` (ISO 8601), `latitude` "
+                  "and `longitude` (sent only when the user allowed location), `location_allowed` (true: use the "
+                  "file's EXIF GPS when no coordinates are sent; false: store no location); and the `file` part. "
+                  "413 above the upload limit, 415 for files that are not JPEG/PNG/WebP/HEIC, 422 for corrupt, "
+                  "empty or too-many-pixel images.")
+async def upload_photo(request: Request) -> Response[dict[str, Any]]:
+    settings = settings_of(request)
+    form = await read_upload(request.stream(), content_type=request.headers.get("content-type", ""),
+                             content_length=request.content_length, max_file_bytes=settings.upload_max_bytes)
+    upload = parse_upload_fields(form.fields)
+    if form.file is None:
+        raise Invalid("Attach the photo as the form part named 'file'", field=FILE_FIELD)
+    result = await services.ingest_photo(
+        request.user, settings, photo_id=upload.id, parent=upload.parent, data=form.file, taken_at=upload.taken_at,
+        latitude=upload.latitude, longitude=upload.longitude, location_allowed=upload.location_allowed,
+    )
+    return Response(result.photo, status_code=201 if result.created else 200)
+
+
+@get("/", operation_id="list_photo", summary="List photos visible to you (filter by visit_id, project_id, note_id)")
+async def list_photos(
+    request: Request,
+    limit: int = Parameter(default=50, ge=1, le=records.MAX_PAGE),
+    offset: int = Parameter(default=0, ge=0),
+) -> dict[str, Any]:
+    filters = parse_filters(services.PHOTO_SPEC, request.query_params)
+    page = await services.list_photos(request.user, filters=filters, limit=limit, offset=offset)
+    return {"items": page.items, "total": page.total, "limit": page.limit, "offset": page.offset}
+
+
+@get("/{photo_id:uuid}", operation_id="read_photo", summary="A photo's metadata and file URLs")
+async def read_photo(request: Request, photo_id: uuid.UUID) -> dict[str, Any]:
+    return await services.get_photo(request.user, photo_id)
+
+
+@delete("/{photo_id:uuid}", operation_id="delete_photo", summary="Delete a photo (its uploader or branch manager)")
+async def delete_photo(request: Request, photo_id: uuid.UUID) -> None:
+    await services.delete_photo(request.user, photo_id)
+
+
+def etag_matches(if_none_match: str | None, sha256: str) -> bool:
+    """RFC 9110 If-None-Match: `*` or any listed tag, compared weakly."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    return any(tag.strip().removeprefix("W/") == f'"{sha256}"' for tag in if_none_match.split(","))
+
+
+@get("/{photo_id:uuid}/{variant:str}", operation_id="photo_file", opt={"skip_compression": True},
+     summary="The image: display (≤1600 px), thumbnail (≤320 px) or original (when kept); JPEG, ETag = sha256")
+async def photo_file(request: Request, photo_id: uuid.UUID, variant: str) -> Response[bytes] | File:
+    stored = await services.photo_file(request.user, settings_of(request), photo_id, variant)
+    etag = f'"{stored.sha256}"'
+    if etag_matches(request.headers.get("if-none-match"), stored.sha256):
+        return Response(b"", status_code=304, headers={"ETag": etag, **FILE_HEADERS})
+    return File(stored.path, filename=f"{photo_id}-{variant}.jpg", content_disposition_type="inline",
+                media_type="image/jpeg", etag=ETag(value=stored.sha256), headers=FILE_HEADERS)
+
+
+photos_router = Router(
+    path="/api/photos",
+    route_handlers=[upload_photo, list_photos, read_photo, delete_photo, photo_file],
+    tags=["photo"],
+)

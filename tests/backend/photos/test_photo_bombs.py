@@ -1,0 +1,77 @@
+"""Decompression bombs uploaded as photos are refused before decoding, with bounded memory in a fresh process.
+
+`tracemalloc` cannot see Pillow's pixel buffers, so a new interpreter handles one upload and reports its peak RSS
+(VmHWM). Decoded, the 30,000² PNG would take 900 MB even at one byte a pixel, and the 7,000² RGB one 196 MB.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from backend.photos.tables import Photo
+from backend.settings import Settings
+from tests.backend.photos.support import stored_files
+from tests.factories import Org, open_session
+from tests.media.images import solid_png
+
+pytestmark = pytest.mark.anyio
+REPO = Path(__file__).resolve().parents[3]
+RSS_LIMIT_KIB = 100 * 1024
+BOMBS = [pytest.param(30_000, 30_000, 0, 1, id="30000x30000-grey"), pytest.param(7_000, 7_000, 2, 8, id="7000x7000-rgb")]
+
+
+def measure(mode: str, args: dict[str, str]) -> dict[str, str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.backend.photos.measure_upload", mode, json.dumps(args)],
+        cwd=REPO, capture_output=True, text=True, check=True, env={**os.environ, "IPMS_ENV": "test"},
+    )
+    assert done.stderr == ""  # no warnings either
+    return dict(line.split(" ", 1) for line in done.stdout.strip().splitlines())
+
+
+async def bomb_args(database: Settings, org: Org, tmp_path: Path, width: int, height: int, colour_type: int,
+                    bit_depth: int) -> dict[str, str]:
+    path = tmp_path / "bomb.png"
+    path.write_bytes(solid_png(width, height, colour_type=colour_type, bit_depth=bit_depth))
+    assert path.stat().st_size < 200_000
+    agent = org.a.users["agent1"]
+    token, csrf = await open_session(agent)
+    return {"data_dir": str(database.data_dir), "database_url": database.database_url, "file": str(path),
+            "user_id": str(agent.id), "role": agent.role, "branch_id": str(agent.branch),
+            "visit_id": str(org.a.records["agent1"]["visit"].id), "token": token, "csrf": csrf}
+
+
+@pytest.mark.parametrize(("width", "height", "colour_type", "bit_depth"), BOMBS)
+async def test_bomb_upload_service_peak_rss_under_100mb(
+    database: Settings, org: Org, tmp_path: Path, width: int, height: int, colour_type: int, bit_depth: int
+) -> None:
+    args = await bomb_args(database, org, tmp_path, width, height, colour_type, bit_depth)
+
+    result = measure("service", args)
+
+    assert result["verdict"] == "422 image_too_large"
+    assert int(result["peak_kib"]) < RSS_LIMIT_KIB
+    assert await Photo.count() == 0
+    assert stored_files(database.media_dir) == []
+    print(f"\nservice {width}x{height}: peak RSS {int(result['peak_kib']) / 1024:.1f} MiB (whole process)")
+
+
+@pytest.mark.parametrize(("width", "height", "colour_type", "bit_depth"), BOMBS)
+async def test_bomb_upload_http_peak_rss_under_100mb(
+    database: Settings, org: Org, tmp_path: Path, width: int, height: int, colour_type: int, bit_depth: int
+) -> None:
+    args = await bomb_args(database, org, tmp_path, width, height, colour_type, bit_depth)
+
+    result = measure("asgi", args)
+
+    assert result["verdict"] == "422 image_too_large"
+    assert int(result["peak_kib"]) < RSS_LIMIT_KIB
+    assert await Photo.count() == 0
+    print(f"\nhttp {width}x{height}: peak RSS {int(result['peak_kib']) / 1024:.1f} MiB from the app built to the "
+          f"response (process start to app built: {int(result['startup_peak_kib']) / 1024:.1f} MiB)")
