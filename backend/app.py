@@ -25,7 +25,7 @@ from backend.projects.endpoints import business_lines_router, projects_router
 from backend.settings import Settings, get_settings
 from backend.visits.endpoints import notes_router, visits_router
 from backend.web import EXCEPTION_HANDLERS, AuthMiddleware
-from pwa import pages, session
+from pwa import assets, pages, session
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "pwa" / "templates"
 ROOT_COMPONENTS = ["pwa.app.root"]
@@ -64,7 +64,7 @@ def create_litestar(settings: Settings, *, run_migrations: bool = True, engine: 
         route_handlers=[
             health, pages.app_page, pages.login_page, pages.login_form, auth_router, users_router, regions_router,
             branches_router, business_lines_router, clients_router, opportunities_router, projects_router,
-            visits_router, notes_router, audit_router, photos_router,
+            visits_router, notes_router, audit_router, photos_router, *assets.ROUTES,
         ],
         middleware=[DefineMiddleware(AuthMiddleware, exclude=["^/schema"])],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

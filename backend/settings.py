@@ -7,6 +7,7 @@ import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 class SettingsError(ValueError):
@@ -66,6 +67,10 @@ class Settings:
     image_max_pixels: int = 40_000_000
     keep_originals: bool = False
     default_language: str = "zh"
+    vapid_private_key: str = ""
+    vapid_public_key: str = ""
+    vapid_subject: str = ""
+    push_ttl: int = 86400
 
     @property
     def is_development(self) -> bool:
@@ -120,7 +125,30 @@ class Settings:
             image_max_pixels=_int(env, "IPMS_IMAGE_MAX_PIXELS", 40_000_000),
             keep_originals=_bool(env, "IPMS_KEEP_ORIGINALS", False),
             default_language=language,
+            **_push(env),
         )
+
+
+def _push(env: dict[str, str]) -> dict[str, Any]:
+    """Web push settings. Key formats are checked here; whether the two keys belong together, at start-up."""
+    from notifications.push.keys import check_subject, parse_private_key, parse_public_key
+
+    values: dict[str, Any] = {}
+    for key, name, check in (("IPMS_VAPID_PRIVATE_KEY", "vapid_private_key", parse_private_key),
+                             ("IPMS_VAPID_PUBLIC_KEY", "vapid_public_key", parse_public_key)):
+        values[name] = env.get(key, "").strip()
+        try:
+            if values[name]:
+                check(values[name])
+        except ValueError as exc:
+            raise SettingsError(f"{key}: {exc}") from None
+    subject = env.get("IPMS_VAPID_SUBJECT", "").strip()
+    try:
+        values["vapid_subject"] = check_subject(subject) if subject else ""
+    except ValueError as exc:
+        raise SettingsError(f"IPMS_VAPID_SUBJECT: {exc}") from None
+    values["push_ttl"] = _int(env, "IPMS_PUSH_TTL", 86400, high=28 * 86400)
+    return values
 
 
 @functools.cache

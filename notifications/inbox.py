@@ -1,7 +1,7 @@
 """`notify()`: the one way anything is announced to a user.
 
 Items are rows written inside the caller's transaction, so an alert exists exactly when the event that caused
-it committed; nothing travels through process memory. Push delivery rows will be added here, in the same call.
+it committed; nothing travels through process memory. Push delivery rows are added here, in the same call.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from notifications.push.deliveries import add_deliveries
 from notifications.tables import URGENCIES, InboxItem
 
 INSERT_CHUNK = 400
@@ -35,9 +36,10 @@ def _clip(text: str, limit: int) -> str:
 
 
 async def notify(notices: Iterable[Notice], *, at: dt.datetime | None = None) -> list[uuid.UUID]:
-    """Create one inbox item per notice inside the caller's transaction; returns their ids."""
+    """Create one inbox item per notice inside the caller's transaction, and its push deliveries; returns their ids."""
+    batch = list(notices)
     items = []
-    for notice in notices:
+    for notice in batch:
         if notice.urgency not in URGENCIES:
             raise ValueError(f"urgency must be one of {URGENCIES}, got {notice.urgency!r}")
         item = InboxItem(
@@ -54,4 +56,5 @@ async def notify(notices: Iterable[Notice], *, at: dt.datetime | None = None) ->
         raise RuntimeError("notify() must run inside the transaction of the event it announces")
     for start in range(0, len(items), INSERT_CHUNK):
         await InboxItem.insert(*items[start:start + INSERT_CHUNK])
+    await add_deliveries(batch, [item.id for item in items], at or dt.datetime.now(dt.timezone.utc))
     return [item.id for item in items]

@@ -1,71 +1,203 @@
-"""The ReactPy root component mounted by the page shell."""
+"""The ReactPy root: resolves the user from the session cookie, picks the language, and renders the frame
+(header, screen, bottom navigation) for the screen named by the URL."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
-from reactpy import component, html, use_async_effect, use_scope, use_state
+from reactpy import component, html, use_async_effect, use_location, use_scope, use_state
+from reactpy.reactjs import component_from_url
 
 from backend import records
 from backend.access import Actor
-from backend.clients.services import CLIENT_SPEC
-from pwa.session import current_actor
+from backend.accounts.org import BRANCH_SPEC
+from pwa import assets, screens
+from pwa.i18n import Formatter, language_for, t
+from pwa.icons import icon
+from pwa.routes import Route, parse
+from pwa.session import active_settings, current_actor
+from pwa.ui import App, AppContext, SignedOut, link
 
-ROLE_NAMES = {
-    "agent": "经纪人", "project_manager": "项目经理", "legal": "法务专员", "finance": "财务",
-    "branch_manager": "门店经理", "executive": "高管", "admin": "管理员",
+log = logging.getLogger("ipms.pwa")
+Router = component_from_url(assets.url("app/router.js"), "Router")
+
+# The bottom navigation of each role: (screen, href, icon). The first entry is the role's home screen at "/".
+NAV: dict[str, list[tuple[str, str, str]]] = {
+    "agent": [("home", "/", "home"), ("clients", "/clients", "clients"), ("pipeline", "/pipeline", "pipeline"),
+              ("inbox", "/inbox", "inbox"), ("settings", "/settings", "settings")],
+    "project_manager": [("home", "/", "home"), ("clients", "/clients", "clients"), ("inbox", "/inbox", "inbox"),
+                        ("settings", "/settings", "settings")],
+    "legal": [("home", "/", "home"), ("inbox", "/inbox", "inbox"), ("settings", "/settings", "settings")],
+    "finance": [("finance", "/", "finance"), ("inbox", "/inbox", "inbox"), ("settings", "/settings", "settings")],
+    "branch_manager": [("manager", "/", "manager"), ("clients", "/clients", "clients"),
+                       ("pipeline", "/pipeline", "pipeline"), ("inbox", "/inbox", "inbox"),
+                       ("settings", "/settings", "settings")],
+    "executive": [("manager", "/", "manager"), ("clients", "/clients", "clients"),
+                  ("pipeline", "/pipeline", "pipeline"), ("inbox", "/inbox", "inbox"),
+                  ("settings", "/settings", "settings")],
+    "admin": [("admin", "/", "admin"), ("settings", "/settings", "settings")],
 }
+PARENT = {"client": "/clients", "project": "/", "visit": "/"}
 
 
-async def my_clients(actor: Actor) -> list[dict[str, Any]]:
-    """Every client the actor may see, through the same access rules as the API."""
-    items: list[dict[str, Any]] = []
-    while True:
-        page = await records.list_records(actor, CLIENT_SPEC, limit=records.MAX_PAGE, offset=len(items))
-        items += page.items
-        if len(items) >= page.total or not page.items:
-            return items
+def screen_name(route: Route, role: str) -> str:
+    """The screen to render: "/" is the role's home screen."""
+    if route.screen == "home":
+        return NAV.get(role, NAV["agent"])[0][0]
+    return route.screen
 
 
-def signed_out() -> Any:
-    return html.main({"className": "signed-out"}, html.p("请重新登录 · Please sign in again"),
-                     html.a({"href": "/login", "id": "sign-in-link"}, "登录 · Sign in"))
+def signed_out(lang: str) -> Any:
+    return html.main({"className": "state signed-out", "data-state": "signed-out"},
+                     html.p(t(lang, "auth.signed_out")),
+                     html.a({"href": "/login", "id": "sign-in-link", "className": "button"}, t(lang, "auth.sign_in")))
+
+
+async def load_session(scope: dict[str, Any]) -> dict[str, Any] | None:
+    actor = await current_actor(scope)
+    if actor is None:
+        return None
+    branch = await records.get_record(actor, BRANCH_SPEC, actor.branch_id)
+    lang = language_for(actor.language, scope.get("headers"), active_settings().default_language)
+    return {"actor": actor, "lang": lang, "timezone": branch.get("timezone") or "Asia/Shanghai"}
 
 
 @component
 def root() -> Any:
     scope = use_scope()
-    state, set_state = use_state({"status": "loading", "actor": None, "clients": []})
-
-    async def load() -> None:
-        actor = await current_actor(scope)
-        if actor is None:
-            set_state({"status": "signed_out", "actor": None, "clients": []})
-            return
-        set_state({"status": "ready", "actor": actor, "clients": await my_clients(actor)})
+    location = use_location()
+    session, set_session = use_state(None)  # None: loading; False: signed out; dict: actor, lang, timezone
+    path, set_path = use_state(lambda: (location.path or "/") + (location.query_string or ""))
+    replace, set_replace = use_state(False)
+    reload_to, set_reload_to = use_state("")
+    toast, set_toast = use_state(None)
+    unread, set_unread = use_state(None)
+    frame_tick, set_frame_tick = use_state(0)
+    refresh_tick, set_refresh_tick = use_state(0)
+    default_lang = language_for("", scope.get("headers"), active_settings().default_language)
 
     @use_async_effect(dependencies=[])
-    async def on_mount() -> None:
-        await load()
+    async def start() -> None:
+        try:
+            set_session(await load_session(scope) or False)
+        except Exception:
+            log.exception("Opening the app failed")
+            set_session({"error": True})
 
-    async def on_refresh(_event: Any) -> None:
-        await load()
+    actor_id = str(session["actor"].id) if session and "actor" in session else ""
 
-    if state["status"] == "loading":
-        return html.main({"className": "loading"}, html.p("加载中… · Loading…"))
-    if state["status"] == "signed_out":
-        return signed_out()
-    actor: Actor = state["actor"]
-    return html.main(
-        {"className": "home"},
-        html.header(
-            html.h1({"id": "user-name"}, actor.display_name),
-            html.p({"id": "user-role", "data-role": actor.role}, ROLE_NAMES.get(actor.role, actor.role)),
-            html.button({"id": "refresh", "onClick": on_refresh, "type": "button"}, "刷新 · Refresh"),
+    @use_async_effect(dependencies=[actor_id, frame_tick])
+    async def count_unread() -> None:
+        if not actor_id:
+            return
+        try:
+            set_unread(await screens.inbox.unread_count(session["actor"]))
+        except Exception:
+            log.exception("Counting unread inbox items failed")
+
+    toast_id = toast["id"] if toast else 0
+
+    @use_async_effect(dependencies=[toast_id])
+    async def dismiss_toast() -> None:
+        if toast_id:
+            await asyncio.sleep(6)
+            set_toast(lambda current: None if current and current["id"] == toast_id else current)
+
+    def on_navigate(data: Any) -> None:
+        target = data.get("path") if hasattr(data, "get") else None
+        if isinstance(target, str) and target.startswith("/"):
+            set_replace(False)
+            set_path(target)
+
+    router = Router({"path": path, "replace": replace, "reload": reload_to,
+                     "lang": session.get("lang") if session else default_lang, "onNavigate": on_navigate})
+    if session is None:
+        return html.div({"className": "state", "data-state": "loading"}, router, t(default_lang, "common.loading"))
+    if session is False:
+        return html.div(router, signed_out(default_lang))
+    if session.get("error"):
+        return html.div({"className": "state error", "data-state": "error"}, router, t(default_lang, "error.render"))
+
+    actor: Actor = session["actor"]
+    lang: str = session["lang"]
+    route = parse(path)
+
+    def navigate(target: str, replace_entry: bool = False) -> None:
+        set_replace(replace_entry)
+        set_path(target)
+
+    async def ensure_actor() -> Actor:
+        fresh = await current_actor(scope)
+        if fresh is None:
+            set_session(False)
+            raise SignedOut()
+        return fresh
+
+    def notify(text: str, kind: str = "ok") -> None:
+        set_toast(lambda current: {"id": (current["id"] + 1) if current else 1, "text": text, "kind": kind})
+
+    def set_language(new_lang: str) -> None:
+        set_session(lambda current: {**current, "lang": new_lang,
+                                     "actor": _with_language(current["actor"], new_lang)})
+
+    def sign_out() -> None:
+        set_reload_to("/login")
+
+    app = App(actor=actor, lang=lang, fmt=Formatter(lang, session["timezone"]), route=route, navigate=navigate,
+              notify=notify, ensure_actor=ensure_actor, changed=lambda: set_frame_tick(lambda n: n + 1),
+              set_language=set_language, sign_out=sign_out)
+    name = screen_name(route, actor.role)
+    title = t(lang, f"screen.{name}") if name in screens.SCREENS else t(lang, "screen.not_found")
+    body = screens.SCREENS.get(name, screens.not_found)
+    return AppContext(
+        html.div(
+            {"className": "app", "data-screen": name, "data-role": actor.role, "data-lang": lang},
+            Router({"path": path, "replace": replace, "reload": reload_to, "lang": lang,
+                    "title": f"{title} · IPMS", "onNavigate": on_navigate}),
+            header(app, name, title, unread, lambda _: set_refresh_tick(lambda n: n + 1)),
+            body(app, key=f"{name}:{route.item_id or ''}:{refresh_tick}"),
+            bottom_nav(app, name),
+            html.div({"className": f"toast {toast['kind']}", "role": "status", "id": "toast",
+                      "data-kind": toast["kind"]}, toast["text"]) if toast else "",
         ),
-        html.h2(f"我的客户 · My clients ({len(state['clients'])})"),
-        html.ul(
-            {"id": "client-list"},
-            [html.li({"key": str(c["id"]), "data-id": str(c["id"])}, c["name"]) for c in state["clients"]],
-        ),
+        value=app,
     )
+
+
+def _with_language(actor: Actor, lang: str) -> Actor:
+    from dataclasses import replace
+
+    return replace(actor, language=lang)
+
+
+def header(app: App, name: str, title: str, unread: int | None, on_refresh: Any) -> Any:
+    route = app.route
+    back = PARENT.get(name) if route.item_id else None
+    return html.header(
+        {"className": "app-header"},
+        link(back, icon("back"), class_name="icon-button back-link", **{"aria-label": app.t("common.back"),
+                                                                         "id": "back-link"}) if back else "",
+        html.h1({"id": "screen-title"}, title),
+        html.div({"className": "who"},
+                 html.span({"id": "user-name"}, app.actor.display_name),
+                 html.span({"id": "user-role", "data-role": app.actor.role}, app.t(f"role.{app.actor.role}"))),
+        html.button({"id": "refresh", "className": "icon-button", "type": "button", "onClick": on_refresh,
+                     "aria-label": app.t("common.refresh")}, icon("refresh")),
+        link("/inbox", icon("inbox"),
+             html.span({"className": "badge", "id": "unread-count"}, str(unread)) if unread else "",
+             class_name="icon-button", id="inbox-link",
+             **{"aria-label": app.t("inbox.unread", count=unread or 0), "data-unread": str(unread or 0)}),
+    )
+
+
+def bottom_nav(app: App, current: str) -> Any:
+    items = NAV.get(app.actor.role, NAV["agent"])
+    return html.nav(
+        {"className": "bottom-nav", "aria-label": app.t("nav.label")},
+        *[link(href, icon(icon_name), html.span(app.t(f"nav.{screen}")), key=screen,
+               **{"data-screen": screen, **({"aria-current": "page"} if screen == current else {})})
+          for screen, href, icon_name in items],
+    )
+

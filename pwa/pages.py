@@ -12,30 +12,31 @@ from litestar.response import Redirect, Template
 from backend.accounts import services as accounts
 from backend.errors import ServiceError
 from backend.web import SESSION_COOKIE, actor_from_connection, peer_ip, session_cookies, settings_of
+from pwa.assets import shell_context
+from pwa.i18n import language_from_header, t
+from pwa.routes import APP_PATHS
 
 
 def language(request: Request, preferred: str = "") -> str:
     if preferred in ("zh", "en"):
         return preferred
-    accept = request.headers.get("accept-language", "").lower()
-    if accept.startswith("en"):
-        return "en"
-    if accept.startswith("zh"):
-        return "zh"
-    return settings_of(request).default_language
+    return language_from_header(request.headers.get("accept-language", ""), settings_of(request).default_language)
 
 
-@get("/", exclude_from_auth=True, include_in_schema=False)
+@get(APP_PATHS, exclude_from_auth=True, include_in_schema=False)
 async def app_page(request: Request) -> Any:
+    """Every in-app path serves the same shell; the ReactPy root renders the screen named by the URL."""
     actor = await actor_from_connection(request)
     if actor is None or actor.session_id is None:
         return Redirect("/login")
-    return Template("page.html.j2", context={"csrf_token": actor.csrf_token, "lang": language(request, actor.language)})
+    lang = language(request, actor.language)
+    return Template("page.html.j2", context={"csrf_token": actor.csrf_token, **shell_context(lang)},
+                    headers={"Cache-Control": "no-store"}, media_type="text/html")
 
 
 @get("/login", exclude_from_auth=True, include_in_schema=False)
 async def login_page(request: Request) -> Template:
-    return Template("login.html.j2", context={"error": "", "username": "", "lang": language(request)})
+    return Template("login.html.j2", context={"error": "", "username": "", **shell_context(language(request))})
 
 
 @post("/login", exclude_from_auth=True, include_in_schema=False)
@@ -53,11 +54,10 @@ async def login_form(
                                         user_agent=request.headers.get("user-agent", ""), settings=settings,
                                         replaces=request.cookies.get(SESSION_COOKIE))
     except ServiceError as exc:
-        message = {401: "用户名或密码错误 · Wrong username or password",
-                   429: "登录失败次数过多，请稍后再试 · Too many failed sign-ins; try again later"}.get(
-            exc.status_code, exc.message)
-        return Template("login.html.j2", context={"error": message, "username": username, "lang": language(request)},
-                        status_code=exc.status_code)
+        lang = language(request)
+        key = {401: "login.wrong_password", 429: "login.too_many"}.get(exc.status_code, "login.failed")
+        return Template("login.html.j2", context={"error": t(lang, key), "username": username,
+                                                  **shell_context(lang)}, status_code=exc.status_code)
     response: Response = Redirect("/")
     response.cookies.extend(session_cookies(settings, result.token))
     return response

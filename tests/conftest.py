@@ -30,6 +30,16 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("IPMS_ENV", "test")
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """Under CI nothing may be skipped: PostgreSQL and Chromium are there, so a skip hides a failure."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI, which counts as a failure: {report.longrepr}"
+
+
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"

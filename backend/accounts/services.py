@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import ipaddress
 import secrets
@@ -21,8 +22,13 @@ from backend.errors import Forbidden, Invalid, NotFound, TooMany, Unauthorized
 from backend.settings import Settings
 
 HASHER = PasswordHasher()
-# Verified against when the username is unknown, so both paths cost the same.
-_DUMMY_HASH = HASHER.hash("not-a-real-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so both paths cost the same (made on first use)."""
+    return HASHER.hash("not-a-real-password")
+
 SESSION_TOUCH_EVERY = dt.timedelta(minutes=5)
 TOKEN_PREFIX = "ipms_"
 
@@ -98,7 +104,7 @@ async def sign_in(
     await _check_rate_limit(ip, username, settings, at)
     user = await User.select().where(User.username == username).first()
     try:
-        HASHER.verify(user["password_hash"] if user else _DUMMY_HASH, password)
+        HASHER.verify(user["password_hash"] if user else _dummy_hash(), password)
         ok = bool(user and user["is_active"])
     except (VerificationError, InvalidHashError):
         ok = False
@@ -267,3 +273,20 @@ async def touch_device(actor: Actor, device_id: uuid.UUID, label: str) -> dict[s
 
 
 SYSTEM = Actor(id=uuid.UUID(int=0), role="admin", branch_id=uuid.UUID(int=0), username="system")
+
+
+LANGUAGES = ("", "zh", "en")
+
+
+async def set_own_language(actor: Actor, language: str) -> None:
+    """Every user chooses their own interface language ("" follows the browser); no admin right needed."""
+    if language not in LANGUAGES:
+        raise Invalid("The language must be zh, en or empty (follow the browser)", field="language")
+    async with db.write_transaction():
+        before = await User.select(User.language).where(User.id == actor.id).first()
+        if before is None:
+            raise NotFound("No such user")
+        await User.update({User.language: language, User.updated_at: records.now()}).where(User.id == actor.id)
+        await record_change(actor_id=actor.id, action="set_language", table="users", row_id=actor.id,
+                            before={"language": before["language"]}, after={"language": language},
+                            branch_id=actor.branch_id, owner_id=actor.id)

@@ -41,7 +41,7 @@ PHOTO_SPEC = records.Spec(
     filters={"visit": uuid.UUID, "project": uuid.UUID, "note": uuid.UUID, "owner": uuid.UUID},
 )
 VARIANT_COLUMNS = {"display": "display_sha256", "thumbnail": "thumb_sha256", "original": "original_sha256"}
-EARLIEST_CAPTURE = dt.datetime(1990, 1, 1, tzinfo=dt.timezone.utc)
+EARLIEST_CAPTURE = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
 CLOCK_SKEW = dt.timedelta(days=1)
 # Decoding is bounded per photo (pixel cap, draft mode) but not across photos: a few at a time, not 40.
 INGEST_LIMITER = anyio.CapacityLimiter(max(2, os.cpu_count() or 2))
@@ -155,7 +155,7 @@ def _capture_time(value: dt.datetime | None, zone: dt.tzinfo) -> dt.datetime | N
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone)
-    value = value.astimezone(dt.timezone.utc)
+    value = value.astimezone(dt.UTC)
     if _plausible(value) is None:
         raise Invalid("taken_at must lie between 1990 and now", field="taken_at")
     return value
@@ -199,7 +199,7 @@ def _zone(name: str | None) -> dt.tzinfo:
     try:
         return zoneinfo.ZoneInfo(name or "UTC")
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return dt.timezone.utc
+        return dt.UTC
 
 
 async def _process(settings: Settings, data: bytes, zone: dt.tzinfo) -> IngestResult:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
-from backend import records
+from backend import access, records
 from backend.access import Actor
 from backend.errors import Conflict, Invalid
 from backend.visits.tables import Note, Visit
@@ -35,3 +36,16 @@ async def create_note(actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
                 raise Conflict("That note id is already taken", field="id")
             return records.to_api(NOTE_SPEC, actor, existing)  # a retry of a create that went through
     return await records.create_record(actor, NOTE_SPEC, values)
+
+
+async def list_visits_between(
+    actor: Actor, start: dt.datetime, end: dt.datetime, *, owner: uuid.UUID | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Visits scheduled in [start, end) that `actor` may see, earliest first (e.g. today's viewings)."""
+    if not access.can(actor, "list", "visit"):
+        return []
+    query = Visit.select().where((Visit.scheduled_at >= start) & (Visit.scheduled_at < end))
+    if owner is not None:
+        query = query.where(Visit.owner == owner)
+    rows = await access.scope(query, actor, "visit").order_by(Visit.scheduled_at).limit(limit)
+    return [records.to_api(VISIT_SPEC, actor, row) for row in rows]

@@ -41,6 +41,11 @@ ROUTES |= {
     ("POST", "/api/projects/{record_id:uuid}/members"): ("project", "update"),
     ("DELETE", "/api/projects/{record_id:uuid}/members/{user_id:uuid}"): ("project", "update"),
     ("GET", "/api/audit"): ("audit", "list"),
+    # Photos need uploaded files: role × visibility is tested in tests/backend/photos/test_photo_access.py.
+    ("GET", "/api/photos"): ("photo", "list"), ("POST", "/api/photos"): ("photo", "create"),
+    ("GET", "/api/photos/{photo_id:uuid}"): ("photo", "read"),
+    ("GET", "/api/photos/{photo_id:uuid}/{variant:str}"): ("photo", "read"),
+    ("DELETE", "/api/photos/{photo_id:uuid}"): ("photo", "delete"),
 }
 PUBLIC = {("GET", "/healthz"), ("GET", "/"), ("GET", "/login"), ("POST", "/login"), ("POST", "/api/auth/login")}
 # Routes that act only on the caller's own account (sessions, tokens, devices).

@@ -37,6 +37,17 @@ def _r(org: Org, key: str) -> Any:
     return org.a.records["agent1"][key]
 
 
+async def _photo(org: Org, me: Caller, api: Any) -> Any:
+    from tests.backend.photos.support import small_jpeg, upload
+
+    return await upload(me, ("visit", _r(org, "visit")), small_jpeg())
+
+
+async def _photo_deleted(org: Org, me: Caller, api: Any) -> Any:
+    made = await _photo(org, me, api)
+    return await me.delete(f"/api/photos/{made.json()['id']}")
+
+
 # (method, path) → (who acts, the call, change-log rows it must add)
 MUTATIONS: dict[tuple[str, str], tuple[str, Call, int]] = {
     ("POST", "/api/clients"): ("a.agent1", lambda o, me, api: me.post("/api/clients", json={"name": "新客户"}), 1),
@@ -85,6 +96,8 @@ MUTATIONS: dict[tuple[str, str], tuple[str, Call, int]] = {
         f"/api/notes/{_r(o, 'note_visit').id}", json={"version": 1, "body": "改"}), 1),
     ("DELETE", "/api/notes/{record_id:uuid}"): ("a.agent1", lambda o, me, api: me.delete(
         f"/api/notes/{_r(o, 'note_visit').id}"), 1),
+    ("POST", "/api/photos"): ("a.agent1", _photo, 1),
+    ("DELETE", "/api/photos/{photo_id:uuid}"): ("a.agent1", _photo_deleted, 2),  # upload + delete
     ("POST", "/api/users"): ("admin", lambda o, me, api: me.post("/api/users", json={
         "username": "newbie", "display_name": "新人", "password": "long enough 1", "role": "agent",
         "branch_id": str(o.a.branch.id)}), 1),

@@ -54,7 +54,9 @@ def test_keys_found_by_source_scan_are_the_ones_from_env_uses():
         "IPMS_ENV": "test", "IPMS_DATA_DIR": "/srv/ipms", "IPMS_DATABASE_URL": "postgresql://db/ipms",
         "IPMS_SECRET_KEY": "k" * 40, "IPMS_HOST": "0.0.0.0", "IPMS_TRUSTED_PROXIES": "10.0.0.0/8",
         "IPMS_ALLOWED_ORIGINS": "https://ipms.example.com", "IPMS_KEEP_ORIGINALS": "true",
-        "IPMS_DEFAULT_LANGUAGE": "en",
+        "IPMS_DEFAULT_LANGUAGE": "en", "IPMS_VAPID_SUBJECT": "ops@example.com",
+        "IPMS_VAPID_PRIVATE_KEY": "qaNXK6LYRi2Ug5rn587Uw6RnO9e4q17WHfhSxaNYKD4",
+        "IPMS_VAPID_PUBLIC_KEY": "BM7qZdAXJyyt-1oDo__g65h12-jUOPJs2zbAAkzzqIfymr2mHWlNrQ0vZD4m5eMg2x-7yaQXqJcXANiCVfUteDA",
     }
     for key in sorted(keys_read_by_settings()):
         assert Settings.from_env({key: samples.get(key, "7")}) != baseline, f"{key} is listed but changes nothing"
@@ -106,6 +108,10 @@ def test_env_example_values_give_the_defaults():
         ("IPMS_IMAGE_MAX_PIXELS", "-5"),
         ("IPMS_KEEP_ORIGINALS", "maybe"),
         ("IPMS_DEFAULT_LANGUAGE", "fr"),
+        ("IPMS_VAPID_PRIVATE_KEY", "not-a-key"),
+        ("IPMS_VAPID_PUBLIC_KEY", "BAAA"),
+        ("IPMS_VAPID_SUBJECT", "https://example.com"),
+        ("IPMS_PUSH_TTL", "0"),
     ],
 )
 def test_bad_value_raises_settings_error_naming_the_key(key, value):

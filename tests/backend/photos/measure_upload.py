@@ -5,8 +5,9 @@
 - `service`: `backend.photos.services.ingest_photo` on the test's database; the peak is the whole process's.
 - `asgi`: a multipart POST through the Litestar app (`httpx.ASGITransport`). Importing the web layer alone peaks
   near 110 MiB (argon2 hashes a dummy password with 64 MiB at import, `backend.accounts.services`), so the peak
-  is reset (`/proc/self/clear_refs` ← 5) once the app is built and before the upload starts: what is measured
-  is the upload's own high-water mark. Both numbers are printed.
+  is reset (`/proc/self/clear_refs` ← 5) to the resident size once the app is built and before the upload
+  starts (`baseline_kib`, ≈90 MiB: Litestar, ReactPy, the pages); `peak_kib` is then the high-water mark of
+  the upload itself on top of that.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ async def via_asgi(args: dict) -> str:
             await client.get("/healthz")  # first request: routing and DB connections warmed up
             print(f"startup_peak_kib {peak_kib()}")
             reset_peak()
+            print(f"baseline_kib {peak_kib()}")
             response = await client.post(
                 "/api/photos",
                 headers={"cookie": f"ipms_session={args['token']}", "x-csrf-token": args["csrf"]},

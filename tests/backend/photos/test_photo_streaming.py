@@ -122,6 +122,7 @@ async def test_upload_default_limit_15mb(database: Settings, org: Org) -> None:
 
     assert status == 413
     assert body.pulled <= database.upload_max_bytes + FORM_OVERHEAD + CHUNK
+    print(f"\n413 after pulling {body.pulled} of {total} body bytes (limit {database.upload_max_bytes})")
 
 
 async def test_upload_file_exactly_at_limit_accepted(database: Settings, org: Org) -> None:

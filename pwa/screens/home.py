@@ -1,0 +1,81 @@
+"""Home: today's visits, my projects with stage and overdue flags, my open milestones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reactpy import html
+
+from backend import records
+from backend.projects.services import PROJECT_SPEC
+from backend.visits.services import list_visits_between
+from pwa.screens import common, work
+from pwa.ui import App, card, chip, empty, guarded, list_link, query_state, use_query
+
+
+async def load(app: App) -> dict[str, Any]:
+    actor = await app.ensure_actor()
+    start, end = common.local_day_bounds(app)
+    visits = await list_visits_between(actor, start, end)
+    projects = (await records.list_records(actor, PROJECT_SPEC, filters={"status": "open"}, limit=100)).items
+    projects.sort(key=lambda p: (p.get("next_due_at") is None, p.get("next_due_at") or p["created_at"]))
+    names = await common.client_names(actor, {v["client_id"] for v in visits})
+    milestones = await work.my_open_milestones(actor)
+    stage_names = await work.stage_names_for(actor, projects)
+    return {"visits": visits, "projects": projects, "client_names": names, "milestones": milestones,
+            "stage_names": stage_names}
+
+
+def visit_row(app: App, visit: dict[str, Any], names: dict[Any, str]) -> Any:
+    status = visit.get("status", "planned")
+    return html.li(
+        {"key": str(visit["id"]), "data-id": str(visit["id"]), "className": "visit-row"},
+        list_link(f"/visits/{visit['id']}", names.get(visit["client_id"], app.t("visit.client_hidden")),
+                  visit["address"], lead=html.span({"className": "time-box"}, app.fmt.time(visit["scheduled_at"])),
+                  trail=chip(app.t(f"visit_status.{status}"), "ok" if status == "done" else "plain")
+                  if status != "planned" else None),
+    )
+
+
+def project_row(app: App, project: dict[str, Any], stage_names: dict[str, Any]) -> Any:
+    stages = stage_names.get(project["id"])
+    return html.li(
+        {"key": str(project["id"]), "data-id": str(project["id"]), "className": "project-row"},
+        list_link(f"/projects/{project['id']}", project["title"],
+                  html.span({"className": "row"}, common.stage_name(app, project["stage_key"], stages),
+                            common.overdue_chip(app, project.get("next_due_at"), project.get("escalation_level", 0)))),
+    )
+
+
+def milestone_row(app: App, milestone: dict[str, Any]) -> Any:
+    title = milestone.get(f"title_{app.lang}") or milestone.get("title_zh") or ""
+    return html.li(
+        {"key": str(milestone["id"]), "data-id": str(milestone["id"]), "className": "milestone-row"},
+        list_link(f"/projects/{milestone['project_id']}", title,
+                  html.span({"className": "row"}, milestone.get("project_title", ""),
+                            common.overdue_chip(app, milestone.get("due_at"), milestone.get("escalation_level", 0)))),
+    )
+
+
+@guarded
+def screen(app: App) -> Any:
+    query = use_query(lambda: load(app), app.route.path)
+    state = query_state(app, query)
+    if state is not None:
+        return html.main({"className": "screen"}, state)
+    data = query.data
+    visits, projects, milestones = data["visits"], data["projects"], data["milestones"]
+    return html.main(
+        {"className": "screen", "id": "home"},
+        card(html.ul({"className": "list", "id": "today-visits"},
+                     *[visit_row(app, v, data["client_names"]) for v in visits]) if visits
+             else empty(app.t("home.no_visits")),
+             title=app.t("home.today", day=app.fmt.day(common.now())), count=len(visits)),
+        card(html.ul({"className": "list", "id": "my-milestones"}, *[milestone_row(app, m) for m in milestones])
+             if milestones else empty(app.t("home.no_milestones")),
+             title=app.t("home.milestones"), count=len(milestones)),
+        card(html.ul({"className": "list", "id": "my-projects"},
+                     *[project_row(app, p, data["stage_names"]) for p in projects])
+             if projects else empty(app.t("home.no_projects")),
+             title=app.t("home.projects"), count=len(projects)),
+    )

@@ -1,0 +1,97 @@
+"""Opportunity pipeline: one tab per state (in the URL), big move buttons, won/lost with a reason."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reactpy import html, use_state
+
+from backend import records
+from backend.clients.services import OPPORTUNITY_SPEC, TRANSITIONS, move_opportunity
+from pwa.routes import href
+from pwa.screens import common
+from pwa.ui import App, action, card, chip, empty, form_value, guarded, link, query_state, use_query
+
+STATES = ("potential", "following", "won", "lost")
+
+
+async def load(app: App, state: str) -> dict[str, Any]:
+    actor = await app.ensure_actor()
+    counts = {s: (await records.list_records(actor, OPPORTUNITY_SPEC, filters={"state": s}, limit=1)).total
+              for s in STATES}
+    items = await common.all_records(actor, OPPORTUNITY_SPEC, filters={"state": state}, cap=200)
+    names = await common.client_names(actor, {o["client_id"] for o in items})
+    return {"counts": counts, "items": items, "client_names": names}
+
+
+@guarded
+def opportunity_card(app: App, opportunity: dict[str, Any], client_name: str, on_moved: Any) -> Any:
+    losing, set_losing = use_state(False)
+    state = opportunity["state"]
+
+    def mover(target: str) -> Any:
+        async def move(actor: Any, _: Any) -> None:
+            await move_opportunity(actor, opportunity["id"], opportunity["version"], target)
+            app.notify(app.t("pipeline.moved", state=app.t(f"opportunity_state.{target}")), "ok")
+            on_moved()
+        return action(app, move)
+
+    async def lose(actor: Any, data: Any) -> None:
+        reason = form_value(data, "reason").strip()
+        await move_opportunity(actor, opportunity["id"], opportunity["version"], "lost", reason)
+        app.notify(app.t("pipeline.moved", state=app.t("opportunity_state.lost")), "ok")
+        on_moved()
+
+    targets = [t for t in ("following", "won", "potential") if t in TRANSITIONS.get(state, set())]
+    buttons = [html.button({"className": "button" if target != "potential" else "button secondary", "type": "button",
+                            "key": target, "data-move": target, "onClick": mover(target)},
+                           app.t(f"pipeline.to_{target}")) for target in targets]
+    if "lost" in TRANSITIONS.get(state, set()):
+        buttons.append(html.button({"className": "button danger", "type": "button", "key": "lost", "data-move": "lost",
+                                    "onClick": lambda _: set_losing(True)}, app.t("pipeline.to_lost")))
+    return html.article(
+        {"className": "card opportunity", "data-id": str(opportunity["id"]), "data-state": state},
+        html.div({"className": "spread"},
+                 html.h3(opportunity["title"]),
+                 html.span({"className": "value"}, app.fmt.money(opportunity.get("value")))),
+        html.p({"className": "muted small"},
+               link(f"/clients/{opportunity['client_id']}", client_name) if client_name else "",
+               " · " if client_name else "", app.t("pipeline.updated", when=app.fmt.day(opportunity["updated_at"]))),
+        html.p({"className": "message warn small"}, app.t("pipeline.lost_reason", reason=opportunity["lost_reason"]))
+        if state == "lost" and opportunity.get("lost_reason") else "",
+        html.form({"className": "stack lost-form", "onSubmit": action(app, lose, prevent_default=True)},
+                  html.label({"className": "field"}, app.t("pipeline.why_lost"),
+                             html.input({"className": "input", "name": "reason", "required": True, "maxLength": 500,
+                                         "autoFocus": True})),
+                  html.div({"className": "actions"},
+                           html.button({"className": "button danger", "type": "submit"}, app.t("pipeline.confirm_lost")),
+                           html.button({"className": "button secondary", "type": "button",
+                                        "onClick": lambda _: set_losing(False)}, app.t("common.cancel"))))
+        if losing else (html.div({"className": "actions", "style": {"marginTop": "10px"}}, *buttons) if buttons else ""),
+    )
+
+
+@guarded
+def screen(app: App) -> Any:
+    state = app.route.param("state", "following")
+    if state not in STATES:
+        state = "following"
+    query = use_query(lambda: load(app, state), state)
+    tabs = html.div({"className": "tabs", "role": "tablist", "id": "pipeline-tabs"}, *[
+        html.button({"type": "button", "role": "tab", "key": s, "data-state": s, "aria-selected": str(s == state).lower(),
+                     "onClick": lambda _, s=s: app.navigate(href("/pipeline", state=s), True)},
+                    app.t(f"opportunity_state.{s}"),
+                    f" {query.data['counts'][s]}" if query.ready else "")
+        for s in STATES])
+    status = query_state(app, query)
+    if status is not None:
+        return html.main({"className": "screen"}, tabs, status)
+    items = query.data["items"]
+    return html.main(
+        {"className": "screen", "id": "pipeline", "data-state": state},
+        tabs,
+        html.div({"className": "stack", "id": "opportunities"}, *[
+            opportunity_card(app, o, query.data["client_names"].get(o["client_id"], ""), query.reload,
+                             key=f"{o['id']}:{o['version']}")
+            for o in items]) if items else card(empty(app.t("pipeline.empty"))),
+    )

@@ -1,0 +1,43 @@
+"""Settings: interface language and sign-out (the push issue adds notifications here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reactpy import html
+
+from backend.accounts import services as accounts
+from pwa.ui import App, action, card, facts, guarded
+
+CHOICES = (("zh", "settings.lang_zh"), ("en", "settings.lang_en"), ("", "settings.lang_auto"))
+
+
+@guarded
+def screen(app: App) -> Any:
+    def choose(language: str) -> Any:
+        async def save(actor: Any, _: Any) -> None:
+            await accounts.set_own_language(actor, language)
+            effective = language or app.lang
+            app.set_language(effective)
+        return action(app, save)
+
+    async def sign_out(actor: Any, _: Any) -> None:
+        await accounts.sign_out(actor)
+        app.sign_out()
+
+    return html.main(
+        {"className": "screen", "id": "settings"},
+        card(facts((app.t("settings.name"), app.actor.display_name), (app.t("settings.username"), app.actor.username),
+                   (app.t("settings.role"), app.t(f"role.{app.actor.role}"))),
+             title=app.t("settings.account")),
+        card(html.div({"className": "stack", "role": "radiogroup", "aria-label": app.t("settings.language"),
+                       "id": "language-choices"}, *[
+            html.button({"type": "button", "key": code or "auto", "data-lang": code or "auto", "role": "radio",
+                         "aria-checked": str(app.actor.language == code).lower(),
+                         "className": "button" if app.actor.language == code else "button secondary",
+                         "onClick": choose(code)}, app.t(key))
+            for code, key in CHOICES]),
+             title=app.t("settings.language")),
+        card(html.button({"className": "button danger block", "type": "button", "id": "sign-out",
+                          "onClick": action(app, sign_out)}, app.t("settings.sign_out"))),
+    )

@@ -1,0 +1,72 @@
+// IPMS service worker: precaches the revisioned static files, serves them cache-first, and answers navigations
+// network-first with a short timeout, falling back to the last app page it saw. The offline issue extends this file
+// (outbox sync, push); keep one named function per event.
+const REVISION = "__REVISION__";
+const STATIC_CACHE = `ipms-static-${REVISION}`;
+const PAGES_CACHE = `ipms-pages-${REVISION}`;
+const PRECACHE = __PRECACHE__;
+const NAVIGATION_TIMEOUT_MS = 3000;
+const APP_PAGE = "/";
+
+async function onInstall() {
+  const cache = await caches.open(STATIC_CACHE);
+  await cache.addAll(PRECACHE);
+  await self.skipWaiting();
+}
+
+async function onActivate() {
+  const names = await caches.keys();
+  await Promise.all(names.filter((name) => name.startsWith("ipms-") && !name.endsWith(REVISION))
+    .map((name) => caches.delete(name)));
+  await self.clients.claim();
+}
+
+function withTimeout(promise, ms) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("timeout")), ms);
+    promise.then((value) => { clearTimeout(timer); resolve(value); }, (error) => { clearTimeout(timer); reject(error); });
+  });
+}
+
+async function navigate(request) {
+  const cache = await caches.open(PAGES_CACHE);
+  const url = new URL(request.url);
+  const isLogin = url.pathname === "/login";
+  try {
+    const response = await withTimeout(fetch(request), NAVIGATION_TIMEOUT_MS);
+    // Keep the app page (any in-app path renders the same shell) for cold starts without a network.
+    if (response.ok && !response.redirected && !isLogin) await cache.put(APP_PAGE, response.clone());
+    return response;
+  } catch (error) {
+    const cached = await cache.match(isLogin ? "/login" : APP_PAGE);
+    if (cached) return cached;
+    throw error;
+  }
+}
+
+async function staticFirst(request) {
+  const cached = await caches.match(request, { cacheName: STATIC_CACHE });
+  if (cached) return cached;
+  const response = await fetch(request);
+  if (response.ok) {
+    const cache = await caches.open(STATIC_CACHE);
+    await cache.put(request, response.clone());
+  }
+  return response;
+}
+
+function onFetch(event) {
+  const request = event.request;
+  if (request.method !== "GET") return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (request.mode === "navigate") {
+    event.respondWith(navigate(request));
+  } else if (url.pathname.startsWith(`/static/${REVISION}/`)) {
+    event.respondWith(staticFirst(request));
+  }
+}
+
+self.addEventListener("install", (event) => event.waitUntil(onInstall()));
+self.addEventListener("activate", (event) => event.waitUntil(onActivate()));
+self.addEventListener("fetch", onFetch);

@@ -1,0 +1,51 @@
+// Keeps the screen in the URL: Python renders <Router path=…>; links marked data-nav and the back button report
+// the new path through onNavigate. A reconnect mounts from window.location, so it rebuilds the same screen.
+import { useEffect, useRef } from "react";
+
+function here() {
+  return window.location.pathname + window.location.search;
+}
+
+export function Router({ path, replace, lang, title, reload, onNavigate }) {
+  const callback = useRef(onNavigate);
+  callback.current = onNavigate;
+
+  useEffect(() => {
+    if (reload) {
+      window.location.assign(reload);
+      return;
+    }
+    if (!path || path === here()) return;
+    if (replace) window.history.replaceState(null, "", path);
+    else window.history.pushState(null, "", path);
+  }, [path, replace, reload]);
+
+  useEffect(() => {
+    if (lang) document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+    if (title) document.title = title;
+  }, [lang, title]);
+
+  useEffect(() => {
+    const onPopState = () => callback.current && callback.current({ path: here() });
+    const onClick = (event) => {
+      if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+      const link = event.target instanceof Element ? event.target.closest("a[data-nav]") : null;
+      if (!link || link.target) return;
+      const url = new URL(link.href, window.location.href);
+      if (url.origin !== window.location.origin) return;
+      event.preventDefault();
+      const next = url.pathname + url.search;
+      if (next !== here()) window.history.pushState(null, "", next);
+      window.scrollTo(0, 0);
+      if (callback.current) callback.current({ path: next });
+    };
+    window.addEventListener("popstate", onPopState);
+    document.addEventListener("click", onClick);
+    return () => {
+      window.removeEventListener("popstate", onPopState);
+      document.removeEventListener("click", onClick);
+    };
+  }, []);
+
+  return null;
+}
