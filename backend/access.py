@@ -15,15 +15,18 @@ from piccolo.columns.combination import WhereRaw
 from piccolo.query import Select
 from piccolo.table import Table
 
-from backend.accounts.tables import Branch, Region, User
+from backend.accounts.tables import Branch, Device, Region, User
 from backend.audit.tables import ChangeLog
 from backend.clients.tables import Client, Opportunity
 from backend.errors import Forbidden, NotFound
+from backend.lifecycle.tables import BusinessCalendar, Collection, Milestone
 from backend.photos.tables import Photo
-from backend.projects.tables import BusinessLine, Project, ProjectMember
+from backend.projects.tables import BusinessLine, Project, ProjectMember, TemplateVersion
 from backend.visits.tables import Note, Visit
+from notifications.push.tables import PushDelivery
+from notifications.tables import InboxItem
 
-Action = Literal["list", "read", "create", "update", "delete", "reassign"]
+Action = Literal["list", "read", "create", "update", "delete", "reassign", "nudge"]
 Mode = Literal["read", "write"]
 ROLES = ("agent", "project_manager", "legal", "finance", "branch_manager", "executive", "admin")
 BUSINESS_ROLES = ("agent", "project_manager", "legal", "finance", "branch_manager", "executive")
@@ -58,6 +61,13 @@ TABLES: dict[str, type[Table]] = {
     "visit": Visit,
     "note": Note,
     "photo": Photo,
+    "template_version": TemplateVersion,
+    "calendar": BusinessCalendar,
+    "milestone": Milestone,
+    "collection": Collection,
+    "notification": InboxItem,
+    "device": Device,
+    "push_delivery": PushDelivery,
     "audit": ChangeLog,
 }
 
@@ -68,6 +78,8 @@ WRITE_NO_DELETE: frozenset[str] = frozenset({"list", "read", "create", "update"}
 MANAGE: frozenset[str] = ALL | {"reassign"}
 NONE: frozenset[str] = frozenset()
 ADD_REMOVE: frozenset[str] = frozenset({"list", "read", "create", "delete"})
+CHECK_OFF: frozenset[str] = frozenset({"list", "read", "update"})
+RECORD: frozenset[str] = frozenset({"list", "read", "create"})
 
 ACTIONS: dict[str, dict[str, frozenset[str]]] = {
     "region": {**{r: READ for r in BUSINESS_ROLES}, "admin": ALL},
@@ -83,8 +95,8 @@ ACTIONS: dict[str, dict[str, frozenset[str]]] = {
         "branch_manager": MANAGE, "executive": READ, "admin": NONE,
     },
     "project": {
-        "agent": WRITE_NO_DELETE, "project_manager": WRITE_NO_DELETE, "legal": READ, "finance": READ,
-        "branch_manager": MANAGE, "executive": READ, "admin": NONE,
+        "agent": WRITE_NO_DELETE, "project_manager": WRITE_NO_DELETE | {"nudge"}, "legal": READ, "finance": READ,
+        "branch_manager": MANAGE | {"nudge"}, "executive": READ, "admin": NONE,
     },
     "visit": {
         "agent": ALL, "project_manager": ALL, "legal": NONE, "finance": NONE,
@@ -103,6 +115,24 @@ ACTIONS: dict[str, dict[str, frozenset[str]]] = {
         "agent": NONE, "project_manager": NONE, "legal": NONE, "finance": NONE,
         "branch_manager": READ, "executive": READ, "admin": READ,
     },
+    "template_version": {**{r: READ for r in BUSINESS_ROLES}, "admin": RECORD},
+    "calendar": {**{r: READ for r in BUSINESS_ROLES}, "admin": ALL},
+    # Milestones are checked off (update) by their owner, or on the projects a manager runs; managers also move
+    # (reassign) and chase (nudge) them.
+    "milestone": {
+        "agent": CHECK_OFF, "project_manager": CHECK_OFF | {"reassign", "nudge"}, "legal": CHECK_OFF,
+        "finance": CHECK_OFF, "branch_manager": CHECK_OFF | {"reassign", "nudge"}, "executive": READ, "admin": NONE,
+    },
+    # Payments received (回款): finance records them, branch managers may too; legal has no need to see them.
+    "collection": {
+        "agent": READ, "project_manager": READ, "legal": NONE, "finance": RECORD,
+        "branch_manager": RECORD, "executive": READ, "admin": NONE,
+    },
+    # Everyone has an inbox, reads only their own, and marks its items read (update).
+    "notification": {r: CHECK_OFF for r in ROLES},
+    # Everyone manages their own devices (push subscription on them); only admins see delivery counts.
+    "device": {r: frozenset({"list", "read", "update"}) for r in ROLES},
+    "push_delivery": {**{r: NONE for r in BUSINESS_ROLES}, "admin": READ},
 }
 
 # Fields a role never receives, even on records it may see.
@@ -136,9 +166,15 @@ def _predicate(resource: str, actor: Actor, mode: Mode) -> Any:
     role, me, branch = actor.role, actor.id, actor.branch_id
     if role not in ACTIONS[resource] or not ACTIONS[resource][role]:
         return NOTHING
+    if resource == "notification":
+        return InboxItem.user == me  # executives too mark their own inbox read
+    if resource == "device":
+        return Device.user == me
+    if resource == "push_delivery":
+        return EVERYTHING
     if mode == "write" and role == "executive":
         return NOTHING
-    if resource in ("region", "branch", "business_line"):
+    if resource in ("region", "branch", "business_line", "template_version", "calendar"):
         return EVERYTHING if mode == "read" or role == "admin" else NOTHING
     if resource == "user":
         if role in ("admin", "executive"):
@@ -185,6 +221,14 @@ def _predicate(resource: str, actor: Actor, mode: Mode) -> Any:
             | Note.project.is_in(_visible_ids("project", actor))
             | Note.visit.is_in(_visible_ids("visit", actor))
         )
+    if resource == "milestone":
+        if mode == "write":
+            if role == "project_manager":
+                return (Milestone.owner == me) | Milestone.project.is_in(_managed_projects(actor))
+            return Milestone.owner == me
+        return (Milestone.owner == me) | Milestone.project.is_in(_visible_ids("project", actor))
+    if resource == "collection":
+        return Collection.project.is_in(_visible_ids("project", actor))
     if resource == "photo":
         # Visible exactly when its parent is; removable by the uploader (the branch manager is handled above:
         # a photo's branch is its parent's).

@@ -19,9 +19,14 @@ from backend import db
 from backend.accounts.endpoints import auth_router, branches_router, regions_router, users_router
 from backend.audit.endpoints import audit_router
 from backend.clients.endpoints import clients_router, opportunities_router
+from backend.inbox.endpoints import inbox_router
+from backend.lifecycle.clock import EscalationClock
+from backend.lifecycle.endpoints import lifecycle_router
 from backend.migrate import migrate
 from backend.photos.endpoints import photos_router
 from backend.projects.endpoints import business_lines_router, projects_router
+from backend.push.endpoints import push_router
+from backend.push.services import make_worker
 from backend.settings import Settings, get_settings
 from backend.visits.endpoints import notes_router, visits_router
 from backend.web import EXCEPTION_HANDLERS, AuthMiddleware
@@ -43,9 +48,13 @@ def _add_reactpy_tag(engine: JinjaTemplateEngine) -> None:
     engine.engine.add_extension(ReactPyJinja)
 
 
-def create_litestar(settings: Settings, *, run_migrations: bool = True, engine: Any = None) -> Litestar:
-    """With `engine` given (tests), the caller has bound and started it and keeps it."""
+def create_litestar(settings: Settings, *, run_migrations: bool = True, engine: Any = None,
+                    clock: EscalationClock | None = None) -> Litestar:
+    """With `engine` given (tests), the caller has bound and started it and keeps it. The escalation clock runs
+    from start-up to shutdown (`clock` lets tests inject one with their own time)."""
     manage_engine = engine is None
+    if clock is None and settings.clock_enabled:
+        clock = EscalationClock(interval=settings.clock_interval_seconds, batch=settings.clock_batch)
     engine = engine or db.engine_for(settings)
     db.bind(engine)
     session.configure(settings)
@@ -55,8 +64,16 @@ def create_litestar(settings: Settings, *, run_migrations: bool = True, engine: 
             await db.start(engine, settings.pg_pool_size)
         if run_migrations:
             await migrate()
+        if clock is not None:
+            clock.start()
+        app.state.push_worker = make_worker(settings)  # sends push deliveries until shutdown
+        app.state.push_worker.start()
 
     async def on_shutdown(app: Litestar) -> None:
+        if clock is not None:
+            await clock.stop()
+        if app.state.get("push_worker") is not None:
+            await app.state.push_worker.stop()
         if manage_engine:
             await db.stop(engine)
 
@@ -64,7 +81,8 @@ def create_litestar(settings: Settings, *, run_migrations: bool = True, engine: 
         route_handlers=[
             health, pages.app_page, pages.login_page, pages.login_form, auth_router, users_router, regions_router,
             branches_router, business_lines_router, clients_router, opportunities_router, projects_router,
-            visits_router, notes_router, audit_router, photos_router, *assets.ROUTES,
+            visits_router, notes_router, audit_router, photos_router, lifecycle_router, inbox_router, push_router,
+            *assets.ROUTES,
         ],
         middleware=[DefineMiddleware(AuthMiddleware, exclude=["^/schema"])],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
@@ -80,6 +98,7 @@ def create_litestar(settings: Settings, *, run_migrations: bool = True, engine: 
         logging_config=None,
     )
     app.state.settings = settings
+    app.state.clock = clock
     return app
 
 

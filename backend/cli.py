@@ -1,4 +1,4 @@
-"""`ipms`: the one command line (serve, migrate, create-user, demo, check, backup, restore, piccolo)."""
+"""`ipms`: the one command line (serve, migrate, create-user, demo, check, backup, restore, push, piccolo)."""
 
 from __future__ import annotations
 
@@ -102,7 +102,10 @@ def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     from backend.ops import check
 
-    problems = asyncio.run(with_database(settings, lambda: check(settings), migrate_first=False))
+    try:
+        problems = asyncio.run(with_database(settings, lambda: check(settings), migrate_first=False))
+    except Exception as exc:  # noqa: BLE001 - a database that cannot even be opened is the finding
+        problems = [f"database unreachable: {type(exc).__name__}: {exc}"]
     for line in problems:
         print(f"FAIL {line}")
     if not problems:
@@ -139,6 +142,30 @@ def cmd_media_gc(args: argparse.Namespace, settings: Settings) -> int:
     for missing in result.missing:
         print(f"MISSING photo {missing.photo_id} {missing.variant} {missing.sha256}")
     return 1 if result.missing else 0
+
+
+def cmd_push_test(args: argparse.Namespace, settings: Settings) -> int:
+    """Send a test push to each of the user's subscribed devices now; print what each push service answered."""
+    from backend.errors import ServiceError
+    from backend.push.services import send_test_push
+
+    async def work() -> int:
+        try:
+            results = await send_test_push(args.user, settings)
+        except ServiceError as exc:
+            print(f"{exc.field or 'error'}: {exc.message}", file=sys.stderr)
+            return 2
+        if not results:
+            print(f"{args.user} has no device with push notifications switched on (Settings on the phone).")
+            return 1
+        for row in results:
+            detail = row["last_error"]
+            if row["status"] == "pending":
+                detail = f"will retry at {row['next_attempt_at']:%Y-%m-%d %H:%M:%S} UTC: {detail}"
+            print(f"{row['device'] or 'removed device'}: {row['status']}" + (f" ({detail})" if detail else ""))
+        return 0 if all(row["status"] == "sent" for row in results) else 1
+
+    return asyncio.run(with_database(settings, work))
 
 
 def cmd_piccolo(args: argparse.Namespace, settings: Settings) -> int:
@@ -186,6 +213,11 @@ def parser() -> argparse.ArgumentParser:
     media_gc.add_argument("--grace-seconds", type=float, default=3600.0,
                           help="keep unreferenced files younger than this (uploads in flight); default 3600")
     media_gc.set_defaults(run=cmd_media_gc)
+    push = sub.add_parser("push", help="web push").add_subparsers(dest="push_command", required=True)
+    push_test = push.add_parser("test", help="send a test push to a user's subscribed devices now (exit status 1 "
+                                             "unless every device got it)")
+    push_test.add_argument("--user", required=True, help="username")
+    push_test.set_defaults(run=cmd_push_test)
     piccolo = sub.add_parser("piccolo", help="Piccolo's CLI with IPMS's configuration")
     piccolo.add_argument("rest", nargs=argparse.REMAINDER)
     piccolo.set_defaults(run=cmd_piccolo)

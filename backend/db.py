@@ -80,8 +80,12 @@ class AppSQLiteEngine(SQLiteEngine):
     async def _connect(self) -> aiosqlite.Connection:
         connection = await aiosqlite.connect(**self.connection_kwargs)
         connection.row_factory = dict_factory  # type: ignore[assignment]
-        for pragma in PRAGMAS:
-            await connection.execute(pragma)
+        try:
+            for pragma in PRAGMAS:
+                await connection.execute(pragma)
+        except BaseException:
+            await connection.close()  # its thread is not a daemon: left open, the process never exits
+            raise
         self._all.append(connection)
         return connection
 

@@ -14,8 +14,11 @@ from backend.accounts.services import hash_password
 from backend.accounts.tables import Branch, Region, User
 from backend.audit.services import record_change
 from backend.clients.tables import INTENTS, SOURCES, Client, Opportunity
-from backend.projects.tables import BusinessLine, Project, ProjectMember
+from backend.lifecycle.demo import build_history
+from backend.lifecycle.tables import BusinessCalendar, Collection, Milestone, StageEntry, Timer
+from backend.projects.tables import BusinessLine, Project, ProjectMember, TemplateVersion
 from backend.visits.tables import Note, Visit
+from notifications.tables import InboxItem
 
 DEMO_PASSWORD = "demo1234"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
@@ -165,9 +168,13 @@ async def seed_demo(seed: int = 7, scale: int = 1, now: dt.datetime | None = Non
                 rows["visits"].append(visit)
                 rows["notes"].append(Note(branch=branch_id, author=agent.id, visit=visit.id,
                                           body=rng.choice(["采光很好，客户喜欢南向阳台", "业主可以降价五万", "客户下周带家人再看"])))
-    order = [("regions", Region), ("lines", BusinessLine), ("branches", Branch), ("users", User), ("clients", Client),
-             ("opportunities", Opportunity), ("projects", Project), ("members", ProjectMember), ("visits", Visit),
-             ("notes", Note)]
+    history = build_history(rows, rng, now)  # stage histories, milestones, timers, inbox, collections (回款)
+    rows["members"] += history.pop("members")
+    rows.update(history)
+    order = [("regions", Region), ("lines", BusinessLine), ("templates", TemplateVersion), ("branches", Branch),
+             ("calendars", BusinessCalendar), ("users", User), ("clients", Client), ("opportunities", Opportunity),
+             ("projects", Project), ("members", ProjectMember), ("stages", StageEntry), ("milestones", Milestone),
+             ("timers", Timer), ("collections", Collection), ("inbox", InboxItem), ("visits", Visit), ("notes", Note)]
     async with db.write_transaction():
         for key, table in order:
             for start in range(0, len(rows[key]), 500):

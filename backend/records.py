@@ -11,6 +11,7 @@ import decimal
 import functools
 import sqlite3
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,8 @@ class Spec:
     filters: dict[str, type] = field(default_factory=dict)
     references: dict[str, str] = field(default_factory=dict)  # FK column -> resource it must be visible as
     owner_field: str | None = "owner"
+    # Fields worked out from the stored row for every reply (e.g. a project's `overdue` flag).
+    computed: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,8 @@ def to_api(spec: Spec, actor: Actor, row: dict[str, Any]) -> dict[str, Any]:
     if money_names := _money_names(spec.table):
         row = {**row, **{k: money(row[k]) for k in money_names if row.get(k) is not None}}
     out = {(f"{k}_id" if k in fks else k): v for k, v in row.items() if k not in secrets}
+    if spec.computed is not None:
+        out |= spec.computed(row)
     return access.mask(actor, spec.resource, out)
 
 
@@ -120,14 +125,18 @@ async def list_records(
             clause = clause | term
         clauses.append(clause)
     query = access.scope(table.select(), actor, spec.resource)
-    count = access.scope(table.count(), actor, spec.resource)
     for clause in clauses:
-        query, count = query.where(clause), count.where(clause)
+        query = query.where(clause)
     order = table.created_at if hasattr(table, "created_at") else table._meta.primary_key
     rows = await query.order_by(order, ascending=False).order_by(table._meta.primary_key).limit(limit).offset(offset)
-    return Page(
-        items=[to_api(spec, actor, r) for r in rows], total=await count, limit=limit, offset=offset
-    )
+    if len(rows) < limit and (rows or offset == 0):
+        total = offset + len(rows)  # a short page is the last one: it tells the total without a count query
+    else:
+        count = access.scope(table.count(), actor, spec.resource)
+        for clause in clauses:
+            count = count.where(clause)
+        total = await count
+    return Page(items=[to_api(spec, actor, r) for r in rows], total=total, limit=limit, offset=offset)
 
 
 async def get_record(actor: Actor, spec: Spec, record_id: uuid.UUID) -> dict[str, Any]:

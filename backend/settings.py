@@ -71,6 +71,9 @@ class Settings:
     vapid_public_key: str = ""
     vapid_subject: str = ""
     push_ttl: int = 86400
+    clock_enabled: bool = True
+    clock_interval_seconds: int = 15
+    clock_batch: int = 500
 
     @property
     def is_development(self) -> bool:
@@ -126,6 +129,7 @@ class Settings:
             keep_originals=_bool(env, "IPMS_KEEP_ORIGINALS", False),
             default_language=language,
             **_push(env),
+            **_clock(env),
         )
 
 
@@ -149,6 +153,15 @@ def _push(env: dict[str, str]) -> dict[str, Any]:
         raise SettingsError(f"IPMS_VAPID_SUBJECT: {exc}") from None
     values["push_ttl"] = _int(env, "IPMS_PUSH_TTL", 86400, high=28 * 86400)
     return values
+
+
+def _clock(env: dict[str, str]) -> dict[str, Any]:
+    """The escalation clock: on in every app process unless turned off (e.g. when `ipms clock` runs it alone)."""
+    return {
+        "clock_enabled": _bool(env, "IPMS_CLOCK_ENABLED", True),
+        "clock_interval_seconds": _int(env, "IPMS_CLOCK_INTERVAL_SECONDS", 15, high=3600),
+        "clock_batch": _int(env, "IPMS_CLOCK_BATCH", 500, high=10_000),
+    }
 
 
 @functools.cache

@@ -43,7 +43,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import aiohttp  # noqa: E402
+import aiohttp
 
 DEMO_PASSWORD = "demo1234"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -229,7 +229,7 @@ async def run_phase(
                 status, body = await request(http, index)
                 good = status == expect
                 problem = "" if good else f"HTTP {status}: {body[:160].decode(errors='replace')}"
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 good, problem = False, f"{type(exc).__name__}: {exc}"
             ended = loop.time()
             phase.sent_ok += good
@@ -346,7 +346,7 @@ async def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             print(f"signed in {len(agents)} sessions as {len({a.username for a in agents})} agents "
                   f"in {time.monotonic() - started:.1f} s (setup, not measured)", flush=True)
 
-            options = dict(concurrency=args.concurrency, warmup=args.warmup, duration=args.duration)
+            options = {"concurrency": args.concurrency, "warmup": args.warmup, "duration": args.duration}
 
             async def static(h: aiohttp.ClientSession, i: int) -> tuple[int, bytes]:
                 async with h.get(f"{base.url}/static") as r:
@@ -415,8 +415,10 @@ async def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     print(f"scoped list: {lst.rps:.0f} req/s = {ratio:.2f}× the baseline's {lst_base.rps:.0f} "
           f"(aim ≥ 0.5×; the baseline does no session lookup and no access check)")
     print(f"note writes: {note.rps:.0f}/s over HTTP (aim ≥ 300/s on SQLite), baseline {note_base.rps:.0f}/s")
+    capacity = ceiling.rps / ceiling.generator_cpu if ceiling.generator_cpu else 0.0
     print(f"generator ceiling: {ceiling.rps:.0f} req/s against a constant endpoint "
-          f"({ceiling.rps / max(lst.rps, lst_base.rps, 1):.1f}× the fastest list phase)")
+          f"({ceiling.rps / max(lst.rps, lst_base.rps, 1):.1f}× the fastest list phase), using "
+          f"{ceiling.generator_cpu:.0%} of a core there (≈{capacity:.0f} req/s per core of generator CPU)")
     return {
         "bench": "api",
         "list_rps": round(lst.rps, 1),
@@ -431,6 +433,8 @@ async def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "note_baseline_writes_per_s": round(note_base.rps, 1),
         "note_baseline_p95_ms": round(note_base.pct(0.95), 2),
         "generator_ceiling_rps": round(ceiling.rps, 1),
+        "generator_cpu_at_ceiling": round(ceiling.generator_cpu, 2),
+        "generator_capacity_est_rps": round(capacity),
         "app_server_cpu_list": round(lst.server_cpu, 2),
         "app_server_cpu_note": round(note.server_cpu, 2),
         "concurrency": args.concurrency,

@@ -94,7 +94,7 @@ class SQLiteStore:
         return rows, total
 
     async def create_note(self, data: NoteIn) -> dict[str, Any]:
-        now = str(dt.datetime.now(dt.timezone.utc))
+        now = str(dt.datetime.now(dt.UTC))
         note = {"id": str(uuid.uuid4()), "branch": str(data.branch_id), "author": str(data.author_id),
                 "client": str(data.client_id), "project": None, "visit": None, "body": data.body,
                 "created_at": now, "updated_at": now, "version": 1}
@@ -142,7 +142,7 @@ class PostgresStore:
         return [dict(r) for r in rows], total
 
     async def create_note(self, data: NoteIn) -> dict[str, Any]:
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         note = {"id": uuid.uuid4(), "branch": data.branch_id, "author": data.author_id, "client": data.client_id,
                 "project": None, "visit": None, "body": data.body, "created_at": now, "updated_at": now, "version": 1}
         async with self.pool.acquire() as connection, connection.transaction():

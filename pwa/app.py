@@ -8,20 +8,18 @@ import logging
 from typing import Any
 
 from reactpy import component, html, use_async_effect, use_location, use_scope, use_state
-from reactpy.reactjs import component_from_url
 
 from backend import records
 from backend.access import Actor
 from backend.accounts.org import BRANCH_SPEC
-from pwa import assets, screens
+from pwa import screens
 from pwa.i18n import Formatter, language_for, t
 from pwa.icons import icon
 from pwa.routes import Route, parse
 from pwa.session import active_settings, current_actor
-from pwa.ui import App, AppContext, SignedOut, link
+from pwa.ui import App, AppContext, Router, SignedOut, button, link
 
 log = logging.getLogger("ipms.pwa")
-Router = component_from_url(assets.url("app/router.js"), "Router")
 
 # The bottom navigation of each role: (screen, href, icon). The first entry is the role's home screen at "/".
 NAV: dict[str, list[tuple[str, str, str]]] = {
@@ -156,7 +154,7 @@ def root() -> Any:
             {"className": "app", "data-screen": name, "data-role": actor.role, "data-lang": lang},
             Router({"path": path, "replace": replace, "reload": reload_to, "lang": lang,
                     "title": f"{title} · IPMS", "onNavigate": on_navigate}),
-            header(app, name, title, unread, lambda _: set_refresh_tick(lambda n: n + 1)),
+            header(app, name, title, unread, lambda *_: set_refresh_tick(lambda n: n + 1)),
             body(app, key=f"{name}:{route.item_id or ''}:{refresh_tick}"),
             bottom_nav(app, name),
             html.div({"className": f"toast {toast['kind']}", "role": "status", "id": "toast",
@@ -183,8 +181,8 @@ def header(app: App, name: str, title: str, unread: int | None, on_refresh: Any)
         html.div({"className": "who"},
                  html.span({"id": "user-name"}, app.actor.display_name),
                  html.span({"id": "user-role", "data-role": app.actor.role}, app.t(f"role.{app.actor.role}"))),
-        html.button({"id": "refresh", "className": "icon-button", "type": "button", "onClick": on_refresh,
-                     "aria-label": app.t("common.refresh")}, icon("refresh")),
+        button(icon("refresh"), on_refresh, id="refresh", className="icon-button",
+               **{"aria-label": app.t("common.refresh")}),
         link("/inbox", icon("inbox"),
              html.span({"className": "badge", "id": "unread-count"}, str(unread)) if unread else "",
              class_name="icon-button", id="inbox-link",

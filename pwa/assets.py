@@ -193,7 +193,7 @@ def shell_context(lang: str) -> dict[str, Any]:
         "favicon_url": url("icons/favicon-32.png"),
         "apple_icon_url": url("icons/apple-touch-icon.png"),
         "import_map": import_map(),
-        "modulepreload": [url("shell.js"), url("app/router.js"), *(url(name) for name in reactpy_chunks
+        "modulepreload": [url("shell.js"), url("app/ui.js"), *(url(name) for name in reactpy_chunks
                                                                      if name != "reactpy/preact-jsx-runtime.js")],
         "theme_colour": THEME_COLOUR,
         "text": {key: t(lang, f"shell.{key}") for key in (

@@ -13,14 +13,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reactpy import component, create_context, event, html, use_async_effect, use_context, use_state
+from reactpy import component, create_context, html, use_async_effect, use_context, use_state
+from reactpy.reactjs import component_from_url
 
 from backend.access import Actor
 from backend.errors import Forbidden, NotFound, ServiceError
+from pwa import assets
 from pwa.i18n import Formatter, t
 from pwa.routes import Route
 
 log = logging.getLogger("ipms.pwa")
+Router, JsButton, JsForm = component_from_url(assets.url("app/ui.js"), ["Router", "Button", "Form"])
 
 
 class SignedOut(Exception):
@@ -70,22 +73,26 @@ class Query:
 
 def use_query(load: Callable[[], Awaitable[Any]], *deps: str | int | None) -> Query:
     """Run `load` after the first render and whenever `deps` (plain values) change; `reload()` runs it again."""
-    state, set_state = use_state(lambda: {"status": "loading", "data": None})
+    key = repr(deps)
+    state, set_state = use_state(lambda: {"status": "loading", "data": None, "key": key})
     tick, set_tick = use_state(0)
 
     @use_async_effect(dependencies=[*deps, tick])
     async def run() -> None:
         try:
-            set_state({"status": "ready", "data": await load()})
+            set_state({"status": "ready", "data": await load(), "key": key})
         except (NotFound, Forbidden):
-            set_state({"status": "not_found", "data": None})
+            set_state({"status": "not_found", "data": None, "key": key})
         except SignedOut:
             pass
         except Exception:
             log.exception("Loading a screen's data failed")
-            set_state({"status": "error", "data": None})
+            set_state({"status": "error", "data": None, "key": key})
 
-    return Query(state["status"], state["data"], lambda: set_tick(lambda n: n + 1))
+    reload = lambda: set_tick(lambda n: n + 1)  # noqa: E731
+    if state["key"] != key:  # data of other parameters (a new tab or filter): not shown as if it were this one's
+        return Query("loading", None, reload)
+    return Query(state["status"], state["data"], reload)
 
 
 def error_text(app: App, exc: ServiceError) -> str:
@@ -104,11 +111,10 @@ def _catalog_keys(lang: str) -> frozenset[str]:
     return frozenset(catalog(lang))
 
 
-def action(app: App, work: Callable[[Actor, Any], Awaitable[Any]], *, prevent_default: bool = False,
-           done: str | None = None) -> Any:
-    """An event handler that re-checks the session, runs `work(actor, event)` and reports failures as a toast."""
+def action(app: App, work: Callable[[Actor, Any], Awaitable[Any]], *, done: str | None = None) -> Any:
+    """An event handler that re-checks the session, runs `work(actor, data)` and reports failures as a toast."""
 
-    async def handler(data: Any = None) -> None:
+    async def handler(data: Any = None, *_: Any) -> None:
         try:
             actor = await app.ensure_actor()
             await work(actor, data)
@@ -122,7 +128,7 @@ def action(app: App, work: Callable[[Actor, Any], Awaitable[Any]], *, prevent_de
             log.exception("An action failed")
             app.notify(app.t("error.unexpected"), "error")
 
-    return event(handler, prevent_default=True) if prevent_default else handler
+    return handler
 
 
 def guarded(function: Callable[..., Any]) -> Any:
@@ -150,8 +156,7 @@ def guarded(function: Callable[..., Any]) -> Any:
 def error_state(lang: str, retry: Callable[[], None] | None = None) -> Any:
     children: list[Any] = [html.p(t(lang, "error.render"))]
     if retry:
-        children.append(html.button({"className": "button secondary", "type": "button", "onClick": lambda _: retry()},
-                                    t(lang, "common.retry")))
+        children.append(button(t(lang, "common.retry"), lambda *_: retry(), "secondary"))
     return html.div({"className": "state error", "role": "alert", "data-state": "error"}, *children)
 
 
@@ -209,24 +214,22 @@ def facts(*pairs: tuple[str, Any]) -> Any:
     return html.dl({"className": "facts"}, *items)
 
 
-def button(text: str, on_click: Any, tone: str = "", **attributes: Any) -> Any:
-    return html.button({"className": f"button {tone}".strip(), "type": "button", "onClick": on_click, **attributes},
-                       text)
+def button(text: Any, on_press: Any, tone: str = "", **attributes: Any) -> Any:
+    """A button whose press reaches Python as an empty event (see app/ui.js): handlers take `*_`."""
+    class_name = attributes.pop("className") if "className" in attributes else f"button {tone}".strip()
+    return JsButton({"className": class_name, "onPress": on_press, **attributes}, text)
+
+
+def form(on_values: Any, *children: Any, **attributes: Any) -> Any:
+    """A form that sends only its controls' values: the handler gets {"values": {name: value}}."""
+    return JsForm({"onValues": on_values, **attributes}, *children)
 
 
 def form_value(data: Any, name: str) -> str:
-    """A named control's value from a form submit event (ReactPy sends the form's controls keyed by name)."""
     try:
-        target = data["target"]
-        item = target.get(name) if hasattr(target, "get") else None
-        if isinstance(item, dict):
-            return str(item.get("value", "") or "")
-        elements = target.get("elements") if hasattr(target, "get") else None
-        if isinstance(elements, dict) and isinstance(elements.get(name), dict):
-            return str(elements[name].get("value", "") or "")
-    except (KeyError, TypeError):
-        pass
-    return ""
+        return str(data["values"].get(name, "") or "")
+    except (KeyError, TypeError, AttributeError):
+        return ""
 
 
 def event_value(data: Any) -> str:

@@ -48,10 +48,19 @@ async def sign_in(request: Request, data: JSONBody[Login]) -> Response:
                     cookies=session_cookies(settings, result.token))
 
 
-@post("/logout", operation_id="sign_out", summary="Sign out (ends the session on the server)", status_code=200)
+def device_header(request: Request) -> uuid.UUID | None:
+    """`X-Device-Id`: the browser's device record, sent with sign-out so its push subscription goes too."""
+    try:
+        return uuid.UUID(request.headers.get("x-device-id", ""))
+    except ValueError:
+        return None
+
+
+@post("/logout", operation_id="sign_out", status_code=200,
+      summary="Sign out (ends the session on the server; with X-Device-Id, that device's push subscription too)")
 async def sign_out(request: Request) -> Response:
     if request.user.session_id is not None:
-        await services.sign_out(request.user)
+        await services.sign_out(request.user, device_header(request))
     return Response({"signed_out": True}, cookies=session_cookies(settings_of(request), None))
 
 

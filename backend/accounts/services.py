@@ -150,11 +150,16 @@ async def actor_for_session(token: str | None, settings: Settings, at: dt.dateti
     return actor_from_row(user, session)
 
 
-async def sign_out(actor: Actor) -> None:
+async def sign_out(actor: Actor, device_id: uuid.UUID | None = None) -> None:
+    """End the session; `device_id` (this browser's device record) also drops its push subscription."""
     async with db.write_transaction():
         await Session.delete().where(Session.id == actor.session_id)
         await record_change(actor_id=actor.id, action="sign_out", table="sessions", row_id=actor.session_id,
                             branch_id=actor.branch_id, owner_id=actor.id)
+        if device_id is not None:
+            from backend.push.services import forget_device_on_sign_out
+
+            await forget_device_on_sign_out(actor, device_id)
 
 
 async def create_api_token(actor: Actor, name: str) -> tuple[str, dict[str, Any]]:

@@ -27,10 +27,14 @@ PAYMENT_METHODS = ("bank_transfer", "cash", "cheque", "card", "alipay", "wechat_
 
 
 class StageEntry(Table, tablename="project_stages"):
-    """One stay of a project in one stage: the stage history and the source of cycle-time analytics."""
+    """One stay of a project in one stage: the stage history and the source of cycle-time analytics.
+
+    Stage history, milestones and timers belong to their project and go with it if a branch manager deletes it;
+    collections (money received) do not, so a project with payments cannot be deleted.
+    """
 
     id = UUID(primary_key=True)
-    project = ForeignKey(Project, on_delete=OnDelete.restrict, null=False, index=True)
+    project = ForeignKey(Project, on_delete=OnDelete.cascade, null=False, index=True)
     branch = ForeignKey(Branch, on_delete=OnDelete.restrict, null=False)
     stage_key = Varchar(length=32, index=True)
     position = Integer(default=0)
@@ -46,9 +50,9 @@ class StageEntry(Table, tablename="project_stages"):
 
 class Milestone(Table, tablename="project_milestones"):
     id = UUID(primary_key=True)
-    project = ForeignKey(Project, on_delete=OnDelete.restrict, null=False, index=True)
+    project = ForeignKey(Project, on_delete=OnDelete.cascade, null=False, index=True)
     branch = ForeignKey(Branch, on_delete=OnDelete.restrict, null=False, index=True)
-    stage = ForeignKey(StageEntry, on_delete=OnDelete.restrict, null=False, index=True)
+    stage = ForeignKey(StageEntry, on_delete=OnDelete.cascade, null=False, index=True)
     stage_key = Varchar(length=32)
     key = Varchar(length=32)
     position = Integer(default=0)
@@ -72,8 +76,8 @@ class Timer(Table, tablename="lifecycle_timers"):
     """A reminder or escalation step of one milestone, fired exactly once by whichever clock claims it first."""
 
     id = UUID(primary_key=True)
-    milestone = ForeignKey(Milestone, on_delete=OnDelete.restrict, null=False, index=True)
-    project = ForeignKey(Project, on_delete=OnDelete.restrict, null=False)
+    milestone = ForeignKey(Milestone, on_delete=OnDelete.cascade, null=False, index=True)
+    project = ForeignKey(Project, on_delete=OnDelete.cascade, null=False)
     branch = ForeignKey(Branch, on_delete=OnDelete.restrict, null=False)
     kind = Varchar(length=16)
     level = Integer(default=0)

@@ -32,7 +32,8 @@ async def remove_member(request: Request, record_id: uuid.UUID, user_id: uuid.UU
 
 projects_router = resource_router(
     Routes("/api/projects", services.PROJECT_SPEC, ProjectCreate, ProjectUpdate, create=services.create_project,
-           update=services.update_project, extra=(list_members, add_member, remove_member))
+           update=services.update_project, reassign=services.reassign_project,
+           extra=(list_members, add_member, remove_member))
 )
 business_lines_router = resource_router(
     Routes("/api/business-lines", services.BUSINESS_LINE_SPEC, BusinessLineCreate, BusinessLineUpdate)

@@ -11,11 +11,18 @@ from backend.audit.services import record_change
 from backend.errors import Conflict, Invalid, NotFound
 from backend.projects.tables import BusinessLine, Project, ProjectMember
 
+def overdue(row: dict[str, Any]) -> dict[str, Any]:
+    """An open project is overdue while its earliest open milestone deadline has passed."""
+    due = row.get("next_due_at")
+    return {"overdue": row.get("status") == "open" and due is not None and due < records.now()}
+
+
 PROJECT_SPEC = records.Spec(
     resource="project", table=Project, search=("title",),
     filters={"owner": uuid.UUID, "manager": uuid.UUID, "client": uuid.UUID, "business_line": uuid.UUID,
              "stage_key": str, "status": str},
     references={"client": "client", "business_line": "business_line", "manager": "user"},
+    computed=overdue,
 )
 BUSINESS_LINE_SPEC = records.Spec(
     resource="business_line", table=BusinessLine, search=("key", "name_zh", "name_en"), owner_field=None,
@@ -24,17 +31,38 @@ BUSINESS_LINE_SPEC = records.Spec(
 
 def check_collected_within_contract(values: dict[str, Any], current: dict[str, Any] | None = None) -> None:
     merged = {**(current or {}), **values}
-    if merged.get("collected_amount", 0) > merged.get("contract_value", 0):
+    if records.money(merged.get("collected_amount", 0)) > records.money(merged.get("contract_value", 0)):
         raise Invalid("The collected amount cannot exceed the contract value", field="contract_value")
 
 
 async def create_project(actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
-    return await records.create_record(actor, PROJECT_SPEC, values)
+    """Create the project and start its lifecycle (first stage, milestones, timers) in the same transaction."""
+    from backend.lifecycle import stages
+
+    async with db.write_transaction():
+        created = await records.create_record(actor, PROJECT_SPEC, values)
+        started = await stages.start(actor, created["id"])
+    return records.to_api(PROJECT_SPEC, actor, started)
 
 
 async def update_project(actor: Actor, project_id: uuid.UUID, version: int, changes: dict[str, Any]) -> dict[str, Any]:
-    check_collected_within_contract(changes, await records.fetch(PROJECT_SPEC, project_id))
-    return await records.update_record(actor, PROJECT_SPEC, project_id, version, changes)
+    from backend.lifecycle.collections import on_contract_value_changed
+
+    async with db.write_transaction():
+        check_collected_within_contract(changes, await records.fetch(PROJECT_SPEC, project_id))
+        updated = await records.update_record(actor, PROJECT_SPEC, project_id, version, changes)
+        if "contract_value" in changes:
+            current = await records.fetch(PROJECT_SPEC, project_id)
+            assert current is not None
+            await on_contract_value_changed(actor, current)
+    return updated
+
+
+async def reassign_project(actor: Actor, project_id: uuid.UUID, owner_id: uuid.UUID, version: int) -> dict[str, Any]:
+    """The owner's open milestones go with the project (see backend.lifecycle.actions.reassign_project)."""
+    from backend.lifecycle.actions import reassign_project as reassign_with_milestones
+
+    return await reassign_with_milestones(actor, project_id, owner_id, version)
 
 
 async def list_members(actor: Actor, project_id: uuid.UUID) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from notifications.push.payload import build_payload, project_id_of, push_topic
-from notifications.push.preferences import Preference, is_urgent
+from notifications.push.preferences import Preference, urgency_header
 from notifications.push.tables import PushDelivery, PushPreference, PushSubscription
 
 INSERT_CHUNK = 400
@@ -48,15 +48,12 @@ async def _recipients(user_ids: list[uuid.UUID]) -> tuple[dict[uuid.UUID, list[d
     return subscriptions, preferences
 
 
-def urgency_header(kind: str, urgency: str) -> str:
-    return "high" if is_urgent(kind, urgency) else "normal"
-
-
 async def add_deliveries(notices: Sequence[Announcement], item_ids: Sequence[uuid.UUID | None],
                          at: dt.datetime) -> int:
     """Queue a push per subscribed device for each notice (whose inbox item is `item_ids[i]`); returns the count.
 
     Muted kinds make no row; quiet hours set `next_attempt_at` to their end (escalations are not held).
+    A notice's `topic` is its project's id (hex): it becomes the `Topic` header and the notification's tag.
     """
     at = at.astimezone(dt.timezone.utc)
     subscriptions, preferences = await _recipients(sorted({n.user_id for n in notices}))
@@ -76,7 +73,7 @@ async def add_deliveries(notices: Sequence[Announcement], item_ids: Sequence[uui
         tag = f"p-{topic}" if topic else f"{notice.kind}-{item_id or uuid.uuid4()}"
         payload = build_payload(title=notice.title, body=notice.body, url=notice.link, tag=tag,
                                 project_id=project_id_of(notice.topic), kind=notice.kind, urgency=urgency).decode()
-        due = preference.held_until(at, timezone, notice.kind, notice.urgency)
+        due = preference.held_until(at, timezone, notice.kind)
         rows.extend(
             PushDelivery(subscription=device["id"], user=notice.user_id, inbox_item=item_id, kind=notice.kind[:32],
                          urgency=urgency, topic=topic, payload=payload, next_attempt_at=due, created_at=at)

@@ -6,16 +6,21 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-# Kinds a user can switch on and off in settings; unknown (newer) kinds push until muted.
-KINDS = ("escalation", "reminder", "nudge", "stage_change", "mention")
+# Kinds a user can switch on and off in settings (the lifecycle's); unknown (newer) kinds push until muted.
+KINDS = ("escalation", "nudge", "reminder", "assignment", "stage_entry", "project_assigned")
 MANAGER_ROLES = frozenset({"project_manager", "branch_manager", "executive"})
 # Kinds that ignore preferences and quiet hours altogether: the one a person asked for from the command line.
 ALWAYS = frozenset({"test"})
 
 
-def is_urgent(kind: str, urgency: str) -> bool:
-    """Escalations (and anything marked high) go out at once, quiet hours or not, with `Urgency: high`."""
-    return kind == "escalation" or urgency == "high" or kind in ALWAYS
+def urgency_header(kind: str, urgency: str) -> str:
+    """`Urgency: high` for escalations and anything the sender marked high; `normal` otherwise."""
+    return "high" if kind == "escalation" or urgency == "high" else "normal"
+
+
+def ignores_quiet_hours(kind: str) -> bool:
+    """Escalations go out at once, quiet hours or not; everything else waits for the morning."""
+    return kind == "escalation" or kind in ALWAYS
 
 
 def locked_on(role: str) -> frozenset[str]:
@@ -32,9 +37,9 @@ class Preference:
     def pushes(self, kind: str, role: str) -> bool:
         return kind in ALWAYS or kind in locked_on(role) or kind not in self.muted_kinds
 
-    def held_until(self, at: dt.datetime, timezone: str, kind: str, urgency: str) -> dt.datetime:
+    def held_until(self, at: dt.datetime, timezone: str, kind: str) -> dt.datetime:
         """When a push made at `at` may go: `at`, or the end of the quiet hours it falls in."""
-        if is_urgent(kind, urgency):
+        if ignores_quiet_hours(kind):
             return at
         end = quiet_hours_end(at, timezone, self.quiet_start, self.quiet_end)
         return end or at

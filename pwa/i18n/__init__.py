@@ -78,7 +78,7 @@ class Formatter:
 
     def local(self, value: dt.datetime) -> dt.datetime:
         if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
+            value = value.replace(tzinfo=dt.UTC)
         return value.astimezone(self.tz)
 
     def time(self, value: dt.datetime | None) -> str:
@@ -112,12 +112,12 @@ class Formatter:
     def full_datetime(self, value: dt.datetime | None) -> str:
         return format_datetime(self.local(value), "medium", tzinfo=self.tz, locale=self.locale) if value else ""
 
-    def money(self, value: decimal.Decimal | int | float | None) -> str:
+    def money(self, value: decimal.Decimal | float | None) -> str:
         if value is None:
             return ""
         return format_currency(decimal.Decimal(str(value)), "CNY", locale=self.locale)
 
-    def money_short(self, value: decimal.Decimal | int | float | None) -> str:
+    def money_short(self, value: decimal.Decimal | float | None) -> str:
         """Compact amounts for budgets: 300万 / ¥3M."""
         if value is None:
             return ""
@@ -134,7 +134,7 @@ class Formatter:
             return f"¥{format_decimal(amount / 1_000, '#,##0.#', locale=self.locale)}k"
         return f"¥{format_decimal(amount, '#,##0', locale=self.locale)}"
 
-    def number(self, value: int | float | decimal.Decimal) -> str:
+    def number(self, value: float | decimal.Decimal) -> str:
         return format_decimal(value, locale=self.locale)
 
     def percent(self, value: float) -> str:

@@ -1,4 +1,4 @@
-"""Placeholder until the lifecycle services land."""
+"""Admin: users, branches, business lines and lifecycle templates (no business data: access rules see to that)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,81 @@ from typing import Any
 
 from reactpy import html
 
-from pwa.ui import App, card, empty, guarded
+from backend.accounts.org import BRANCH_SPEC
+from backend.accounts.services import USER_SPEC
+from backend.projects.services import BUSINESS_LINE_SPEC
+from pwa.routes import href
+from pwa.screens import common, work
+from pwa.ui import App, button, card, chip, empty, guarded, query_state, use_query
+
+TABS = ("users", "branches", "lines", "templates")
 
 
-async def unread_count(actor: Any) -> int:
-    return 0
+async def load(app: App, tab: str) -> dict[str, Any]:
+    actor = await app.ensure_actor()
+    branches = await common.all_records(actor, BRANCH_SPEC)
+    if tab == "users":
+        items = await common.all_records(actor, USER_SPEC, cap=5000)
+        items.sort(key=lambda u: (str(u["branch_id"]), u["role"], u["username"]))
+    elif tab == "branches":
+        items = branches
+    elif tab == "lines":
+        items = await common.all_records(actor, BUSINESS_LINE_SPEC)
+    else:
+        items = await work.templates_overview(actor)
+    return {"items": items, "branches": {b["id"]: b["name"] for b in branches}}
+
+
+def user_row(app: App, user: dict[str, Any], branches: dict[Any, str]) -> Any:
+    return html.li({"key": str(user["id"]), "data-id": str(user["id"]), "className": "user-row",
+                    "style": {"padding": "8px 0"}},
+                   html.div({"className": "spread"}, html.strong(user["display_name"]),
+                            chip(app.t(f"role.{user['role']}"), "" if user["is_active"] else "danger")),
+                   html.div({"className": "small muted"}, user["username"], " · ", branches.get(user["branch_id"], ""),
+                            "" if user["is_active"] else f" · {app.t('admin.disabled')}"))
+
+
+def branch_row(app: App, branch: dict[str, Any]) -> Any:
+    return html.li({"key": str(branch["id"]), "data-id": str(branch["id"]), "style": {"padding": "8px 0"}},
+                   html.strong(branch["name"]), html.div({"className": "small muted"},
+                                                         branch["code"], " · ", branch["timezone"]))
+
+
+def line_row(app: App, line: dict[str, Any]) -> Any:
+    return html.li({"key": str(line["id"]), "data-id": str(line["id"]), "style": {"padding": "8px 0"}},
+                   html.div({"className": "spread"}, html.strong(line.get(f"name_{app.lang}") or line["name_zh"]),
+                            chip(app.t("admin.active") if line.get("active") else app.t("admin.inactive"),
+                                 "ok" if line.get("active") else "plain")))
+
+
+def template_row(app: App, template: dict[str, Any]) -> Any:
+    stages = template.get("stages", [])
+    return html.li({"key": str(template["id"]), "data-id": str(template["id"]), "style": {"padding": "8px 0"}},
+                   html.div({"className": "spread"}, html.strong(template.get(f"line_{app.lang}") or ""),
+                            chip(app.t("admin.version", number=template.get("number", 1)), "plain")),
+                   html.ol({"className": "timeline"}, *[
+                       html.li({"key": s["key"]}, s.get(app.lang) or s.get("zh") or "") for s in stages]))
 
 
 @guarded
 def screen(app: App) -> Any:
-    return html.main({"className": "screen"}, card(empty(app.t("common.coming_soon"))))
+    tab = app.route.param("tab", "users")
+    if tab not in TABS:
+        tab = "users"
+    query = use_query(lambda: load(app, tab), tab)
+    tabs = html.div({"className": "tabs", "role": "tablist", "id": "admin-tabs"}, *[
+        button(app.t(f"admin.{name}"), lambda *_, name=name: app.navigate(href("/admin", tab=name), True),
+               className="", role="tab", key=name, **{"data-tab": name, "aria-selected": str(name == tab).lower()})
+        for name in TABS])
+    state = query_state(app, query)
+    if state is not None:
+        return html.main({"className": "screen"}, tabs, state)
+    items, branches = query.data["items"], query.data["branches"]
+    render = {"users": lambda i: user_row(app, i, branches), "branches": lambda i: branch_row(app, i),
+              "lines": lambda i: line_row(app, i), "templates": lambda i: template_row(app, i)}[tab]
+    return html.main(
+        {"className": "screen", "id": "admin", "data-tab": tab},
+        tabs,
+        card(html.ul({"className": "list", "id": f"admin-{tab}"}, *[render(i) for i in items]) if items
+             else empty(app.t("admin.none")), title=app.t(f"admin.{tab}"), count=len(items)),
+    )

@@ -6,7 +6,7 @@ import decimal
 import uuid
 from typing import Any
 
-from reactpy import event, html, use_state
+from reactpy import html, use_state
 
 from backend import records
 from backend.clients.services import CLIENT_SPEC, OPPORTUNITY_SPEC
@@ -14,7 +14,22 @@ from backend.clients.similar import Similarity, similar_clients
 from backend.errors import Invalid
 from backend.visits.services import NOTE_SPEC, VISIT_SPEC, create_note
 from pwa.screens import common
-from pwa.ui import App, action, card, chip, empty, facts, form_value, guarded, link, list_link, query_state, use_query
+from pwa.ui import (
+    App,
+    action,
+    button,
+    card,
+    chip,
+    empty,
+    facts,
+    form,
+    form_value,
+    guarded,
+    link,
+    list_link,
+    query_state,
+    use_query,
+)
 
 
 async def load(app: App, client_id: uuid.UUID) -> dict[str, Any]:
@@ -78,10 +93,9 @@ def new_opportunity(app: App, client: dict[str, Any], on_created: Any) -> Any:
         on_created()
 
     if not open_:
-        return html.button({"className": "button secondary block", "type": "button", "id": "new-opportunity",
-                            "onClick": lambda _: set_open(True)}, app.t("opportunity.new"))
-    return html.form(
-        {"className": "stack", "id": "new-opportunity-form", "onSubmit": action(app, create, prevent_default=True)},
+        return button(app.t("opportunity.new"), lambda *_: set_open(True), "secondary block", id="new-opportunity")
+    return form(
+        action(app, create),
         html.p({"className": "message error", "role": "alert"}, error) if error else "",
         html.label({"className": "field"}, app.t("opportunity.title"),
                    html.input({"className": "input", "name": "title", "required": True, "maxLength": 200,
@@ -92,8 +106,8 @@ def new_opportunity(app: App, client: dict[str, Any], on_created: Any) -> Any:
                                "placeholder": "500000"})),
         html.div({"className": "actions"},
                  html.button({"className": "button", "type": "submit"}, app.t("common.save")),
-                 html.button({"className": "button secondary", "type": "button", "onClick": lambda _: set_open(False)},
-                             app.t("common.cancel"))),
+                 button(app.t("common.cancel"), lambda *_: set_open(False), "secondary")),
+        className="stack", id="new-opportunity-form",
     )
 
 
@@ -102,7 +116,6 @@ def note_form(app: App, parent: str, parent_id: Any, on_created: Any) -> Any:
     version, set_version = use_state(0)
 
     async def create(actor: Any, data: Any) -> None:
-        import json; print("FORMDATA", json.dumps(data, default=str)[:3000])
         body = form_value(data, "body").strip()
         if not body:
             raise Invalid("empty", field="body")
@@ -111,12 +124,12 @@ def note_form(app: App, parent: str, parent_id: Any, on_created: Any) -> Any:
         app.notify(app.t("note.saved"), "ok")
         on_created()
 
-    return html.form(
-        {"className": "stack", "id": "note-form", "key": f"note-{version}",
-         "onSubmit": action(app, create, prevent_default=True)},
-        html.textarea({"className": "input", "name": "body", "rows": 3, "maxLength": 5000,
+    return form(
+        action(app, create),
+        html.textarea({"className": "input", "name": "body", "rows": 3, "maxLength": 5000, "key": f"body-{version}",
                        "placeholder": app.t("note.placeholder"), "aria-label": app.t("note.placeholder")}),
         html.button({"className": "button", "type": "submit"}, app.t("note.add")),
+        className="stack", id="note-form",
     )
 
 

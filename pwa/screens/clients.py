@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from reactpy import event, html, use_state
+from reactpy import html, use_state
 
 from backend.clients.services import CLIENT_SPEC
 from pwa.routes import href
 from pwa.screens import common
-from pwa.ui import App, card, chip, empty, guarded, list_link, query_state, use_query
+from pwa.ui import App, button, card, chip, empty, form, guarded, list_link, query_state, use_query
 
 PAGE = 50
 
@@ -46,26 +46,23 @@ def screen(app: App) -> Any:
     def go(q: str, selected: str) -> None:
         app.navigate(href("/clients", q=q.strip() or None, tag=selected or None), True)
 
-    @event(prevent_default=True)
-    def on_submit(data: Any) -> None:
-        pass
-
-    def on_search(data: Any) -> None:
-        value = data["target"]["value"] if data and "target" in data else ""
+    def on_search(data: Any = None) -> None:
+        value = data.get("values", {}).get("q", "") if hasattr(data, "get") else ""
         set_shown(PAGE)
         go(str(value or ""), tag)
 
     def on_tag(selected: str) -> Any:
-        def handler(_: Any) -> None:
+        def handler(*_: Any) -> None:
             set_shown(PAGE)
             go(search, "" if selected == tag else selected)
         return handler
 
-    search_box = html.form(
-        {"className": "search", "role": "search", "onSubmit": on_submit},
+    search_box = form(
+        on_search,
         html.input({"className": "input", "type": "search", "id": "client-search", "name": "q",
-                    "defaultValue": search, "placeholder": app.t("clients.search"), "autocomplete": "off",
-                    "aria-label": app.t("clients.search"), "onChange": event(on_search, debounce=300)}),
+                    "defaultValue": search, "placeholder": app.t("clients.search"), "autoComplete": "off",
+                    "enterKeyHint": "search", "aria-label": app.t("clients.search")}),
+        className="search", role="search", id="client-search-form",
     )
     state = query_state(app, query)
     if state is not None:
@@ -78,14 +75,13 @@ def screen(app: App) -> Any:
         {"className": "screen", "id": "clients"},
         search_box,
         html.div({"className": "filter-chips", "id": "tag-filters", "aria-label": app.t("clients.tags")},
-                 *[html.button({"type": "button", "key": name, "data-tag": name, "aria-pressed": str(name == tag).lower(),
-                                "onClick": on_tag(name)}, name) for name in tags]),
+                 *[button(name, on_tag(name), className="", key=name,
+                          **{"data-tag": name, "aria-pressed": str(name == tag).lower()}) for name in tags]),
         card(
             html.ul({"className": "list", "id": "client-list"}, *[client_row(app, c) for c in clients[:shown]])
             if clients else empty(app.t("clients.none")),
-            html.button({"className": "button secondary block", "type": "button", "id": "more-clients",
-                         "onClick": lambda _: set_shown(shown + PAGE)},
-                        app.t("common.more", count=len(clients) - shown)) if len(clients) > shown else "",
+            button(app.t("common.more", count=len(clients) - shown), lambda *_: set_shown(shown + PAGE),
+                   "secondary block", id="more-clients") if len(clients) > shown else "",
             title=app.t("clients.count"), count=len(clients),
         ),
     )

@@ -47,7 +47,7 @@ async def client_names(actor: Actor, ids: set[Any]) -> dict[Any, str]:
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def local_day_bounds(app: App, day: dt.date | None = None) -> tuple[dt.datetime, dt.datetime]:
@@ -55,7 +55,7 @@ def local_day_bounds(app: App, day: dt.date | None = None) -> tuple[dt.datetime,
     tz = app.fmt.tz
     day = day or dt.datetime.now(tz).date()
     start = dt.datetime.combine(day, dt.time(0), tzinfo=tz)
-    return start.astimezone(dt.timezone.utc), (start + dt.timedelta(days=1)).astimezone(dt.timezone.utc)
+    return start.astimezone(dt.UTC), (start + dt.timedelta(days=1)).astimezone(dt.UTC)
 
 
 def stage_name(app: App, key: str, names: dict[str, dict[str, str]] | None = None) -> str:

@@ -1,18 +1,161 @@
-"""Placeholder until the lifecycle services land."""
+"""Manager views: branch projects by stage, overdue and escalated items, team workload, reassign and nudge.
+
+The branch manager sees the branch and the executive everything: both through `backend/access.py`'s scope.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+from decimal import Decimal
 from typing import Any
 
-from reactpy import html
+from reactpy import html, use_state
 
-from pwa.ui import App, card, empty, guarded
+from backend.accounts.services import USER_SPEC
+from backend.projects.services import PROJECT_SPEC
+from pwa.routes import href
+from pwa.screens import common, work
+from pwa.ui import (
+    App, action, button, card, chip, empty, form, form_value, guarded, link, list_link, query_state, use_query,
+)
 
 
-async def unread_count(actor: Any) -> int:
-    return 0
+async def load(app: App) -> dict[str, Any]:
+    actor = await app.ensure_actor()
+    projects = await common.all_records(actor, PROJECT_SPEC, filters={"status": "open"}, cap=2000)
+    users = [u for u in await common.all_records(actor, USER_SPEC, filters={"is_active": True}, cap=500)
+             if u["role"] in ("agent", "project_manager", "legal", "finance")]
+    milestones = await work.open_milestones_in_scope(actor)
+    stage_names = await work.stage_names_for(actor, projects)
+    return {"projects": projects, "users": users, "milestones": milestones, "stage_names": stage_names,
+            "can_reassign": work.can_reassign_milestones(actor)}
+
+
+@guarded
+def milestone_item(app: App, milestone: dict[str, Any], users: list[dict[str, Any]], can_reassign: bool,
+                   on_changed: Any) -> Any:
+    choosing, set_choosing = use_state(False)
+    title = milestone.get(f"title_{app.lang}") or milestone.get("title_zh") or ""
+    owner = next((u["display_name"] for u in users if u["id"] == milestone.get("owner_id")), "")
+
+    async def reassign(actor: Any, data: Any) -> None:
+        owner_id = common.parse_uuid(form_value(data, "owner_id"))
+        if owner_id is None:
+            return
+        await work.reassign_milestone(actor, milestone, owner_id)
+        set_choosing(False)
+        app.notify(app.t("manager.reassigned"), "ok")
+        on_changed()
+
+    async def nudge(actor: Any, _: Any) -> None:
+        await work.nudge_milestone(actor, milestone, app.t("manager.nudge_message", title=title))
+        app.notify(app.t("manager.nudged"), "ok")
+
+    candidates = [u for u in users if u["id"] != milestone.get("owner_id")]
+    return html.li(
+        {"className": "milestone-item", "data-id": str(milestone["id"]), "style": {"padding": "8px 0"}},
+        link(f"/projects/{milestone['project_id']}", html.strong(title), class_name="", style={"color": "inherit"}),
+        html.div({"className": "row small muted"}, milestone.get("project_title", ""), " · ",
+                 app.t("manager.owner", name=owner or "—"),
+                 common.overdue_chip(app, milestone.get("due_at"), milestone.get("escalation_level", 0))),
+        form(action(app, reassign),
+             html.select({"className": "input", "name": "owner_id", "aria-label": app.t("manager.new_owner")},
+                         *[html.option({"value": str(u["id"]), "key": str(u["id"])},
+                                       f"{u['display_name']} · {app.t('role.' + u['role'])}") for u in candidates]),
+             html.div({"className": "actions"},
+                      html.button({"className": "button", "type": "submit"}, app.t("manager.confirm_reassign")),
+                      button(app.t("common.cancel"), lambda *_: set_choosing(False), "secondary")),
+             className="stack reassign-form", style={"marginTop": "8px"})
+        if choosing else
+        html.div({"className": "actions", "style": {"marginTop": "8px"}},
+                 button(app.t("manager.reassign"), lambda *_: set_choosing(True), "secondary",
+                        **{"data-action": "reassign"}),
+                 button(app.t("manager.nudge"), action(app, nudge), "secondary", **{"data-action": "nudge"}))
+        if can_reassign else "",
+    )
 
 
 @guarded
 def screen(app: App) -> Any:
-    return html.main({"className": "screen"}, card(empty(app.t("common.coming_soon"))))
+    query = use_query(lambda: load(app), app.route.path)
+    state = query_state(app, query)
+    if state is not None:
+        return html.main({"className": "screen"}, state)
+    data = query.data
+    projects, users, milestones = data["projects"], data["users"], data["milestones"]
+    stage = app.route.param("stage")
+    by_stage = Counter(p["stage_key"] for p in projects)
+    flagged = [p for p in projects if p.get("escalation_level") or common.is_overdue(p.get("next_due_at"))]
+    contract = sum((Decimal(p.get("contract_value") or 0) for p in projects), Decimal(0))
+    collected = sum((Decimal(p.get("collected_amount") or 0) for p in projects), Decimal(0))
+    late_milestones = [m for m in milestones if m.get("escalation_level") or common.is_overdue(m.get("due_at"))]
+    workload_projects = Counter(p["owner_id"] for p in projects)
+    workload_milestones = Counter(m.get("owner_id") for m in milestones)
+    most = max([1, *workload_projects.values(), *workload_milestones.values()])
+    listed = [p for p in projects if p["stage_key"] == stage] if stage else []
+    stage_names = data["stage_names"]
+    stages = list(common.STAGES) + sorted(k for k in by_stage if k not in common.STAGES)
+
+    return html.main(
+        {"className": "screen", "id": "manager"},
+        html.div({"className": "stat-grid"},
+                 stat(app.t("manager.open_projects"), app.fmt.number(len(projects)), "stat-open"),
+                 stat(app.t("manager.flagged"), app.fmt.number(len(flagged)), "stat-flagged"),
+                 stat(app.t("manager.late_milestones"), app.fmt.number(len(late_milestones)), "stat-late"),
+                 stat(app.t("manager.collected_share"),
+                      app.fmt.percent(float(collected / contract)) if contract else "—", "stat-collected")),
+        card(html.div({"className": "stack", "id": "by-stage"}, *[
+            link(href("/manager", stage=None if key == stage else key),
+                 html.span(common.stage_name(app, key)),
+                 html.span({"className": "progress"},
+                           html.span({"style": {"width": f"{100 * by_stage.get(key, 0) / max(1, len(projects)):.0f}%"}})),
+                 html.strong(app.fmt.number(by_stage.get(key, 0))),
+                 class_name="bar-row", key=key, style={"color": "inherit", "textDecoration": "none",
+                                                        "minHeight": "44px"},
+                 **{"data-stage": key, "aria-current": "true" if key == stage else "false"})
+            for key in stages]),
+            html.ul({"className": "list", "id": "stage-projects"}, *[project_row(app, p, stage_names) for p in listed])
+            if listed else "",
+            title=app.t("manager.by_stage")),
+        card(html.ul({"className": "list", "id": "late-milestones"}, *[
+            milestone_item(app, m, users, data["can_reassign"], query.reload, key=f"{m['id']}:{m.get('version', 0)}")
+            for m in late_milestones]) if late_milestones else empty(app.t("manager.no_late_milestones")),
+            title=app.t("manager.late_milestones"), count=len(late_milestones)),
+        card(html.ul({"className": "list", "id": "flagged-projects"},
+                     *[project_row(app, p, stage_names) for p in flagged]) if flagged
+             else empty(app.t("manager.no_flagged")),
+             title=app.t("manager.flagged"), count=len(flagged)),
+        card(html.div({"className": "stack", "id": "workload"}, *[
+            html.div({"className": "bar-row", "key": str(u["id"]), "data-id": str(u["id"])},
+                     html.span(u["display_name"]),
+                     html.span({"className": "progress"}, html.span({"style": {
+                         "width": f"{100 * (workload_projects.get(u['id'], 0) + workload_milestones.get(u['id'], 0)) / most:.0f}%"}})),
+                     html.span({"className": "small muted"},
+                               app.t("manager.load", projects=workload_projects.get(u["id"], 0),
+                                     milestones=workload_milestones.get(u["id"], 0))))
+            for u in sorted(users, key=lambda u: -(workload_projects.get(u["id"], 0) + workload_milestones.get(u["id"], 0)))]),
+            title=app.t("manager.workload")),
+        card(html.ul({"className": "list", "id": "all-milestones"}, *[
+            milestone_item(app, m, users, data["can_reassign"], query.reload, key=f"{m['id']}:{m.get('version', 0)}")
+            for m in milestones if m not in late_milestones][:30]) if len(milestones) > len(late_milestones)
+             else empty(app.t("home.no_milestones")),
+             title=app.t("manager.open_milestones"), count=len(milestones) - len(late_milestones)),
+    )
+
+
+def stat(label: str, value: str, id_: str) -> Any:
+    return html.div({"className": "stat", "id": id_}, html.div({"className": "n"}, value),
+                    html.div({"className": "small muted"}, label))
+
+
+def project_row(app: App, project: dict[str, Any], stage_names: dict[Any, Any]) -> Any:
+    return html.li(
+        {"key": str(project["id"]), "data-id": str(project["id"])},
+        list_link(f"/projects/{project['id']}", project["title"],
+                  html.span({"className": "row"},
+                            common.stage_name(app, project["stage_key"], stage_names.get(project["id"])),
+                            common.overdue_chip(app, project.get("next_due_at"), project.get("escalation_level", 0))),
+                  trail=chip(app.fmt.money_short(project.get("contract_value")), "plain")),
+    )
+
+

@@ -10,7 +10,7 @@ from backend import records
 from backend.clients.services import OPPORTUNITY_SPEC, TRANSITIONS, move_opportunity
 from pwa.routes import href
 from pwa.screens import common
-from pwa.ui import App, action, card, chip, empty, form_value, guarded, link, query_state, use_query
+from pwa.ui import App, action, button, card, empty, form, form_value, guarded, link, query_state, use_query
 
 STATES = ("potential", "following", "won", "lost")
 
@@ -43,12 +43,11 @@ def opportunity_card(app: App, opportunity: dict[str, Any], client_name: str, on
         on_moved()
 
     targets = [t for t in ("following", "won", "potential") if t in TRANSITIONS.get(state, set())]
-    buttons = [html.button({"className": "button" if target != "potential" else "button secondary", "type": "button",
-                            "key": target, "data-move": target, "onClick": mover(target)},
-                           app.t(f"pipeline.to_{target}")) for target in targets]
+    buttons = [button(app.t(f"pipeline.to_{target}"), mover(target), "secondary" if target == "potential" else "",
+                      key=target, **{"data-move": target}) for target in targets]
     if "lost" in TRANSITIONS.get(state, set()):
-        buttons.append(html.button({"className": "button danger", "type": "button", "key": "lost", "data-move": "lost",
-                                    "onClick": lambda _: set_losing(True)}, app.t("pipeline.to_lost")))
+        buttons.append(button(app.t("pipeline.to_lost"), lambda *_: set_losing(True), "danger", key="lost",
+                              **{"data-move": "lost"}))
     return html.article(
         {"className": "card opportunity", "data-id": str(opportunity["id"]), "data-state": state},
         html.div({"className": "spread"},
@@ -59,14 +58,14 @@ def opportunity_card(app: App, opportunity: dict[str, Any], client_name: str, on
                " · " if client_name else "", app.t("pipeline.updated", when=app.fmt.day(opportunity["updated_at"]))),
         html.p({"className": "message warn small"}, app.t("pipeline.lost_reason", reason=opportunity["lost_reason"]))
         if state == "lost" and opportunity.get("lost_reason") else "",
-        html.form({"className": "stack lost-form", "onSubmit": action(app, lose, prevent_default=True)},
-                  html.label({"className": "field"}, app.t("pipeline.why_lost"),
-                             html.input({"className": "input", "name": "reason", "required": True, "maxLength": 500,
-                                         "autoFocus": True})),
-                  html.div({"className": "actions"},
-                           html.button({"className": "button danger", "type": "submit"}, app.t("pipeline.confirm_lost")),
-                           html.button({"className": "button secondary", "type": "button",
-                                        "onClick": lambda _: set_losing(False)}, app.t("common.cancel"))))
+        form(action(app, lose),
+             html.label({"className": "field"}, app.t("pipeline.why_lost"),
+                        html.input({"className": "input", "name": "reason", "required": True, "maxLength": 500,
+                                    "autoFocus": True})),
+             html.div({"className": "actions"},
+                      html.button({"className": "button danger", "type": "submit"}, app.t("pipeline.confirm_lost")),
+                      button(app.t("common.cancel"), lambda *_: set_losing(False), "secondary")),
+             className="stack lost-form")
         if losing else (html.div({"className": "actions", "style": {"marginTop": "10px"}}, *buttons) if buttons else ""),
     )
 
@@ -78,10 +77,9 @@ def screen(app: App) -> Any:
         state = "following"
     query = use_query(lambda: load(app, state), state)
     tabs = html.div({"className": "tabs", "role": "tablist", "id": "pipeline-tabs"}, *[
-        html.button({"type": "button", "role": "tab", "key": s, "data-state": s, "aria-selected": str(s == state).lower(),
-                     "onClick": lambda _, s=s: app.navigate(href("/pipeline", state=s), True)},
-                    app.t(f"opportunity_state.{s}"),
-                    f" {query.data['counts'][s]}" if query.ready else "")
+        button([app.t(f"opportunity_state.{s}"), f" {query.data['counts'][s]}" if query.ready else ""],
+               lambda *_, s=s: app.navigate(href("/pipeline", state=s), True), className="", role="tab", key=s,
+               **{"data-state": s, "aria-selected": str(s == state).lower()})
         for s in STATES])
     status = query_state(app, query)
     if status is not None:

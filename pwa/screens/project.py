@@ -1,18 +1,198 @@
-"""Placeholder until the lifecycle services land."""
+"""Project detail: stage timeline, milestone checklist with due/overdue, advance or send back (showing the guard's
+message), team, amounts and collections, notes and the photo gallery with capture."""
 
 from __future__ import annotations
 
+import uuid
+from decimal import Decimal
 from typing import Any
 
-from reactpy import html
+from reactpy import html, use_state
 
-from pwa.ui import App, card, empty, guarded
+from backend import access, records
+from backend.clients.services import CLIENT_SPEC
+from backend.errors import NotFound, ServiceError
+from backend.projects.services import PROJECT_SPEC, list_members
+from backend.visits.services import NOTE_SPEC
+from pwa.screens import common, photos, work
+from pwa.screens.client import note_form, notes_list
+from pwa.ui import (
+    App, action, button, card, chip, empty, error_text, facts, form, form_value, guarded, link, query_state,
+    use_query,
+)
 
 
-async def unread_count(actor: Any) -> int:
-    return 0
+async def load(app: App, project_id: uuid.UUID) -> dict[str, Any]:
+    actor = await app.ensure_actor()
+    project = await records.get_record(actor, PROJECT_SPEC, project_id)
+    client = None
+    if project.get("client_id"):
+        try:
+            client = await records.get_record(actor, CLIENT_SPEC, project["client_id"])
+        except NotFound:
+            client = None
+    lifecycle = await work.project_lifecycle(actor, project)
+    return {
+        "project": project, "client": client, "lifecycle": lifecycle,
+        "members": await list_members(actor, project_id),
+        "notes": (await records.list_records(actor, NOTE_SPEC, filters={"project": project_id}, limit=100)).items
+        if access.can(actor, "list", "note") else [],
+        "can_photo": access.can(actor, "list", "photo"), "can_add_photo": access.can(actor, "create", "photo"),
+        "can_note": access.can(actor, "create", "note"),
+    }
+
+
+def timeline(app: App, lifecycle: dict[str, Any]) -> Any:
+    return html.ol({"className": "timeline", "id": "stage-timeline"}, *[
+        html.li({"key": stage["key"], "className": stage["state"], "data-stage": stage["key"],
+                 "aria-current": "step" if stage["state"] == "current" else "false"},
+                stage.get(app.lang) or stage.get("zh") or common.stage_name(app, stage["key"]))
+        for stage in lifecycle["stages"]])
+
+
+@guarded
+def milestone_check(app: App, milestone: dict[str, Any], on_changed: Any) -> Any:
+    done = milestone["state"] == "done"
+    title = milestone.get(f"title_{app.lang}") or milestone.get("title_zh") or ""
+
+    async def complete(actor: Any, _: Any) -> None:
+        await work.complete_milestone(actor, milestone)
+        app.notify(app.t("project.milestone_done", title=title), "ok")
+        on_changed()
+
+    return html.li(
+        {"className": "check milestone", "data-id": str(milestone["id"]), "data-state": milestone["state"]},
+        button(html.span({"aria-hidden": "true", "style": {"fontSize": "1.3rem"}}, "☑" if done else "☐"),
+               action(app, complete), className="icon-button", role="checkbox",
+               **{"aria-checked": str(done).lower(), "aria-label": title, "disabled": not milestone.get("can_complete"),
+                  "data-action": "toggle", "style": {"color": "var(--brand)"}}),
+        html.div({"className": "grow"},
+                 html.div({"style": {"textDecoration": "line-through" if done else "none"}}, title),
+                 html.div({"className": "row small muted"},
+                          milestone.get("owner_name", ""),
+                          "" if done else common.overdue_chip(app, milestone.get("due_at"),
+                                                              milestone.get("escalation_level", 0)),
+                          chip(app.t("project.done_at", when=app.fmt.datetime(milestone.get("done_at"))), "ok")
+                          if done and milestone.get("done_at") else "")),
+    )
+
+
+@guarded
+def stage_actions(app: App, project: dict[str, Any], lifecycle: dict[str, Any], on_changed: Any) -> Any:
+    message, set_message = use_state("")
+    sending_back, set_sending_back = use_state(False)
+
+    async def advance(actor: Any, _: Any) -> None:
+        try:
+            await work.advance_stage(actor, project)
+        except ServiceError as exc:
+            set_message(work.guard_text(app, exc) or error_text(app, exc))
+            return
+        set_message("")
+        app.notify(app.t("project.advanced"), "ok")
+        on_changed()
+
+    async def send_back(actor: Any, data: Any) -> None:
+        try:
+            await work.send_back_stage(actor, project, lifecycle["previous_stage"], form_value(data, "reason"))
+        except ServiceError as exc:
+            set_message(work.guard_text(app, exc) or error_text(app, exc))
+            return
+        set_message("")
+        set_sending_back(False)
+        app.notify(app.t("project.sent_back"), "ok")
+        on_changed()
+
+    async def close_won(actor: Any, _: Any) -> None:
+        try:
+            await work.close_won(actor, project)
+        except ServiceError as exc:
+            set_message(work.guard_text(app, exc) or error_text(app, exc))
+            return
+        set_message("")
+        app.notify(app.t("project.closed_won"), "ok")
+        on_changed()
+
+    if not lifecycle.get("can_move"):
+        return html.div()
+    return html.div(
+        {"className": "stack", "id": "stage-actions"},
+        html.p({"className": "message warn", "role": "alert", "id": "guard-message"}, message) if message else "",
+        form(action(app, send_back),
+             html.label({"className": "field"}, app.t("project.send_back_reason"),
+                        html.input({"className": "input", "name": "reason", "required": True, "maxLength": 500})),
+             html.div({"className": "actions"},
+                      html.button({"className": "button danger", "type": "submit"}, app.t("project.send_back")),
+                      button(app.t("common.cancel"), lambda *_: set_sending_back(False), "secondary")),
+             className="stack")
+        if sending_back else
+        html.div({"className": "actions"},
+                 button(app.t("project.advance"), action(app, advance), id="advance-stage")
+                 if lifecycle.get("next_stage") else "",
+                 button(app.t("project.close_won"), action(app, close_won), id="close-won")
+                 if lifecycle.get("last_stage") else "",
+                 button(app.t("project.send_back"), lambda *_: set_sending_back(True), "secondary", id="send-back")
+                 if lifecycle.get("previous_stage") else ""),
+    )
 
 
 @guarded
 def screen(app: App) -> Any:
-    return html.main({"className": "screen"}, card(empty(app.t("common.coming_soon"))))
+    project_id = app.route.item_id
+    query = use_query(lambda: load(app, project_id), str(project_id))
+    state = query_state(app, query)
+    if state is not None:
+        return html.main({"className": "screen"}, state)
+    data = query.data
+    project, client, lifecycle = data["project"], data["client"], data["lifecycle"]
+    contract = Decimal(project.get("contract_value") or 0)
+    collected = Decimal(project.get("collected_amount") or 0)
+    milestones = lifecycle["milestones"]
+    return html.main(
+        {"className": "screen", "id": "project", "data-id": str(project["id"]), "data-stage": project["stage_key"]},
+        card(
+            html.h2({"id": "project-title"}, project["title"]),
+            html.div({"className": "row", "style": {"margin": "6px 0 10px"}},
+                     chip(common.stage_name(app, project["stage_key"], lifecycle.get("names")), "", id="project-stage"),
+                     chip(app.t(f"project_status.{project['status']}"), "plain"),
+                     common.overdue_chip(app, project.get("next_due_at"), project.get("escalation_level", 0))),
+            timeline(app, lifecycle),
+        ),
+        card(
+            html.ul({"className": "list", "id": "milestones"}, *[
+                milestone_check(app, m, query.reload, key=f"{m['id']}:{m.get('version', 0)}") for m in milestones])
+            if milestones else empty(app.t("project.no_milestones")),
+            stage_actions(app, project, lifecycle, query.reload),
+            title=app.t("project.milestones"), count=len(milestones),
+        ),
+        card(
+            facts(
+                (app.t("project.client"), link(f"/clients/{client['id']}", client["name"]) if client else ""),
+                (app.t("project.contract_value"), app.fmt.money(contract)),
+                (app.t("project.collected"), app.fmt.money(collected)),
+                (app.t("project.outstanding"), app.fmt.money(contract - collected)),
+                (app.t("project.opened"), app.fmt.date(project.get("opened_at"))),
+                (app.t("project.description"), project.get("description", "")),
+            ),
+            html.div({"className": "progress", "style": {"marginTop": "10px"}},
+                     html.span({"style": {"width": f"{min(100, 100 * collected / contract) if contract else 0:.0f}%"}})),
+            html.ul({"className": "list", "id": "collections"}, *[
+                html.li({"key": str(c["id"]), "className": "spread", "style": {"padding": "8px 0"}},
+                        html.span(app.fmt.date(c["received_on"]), " · ", app.t(f"payment.{c['method']}")),
+                        html.strong(app.fmt.money(c["amount"])))
+                for c in lifecycle.get("collections", [])]) if lifecycle.get("collections") else "",
+            title=app.t("project.amounts"),
+        ),
+        card(html.ul({"className": "list", "id": "team"}, *[
+            html.li({"key": f"{m['user_id']}:{m['kind']}", "className": "spread", "style": {"padding": "8px 0"}},
+                    html.span(m["display_name"]),
+                    html.span({"className": "small muted"}, app.t(f"role.{m['role']}"), " · ",
+                              app.t(f"member_kind.{m['kind']}")))
+            for m in data["members"]]) if data["members"] else empty(app.t("project.no_team")),
+            title=app.t("project.team"), count=len(data["members"])),
+        card(photos.gallery(app, "project", project["id"], data["can_add_photo"]), title=app.t("project.photos"))
+        if data["can_photo"] else "",
+        card(notes_list(app, data["notes"]),
+             note_form(app, "project", project["id"], query.reload) if data["can_note"] else "",
+             title=app.t("project.notes"), count=len(data["notes"])) if data["can_note"] or data["notes"] else "",
+    )

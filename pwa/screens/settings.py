@@ -7,7 +7,7 @@ from typing import Any
 from reactpy import html
 
 from backend.accounts import services as accounts
-from pwa.ui import App, action, card, facts, guarded
+from pwa.ui import App, action, button, card, facts, guarded
 
 CHOICES = (("zh", "settings.lang_zh"), ("en", "settings.lang_en"), ("", "settings.lang_auto"))
 
@@ -32,12 +32,9 @@ def screen(app: App) -> Any:
              title=app.t("settings.account")),
         card(html.div({"className": "stack", "role": "radiogroup", "aria-label": app.t("settings.language"),
                        "id": "language-choices"}, *[
-            html.button({"type": "button", "key": code or "auto", "data-lang": code or "auto", "role": "radio",
-                         "aria-checked": str(app.actor.language == code).lower(),
-                         "className": "button" if app.actor.language == code else "button secondary",
-                         "onClick": choose(code)}, app.t(key))
+            button(app.t(key), choose(code), "" if app.actor.language == code else "secondary", key=code or "auto",
+                   role="radio", **{"data-lang": code or "auto", "aria-checked": str(app.actor.language == code).lower()})
             for code, key in CHOICES]),
              title=app.t("settings.language")),
-        card(html.button({"className": "button danger block", "type": "button", "id": "sign-out",
-                          "onClick": action(app, sign_out)}, app.t("settings.sign_out"))),
+        card(button(app.t("settings.sign_out"), action(app, sign_out), "danger block", id="sign-out")),
     )

@@ -13,7 +13,7 @@ from backend.errors import NotFound
 from backend.visits.services import NOTE_SPEC, VISIT_SPEC
 from pwa.screens import photos
 from pwa.screens.client import note_form, notes_list
-from pwa.ui import App, action, card, chip, facts, guarded, link, query_state, use_query
+from pwa.ui import App, action, button, card, chip, facts, guarded, link, query_state, use_query
 
 
 async def load(app: App, visit_id: uuid.UUID) -> dict[str, Any]:
@@ -57,9 +57,8 @@ def screen(app: App) -> Any:
                 (app.t("visit.summary"), visit.get("summary", "")),
             ),
             html.div({"className": "actions", "style": {"marginTop": "10px"}},
-                     html.button({"className": "button", "type": "button", "id": "visit-done",
-                                  "onClick": action(app, mark_done, done="visit.marked_done")},
-                                 app.t("visit.mark_done")) if status == "planned" else ""),
+                     button(app.t("visit.mark_done"), action(app, mark_done, done="visit.marked_done"), id="visit-done")
+                     if status == "planned" else ""),
         ),
         card(photos.gallery(app, "visit", visit["id"], data["can_photo"]), title=app.t("visit.photos")),
         card(notes_list(app, data["notes"]),

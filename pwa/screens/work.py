@@ -1,16 +1,151 @@
-"""The lifecycle's data as screens need it: open milestones, stage names. Calls the lifecycle services."""
+"""The lifecycle and inbox as screens need them: a thin layer over their services (which apply the access rules),
+so screens read one shape and stay free of the services' details."""
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
+import uuid
 from typing import Any
 
+from backend import access, records
 from backend.access import Actor
+from backend.errors import Conflict
+from backend.inbox import services as inbox
+from backend.lifecycle import actions, collections, stages, templates, views
 
 
 async def my_open_milestones(actor: Actor) -> list[dict[str, Any]]:
-    return []
+    """"My tasks" until the task pool exists: the open milestones the user owns, soonest deadline first."""
+    return (await views.list_milestones(actor, owner_id=actor.id, state="open", limit=100))["items"]
+
+
+async def open_milestones_in_scope(actor: Actor, limit: int = 200) -> list[dict[str, Any]]:
+    return (await views.list_milestones(actor, state="open", limit=limit))["items"]
+
+
+def can_reassign_milestones(actor: Actor) -> bool:
+    return access.can(actor, "reassign", "milestone")
+
+
+async def reassign_milestone(actor: Actor, milestone: dict[str, Any], owner_id: uuid.UUID) -> None:
+    await actions.reassign_milestone(actor, milestone["id"], owner_id, milestone["version"])
+
+
+async def nudge_milestone(actor: Actor, milestone: dict[str, Any], message: str) -> None:
+    await actions.nudge(actor, "milestone", milestone["id"], message)
 
 
 async def stage_names_for(actor: Actor, projects: list[dict[str, Any]]) -> dict[Any, dict[str, dict[str, str]]]:
-    """Per project id: {stage_key: {"zh": name, "en": name}} from its lifecycle template."""
-    return {}
+    """Per project id: {stage_key: {"zh": name, "en": name}} from the lifecycle template it runs (or, for a
+    project started before templates, its business line's current one)."""
+    by_version: dict[Any, dict[str, dict[str, str]]] = {}
+    by_line: dict[Any, dict[str, dict[str, str]]] = {}
+    out: dict[Any, dict[str, dict[str, str]]] = {}
+    for project in projects:
+        version_id, line_id = project.get("template_version_id"), project.get("business_line_id")
+        if version_id is not None:
+            if version_id not in by_version:
+                by_version[version_id] = _names(await templates.definition_of(version_id))
+            out[project["id"]] = by_version[version_id]
+        elif line_id is not None:
+            if line_id not in by_line:
+                current = await templates.read_current(actor, line_id)
+                by_line[line_id] = _names(current["definition"])
+            out[project["id"]] = by_line[line_id]
+    return out
+
+
+def _names(definition: Any) -> dict[str, dict[str, str]]:
+    return {stage.key: {"zh": stage.name_zh, "en": stage.name_en} for stage in definition.stages}
+
+
+async def templates_overview(actor: Actor) -> list[dict[str, Any]]:
+    """The current lifecycle template of each business line: id, number, line_zh/en, stages [{key, zh, en}]."""
+    from backend.projects.services import BUSINESS_LINE_SPEC
+
+    out = []
+    for line in (await records.list_records(actor, BUSINESS_LINE_SPEC, limit=records.MAX_PAGE)).items:
+        current = await templates.read_current(actor, line["id"])
+        out.append({"id": current["id"], "number": current["number"], "line_zh": line["name_zh"],
+                    "line_en": line["name_en"],
+                    "stages": [{"key": k, **v} for k, v in _names(current["definition"]).items()]})
+    return out
+
+
+async def project_lifecycle(actor: Actor, project: dict[str, Any]) -> dict[str, Any]:
+    """Stages (key, zh, en, state done|current|todo), the current stage's milestones, collections, and what the
+    actor may do next."""
+    life = await views.project_lifecycle(actor, project["id"])
+    stage_list = [{"key": s["key"], "zh": s["name_zh"], "en": s["name_en"],
+                   "state": {"upcoming": "todo"}.get(s["status"], s["status"])} for s in life["stages"]]
+    current = life.get("current_stage")
+    milestones = [m for m in life["milestones"] if current is not None and m.get("stage_id") == current["id"]]
+    can_update = access.can(actor, "update", "milestone")
+    for milestone in milestones:
+        milestone["can_complete"] = can_update and milestone["state"] == "open" and not milestone.get("auto")
+    keys = [s["key"] for s in stage_list]
+    position = keys.index(project["stage_key"]) if project["stage_key"] in keys else -1
+    is_open = project["status"] == "open" and position >= 0
+    return {
+        "names": {s["key"]: {"zh": s["zh"], "en": s["en"]} for s in stage_list},
+        "stages": stage_list, "milestones": milestones, "collections": life.get("collections") or [],
+        "can_move": is_open and access.can(actor, "update", "project"),
+        "next_stage": keys[position + 1] if is_open and position + 1 < len(keys) else None,
+        "previous_stage": keys[position - 1] if is_open and position > 0 else None,
+        "last_stage": is_open and position == len(keys) - 1,
+    }
+
+
+async def complete_milestone(actor: Actor, milestone: dict[str, Any]) -> None:
+    await actions.complete_milestone(actor, milestone["id"], milestone["version"])
+
+
+async def advance_stage(actor: Actor, project: dict[str, Any]) -> None:
+    await stages.transition(actor, project["id"], project["version"], "advance")
+
+
+async def close_won(actor: Actor, project: dict[str, Any]) -> None:
+    await stages.transition(actor, project["id"], project["version"], "won")
+
+
+async def send_back_stage(actor: Actor, project: dict[str, Any], to_stage: str, reason: str) -> None:
+    await stages.transition(actor, project["id"], project["version"], "send_back", to_stage=to_stage, note=reason)
+
+
+def guard_text(app: Any, exc: Exception) -> str:
+    """The transition guard's refusal in the user's words (which milestones are still open), or ""."""
+    if not isinstance(exc, Conflict):
+        return ""
+    missing = (exc.extra or {}).get("missing") or []
+    if not missing:
+        return ""
+    separator = "、" if app.lang == "zh" else ", "
+    titles = separator.join(f"“{m.get(f'title_{app.lang}') or m.get('title_zh') or m.get('key')}”" for m in missing)
+    return app.t("project.guard_blocked", items=titles)
+
+
+def can_record_collections(actor: Actor) -> bool:
+    return access.can(actor, "create", "collection")
+
+
+async def record_collection(actor: Actor, project: dict[str, Any], amount: decimal.Decimal, received_on: dt.date,
+                            method: str, note: str) -> None:
+    await collections.record_collection(actor, project["id"], amount=amount, received_on=received_on, method=method,
+                                        note=note)
+
+
+async def inbox_items(actor: Actor, limit: int = 100) -> list[dict[str, Any]]:
+    return (await inbox.list_items(actor, limit=limit))["items"]
+
+
+async def unread_count(actor: Actor) -> int:
+    return await inbox.unread_count(actor)
+
+
+async def mark_read(actor: Actor, item_id: Any) -> None:
+    await inbox.mark_read(actor, item_id)
+
+
+async def mark_all_read(actor: Actor) -> None:
+    await inbox.mark_all_read(actor)

@@ -46,12 +46,16 @@ ROUTES |= {
     ("GET", "/api/photos/{photo_id:uuid}"): ("photo", "read"),
     ("GET", "/api/photos/{photo_id:uuid}/{variant:str}"): ("photo", "read"),
     ("DELETE", "/api/photos/{photo_id:uuid}"): ("photo", "delete"),
+    ("GET", "/api/push/deliveries"): ("push_delivery", "list"),  # admins only: tests/backend/push/test_push_api.py
 }
 PUBLIC = {("GET", "/healthz"), ("GET", "/"), ("GET", "/login"), ("POST", "/login"), ("POST", "/api/auth/login")}
 # Routes that act only on the caller's own account (sessions, tokens, devices).
 SELF = {("POST", "/api/auth/logout"), ("GET", "/api/auth/me"), ("GET", "/api/auth/tokens"),
         ("POST", "/api/auth/tokens"), ("DELETE", "/api/auth/tokens/{token_id:uuid}"),
-        ("PUT", "/api/auth/devices/{device_id:uuid}")}
+        ("PUT", "/api/auth/devices/{device_id:uuid}"), ("GET", "/api/push/key"), ("PUT", "/api/push/subscription"),
+        ("DELETE", "/api/push/subscription"), ("GET", "/api/push/devices"),
+        ("DELETE", "/api/push/devices/{device_id:uuid}"), ("GET", "/api/push/preferences"),
+        ("PUT", "/api/push/preferences")}
 
 ROLE_USERS = ["a.agent1", "a.agent2", "a.branch_manager", "a.project_manager", "a.legal", "a.finance",
               "executive", "admin"]

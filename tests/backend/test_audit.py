@@ -13,6 +13,7 @@ from backend.app import create_litestar
 from backend.audit.tables import ChangeLog
 from backend.clients.tables import Client
 from backend.settings import Settings
+from tests.backend.push import support as push
 from tests.factories import PASSWORD, Caller, Org, caller, make_org
 
 pytestmark = pytest.mark.anyio
@@ -127,6 +128,14 @@ MUTATIONS: dict[tuple[str, str], tuple[str, Call, int]] = {
     ("DELETE", "/api/auth/tokens/{token_id:uuid}"): ("a.agent1", _token, 2),  # create + revoke
     ("PUT", "/api/auth/devices/{device_id:uuid}"): ("a.agent1", lambda o, me, api: me.request(
         "PUT", f"/api/auth/devices/{uuid.uuid4()}", json={"label": "Android Chrome"}), 1),
+    # Push: registering the device is a change of its own (1), then the subscription's create/delete.
+    ("PUT", "/api/push/subscription"): ("a.agent1", lambda o, me, api: push.subscribe_device(me), 2),
+    ("DELETE", "/api/push/subscription"): ("a.agent1", lambda o, me, api: push.subscribe_then_unsubscribe(me), 3),
+    ("DELETE", "/api/push/devices/{device_id:uuid}"): ("a.agent1", lambda o, me, api:
+                                                      push.subscribe_then_remove_device(me), 3),
+    ("PUT", "/api/push/preferences"): ("a.branch_manager", lambda o, me, api: me.request(
+        "PUT", "/api/push/preferences", json={"kinds": {"reminder": False}, "quiet_hours": {"start": "22:00",
+                                                                                           "end": "07:00"}}), 1),
 }
 NOT_MUTATING = {("POST", "/login")}  # the HTML form posts to the same service as /api/auth/login
 

@@ -26,7 +26,7 @@ from tests.factories import PASSWORD, caller, make_org, open_session
 pytestmark = pytest.mark.anyio
 
 PEER = "203.0.113.7"  # the `api` fixture's socket peer
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @contextlib.asynccontextmanager

@@ -63,6 +63,12 @@ class Browser:
         return http_ece.decrypt(body, private_key=self.private_key, auth_secret=self.auth, version="aes128gcm")
 
 
+def fake_browser(name: str = "phone", endpoint: str = "") -> Browser:
+    """A browser's subscription keys without a running stand-in (for API tests that never send)."""
+    return Browser(name, endpoint or f"https://push.example.com/push/{name}", ec.generate_private_key(ec.SECP256R1()),
+                   os.urandom(16))
+
+
 @dataclass
 class Received:
     browser: str

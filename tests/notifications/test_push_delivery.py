@@ -186,7 +186,8 @@ async def test_push_stand_in_down_retried_and_delivered_after_restart(database: 
     [row] = await deliveries()
     assert row["status"] == "pending" and row["attempts"] == 1 and row["last_error"]
     # The app restarts: a new engine (new connections) and a new worker; only the rows remember.
-    await db.stop(db.current_engine())
+    first = db.current_engine()
+    await db.stop(first)
     engine = db.engine_for(database)
     db.bind(engine)
     await db.start(engine, pool_size=2)
@@ -195,11 +196,14 @@ async def test_push_stand_in_down_retried_and_delivered_after_restart(database: 
     worker = worker_for(keys, clock)
     try:
         assert await worker.drain() == 1
+        [row] = await deliveries()
     finally:
         await worker.stop()
+        await db.stop(engine)
+        db.bind(first)
+        await db.start(first, pool_size=2)  # the fixture closes the engine it made
     [got] = standin.delivered("phone")
     assert got.message["project_id"] == str(project)
-    [row] = await deliveries()
     assert row["status"] == "sent" and row["attempts"] == 2
 
 
@@ -246,13 +250,13 @@ async def test_quiet_hours_hold_normal_push_and_escalation_goes_at_once(database
     await subscribe(manager, standin.browser("phone"))
     await PushPreference.insert(PushPreference(user=manager.id, quiet_start=22 * 60, quiet_end=7 * 60))
     project = uuid.uuid4()
-    await announce(Notice(user_id=manager.id, kind="stage_change", title="进入签约阶段", topic=str(project)),
+    await announce(Notice(user_id=manager.id, kind="stage_entry", title="进入签约阶段", topic=str(project)),
                    escalation(manager, project), at=clock())
     worker = worker_for(keys, clock)
     try:
         assert await worker.drain() == 1
         assert [r.message["kind"] for r in standin.received] == ["escalation"]
-        held = (await deliveries(kind="stage_change"))[0]
+        held = (await deliveries(kind="stage_entry"))[0]
         assert held["status"] == "pending"
         assert held["next_attempt_at"] == dt.datetime(2026, 12, 1, 23, 0, tzinfo=dt.timezone.utc)  # 07:00 local
         clock.advance(hours=7, seconds=59 * 60 + 59)
@@ -261,7 +265,7 @@ async def test_quiet_hours_hold_normal_push_and_escalation_goes_at_once(database
         assert await worker.drain() == 1
     finally:
         await worker.stop()
-    assert [r.message["kind"] for r in standin.received] == ["escalation", "stage_change"]
+    assert [r.message["kind"] for r in standin.received] == ["escalation", "stage_entry"]
     assert standin.received[1].headers["Urgency"] == "normal"
 
 

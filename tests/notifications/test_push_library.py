@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from notifications.push.keys import VapidKeys, b64url_encode, check_subject, load_or_create_keys, parse_private_key
 from notifications.push.payload import MAX_PAYLOAD_BYTES, build_payload, project_id_of, push_topic
-from notifications.push.preferences import Preference, parse_hhmm, quiet_hours_end
+from notifications.push.preferences import Preference, parse_hhmm, quiet_hours_end, urgency_header
 from notifications.push.sender import Encryptor, Reply, RetryPolicy, VapidSigner, audience, classify, retry_after
 from tests.notifications.standin import PushServiceStandIn, unb64
 
@@ -91,8 +91,9 @@ def test_quiet_hours_wrap_midnight_in_branch_time_zone():
     assert quiet_hours_end(at_23_local, "UTC", start, end) is None  # 15:00 in UTC
     daytime = Preference(quiet_start=parse_hhmm("12:00"), quiet_end=parse_hhmm("13:30"))
     noon = dt.datetime(2026, 12, 1, 4, 15, tzinfo=dt.timezone.utc)  # 12:15 Shanghai
-    assert daytime.held_until(noon, "Asia/Shanghai", "reminder", "normal") == noon.replace(hour=5, minute=30)
-    assert daytime.held_until(noon, "Asia/Shanghai", "escalation", "high") == noon
+    assert daytime.held_until(noon, "Asia/Shanghai", "reminder") == noon.replace(hour=5, minute=30)
+    assert daytime.held_until(noon, "Asia/Shanghai", "nudge") == noon.replace(hour=5, minute=30)
+    assert daytime.held_until(noon, "Asia/Shanghai", "escalation") == noon
     for bad in ("24:00", "7", "07:5", "aa:bb"):
         with pytest.raises(ValueError):
             parse_hhmm(bad)
@@ -103,6 +104,8 @@ def test_preference_escalations_locked_on_for_managers():
     assert muted.pushes("escalation", "branch_manager") and muted.pushes("escalation", "project_manager")
     assert not muted.pushes("escalation", "agent") and not muted.pushes("reminder", "branch_manager")
     assert muted.pushes("mention", "agent") and muted.pushes("test", "agent")
+    assert urgency_header("escalation", "normal") == urgency_header("nudge", "high") == "high"
+    assert urgency_header("reminder", "normal") == "normal"
 
 
 def test_classify_push_service_answers():

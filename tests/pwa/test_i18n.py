@@ -48,7 +48,7 @@ def test_language_prefers_the_users_setting_then_accept_language() -> None:
 
 def test_formatting_uses_locale_and_branch_time_zone() -> None:
     zh, en = i18n.Formatter("zh", "Asia/Shanghai"), i18n.Formatter("en", "Asia/Shanghai")
-    moment = dt.datetime(2026, 1, 5, 1, 30, tzinfo=dt.timezone.utc)  # 09:30 in Shanghai
+    moment = dt.datetime(2026, 1, 5, 1, 30, tzinfo=dt.UTC)  # 09:30 in Shanghai
     assert zh.time(moment) == "09:30" and en.time(moment) == "09:30"
     assert "1月5日" in zh.date(moment) and "Jan" in en.date(moment)
     assert zh.money(decimal.Decimal("1234567.5")) == "¥1,234,567.50"

@@ -5,7 +5,7 @@ the claim query's own literal."""
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.engine.finder import engine_finder
 
-ID = "2026-11-30T08:09:00:000000"
+ID = "2026-11-30T08:21:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "partial indexes for due timers and open milestones"
 

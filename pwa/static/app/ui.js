@@ -1,6 +1,6 @@
 // Keeps the screen in the URL: Python renders <Router path=…>; links marked data-nav and the back button report
 // the new path through onNavigate. A reconnect mounts from window.location, so it rebuilds the same screen.
-import { useEffect, useRef } from "react";
+import { createElement, useEffect, useRef } from "react";
 
 function here() {
   return window.location.pathname + window.location.search;
@@ -48,4 +48,22 @@ export function Router({ path, replace, lang, title, reload, onNavigate }) {
   }, []);
 
   return null;
+}
+
+// Buttons and forms that report only what Python needs. ReactPy serialises the whole DOM event (8 KB for a click,
+// 38 KB for a form submit with its controls); over a phone's uplink that is a noticeable delay per tap.
+export function Button({ onPress, children, type, ...rest }) {
+  return createElement("button", { type: type || "button", ...rest, onClick: () => onPress && onPress() }, children);
+}
+
+export function Form({ onValues, children, ...rest }) {
+  const submit = (event) => {
+    event.preventDefault();
+    const values = {};
+    for (const [name, value] of new FormData(event.currentTarget)) {
+      if (typeof value === "string") values[name] = value;
+    }
+    if (onValues) onValues({ values });
+  };
+  return createElement("form", { ...rest, onSubmit: submit }, children);
 }

@@ -1,0 +1,43 @@
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Request, Router, get, post
+from litestar.params import JSONBody, Parameter
+
+from backend.inbox import services
+from backend.records import MAX_PAGE
+from backend.schemas import Timestamp
+
+
+class ReadAll(msgspec.Struct, forbid_unknown_fields=True):
+    up_to: Timestamp | None = None  # only items created up to this time (what the user has seen)
+
+
+@get("/", operation_id="list_inbox", summary="Your inbox, newest first, with the unread count")
+async def list_inbox(
+    request: Request,
+    unread: bool = False,
+    limit: int = Parameter(default=50, ge=1, le=MAX_PAGE),
+    offset: int = Parameter(default=0, ge=0),
+) -> dict[str, Any]:
+    return await services.list_items(request.user, unread_only=unread, limit=limit, offset=offset)
+
+
+@get("/unread-count", operation_id="count_unread_inbox", summary="How many inbox items you have not read")
+async def unread_count(request: Request) -> dict[str, int]:
+    return {"unread": await services.unread_count(request.user)}
+
+
+@post("/{item_id:uuid}/read", operation_id="mark_inbox_item_read", status_code=200, summary="Mark one item read")
+async def mark_read(request: Request, item_id: uuid.UUID) -> dict[str, Any]:
+    return await services.mark_read(request.user, item_id)
+
+
+@post("/read-all", operation_id="mark_inbox_read", status_code=200, summary="Mark all (or all up to a time) read")
+async def mark_all_read(request: Request, data: JSONBody[ReadAll]) -> dict[str, Any]:
+    return await services.mark_all_read(request.user, data.up_to)
+
+
+inbox_router = Router(path="/api/inbox", route_handlers=[list_inbox, unread_count, mark_read, mark_all_read],
+                      tags=["inbox"])

@@ -1,0 +1,185 @@
+"""What people do to milestones and projects besides moving stages: check a milestone off, hand it (or the whole
+project) to someone else, and chase an owner. Each writes the change log; each keeps the timers right."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from backend import access, db, records
+from backend.access import Actor
+from backend.audit.services import record_change, record_changes
+from backend.errors import Conflict, Invalid, NotFound
+from backend.lifecycle import messages
+from backend.lifecycle.parties import Staff, ensure_participants, load_people
+from backend.lifecycle.stages import cancel_timers, insert_many, load, lock_project, plan_timers
+from backend.lifecycle.tables import Milestone, Timer
+from backend.projects.tables import Project
+from notifications import notify
+
+MILESTONE_SPEC = records.Spec(
+    resource="milestone", table=Milestone, search=("title_zh", "title_en"),
+    filters={"owner": uuid.UUID, "project": uuid.UUID, "state": str, "stage_key": str},
+)
+
+
+def milestone_to_api(actor: Actor, row: dict[str, Any], now: dt.datetime | None = None) -> dict[str, Any]:
+    out = records.to_api(MILESTONE_SPEC, actor, row)
+    now = now or records.now()
+    out["overdue"] = row["state"] == "open" and row["due_at"] is not None and row["due_at"] < now
+    return out
+
+
+async def refresh_rollup(project_ids: list[uuid.UUID]) -> None:
+    """Recompute each project's earliest open deadline and highest open escalation level."""
+    rows = await Milestone.select(Milestone.project, Milestone.due_at, Milestone.escalation_level).where(
+        Milestone.project.is_in(project_ids) & (Milestone.state == "open"))
+    for project_id in project_ids:
+        mine = [r for r in rows if r["project"] == project_id]
+        dues = [r["due_at"] for r in mine if r["due_at"] is not None]
+        await Project.update({
+            Project.next_due_at: min(dues) if dues else None,
+            Project.escalation_level: max((r["escalation_level"] for r in mine), default=0),
+        }).where(Project.id == project_id)
+
+
+async def _open_milestone(actor: Actor, action: access.Action, milestone_id: uuid.UUID) -> dict[str, Any]:
+    await access.authorize(actor, action, "milestone", milestone_id)
+    row = await records.fetch(MILESTONE_SPEC, milestone_id)
+    assert row is not None
+    if row["state"] != "open":
+        raise Conflict(f"This milestone is {row['state']}", field="state",
+                       extra={"current": milestone_to_api(actor, row)})
+    return row
+
+
+async def complete_milestone(actor: Actor, milestone_id: uuid.UUID, version: int, note: str = "",
+                             at: dt.datetime | None = None) -> dict[str, Any]:
+    """Check a milestone off; its pending reminder and escalations are cancelled in the same transaction."""
+    at = at or records.now()
+    async with db.write_transaction():
+        row = await _open_milestone(actor, "update", milestone_id)
+        if row["auto"] == "full_collection":
+            raise Conflict("This milestone completes itself when the collections reach the contract value",
+                           field="auto")
+        after = await records.apply_update(actor, MILESTONE_SPEC, milestone_id, version, {
+            "state": "done", "done_at": at, "done_by": actor.id, "note": note.strip()}, action="complete")
+        await cancel_timers([milestone_id], at)
+        await refresh_rollup([row["project"]])
+    return milestone_to_api(actor, after, at)
+
+
+async def complete_automatically(project_id: uuid.UUID, rule: str, actor_id: uuid.UUID | None,
+                                 at: dt.datetime) -> list[uuid.UUID]:
+    """Complete the project's open milestones of an automatic rule (inside the caller's transaction)."""
+    done = await Milestone.update({Milestone.state: "done", Milestone.done_at: at, Milestone.updated_at: at,
+                                   Milestone.version: Milestone.version + 1}).where(
+        (Milestone.project == project_id) & (Milestone.auto == rule) & (Milestone.state == "open")
+    ).returning(Milestone.id, Milestone.branch, Milestone.owner)
+    if done:
+        await cancel_timers([r["id"] for r in done], at)
+        await record_changes([{"actor_id": actor_id, "action": "auto_complete", "table": "project_milestones",
+                               "row_id": r["id"], "before": {"state": "open"}, "after": {"state": "done", "auto": rule},
+                               "branch_id": r["branch"], "owner_id": r["owner"]} for r in done])
+        await refresh_rollup([project_id])
+    return [r["id"] for r in done]
+
+
+async def reassign_milestone(actor: Actor, milestone_id: uuid.UUID, owner_id: uuid.UUID, version: int,
+                             due_at: dt.datetime | None = None, at: dt.datetime | None = None) -> dict[str, Any]:
+    """Give an open milestone to another user of the branch.
+
+    Pending timers name their recipients by rule (owner, owner's supervisor, …) and are resolved when they fire,
+    so they follow the new owner. With a new `due_at` the deadline moves: the milestone's escalation level goes
+    back to 0 and its reminder and ladder are planned again from the new deadline.
+    """
+    at = at or records.now()
+    async with db.write_transaction():
+        await records.authorize_reassign(actor, "milestone", milestone_id, owner_id)
+        row = await _open_milestone(actor, "reassign", milestone_id)
+        changes: dict[str, Any] = {"owner": owner_id}
+        if due_at is not None:
+            if due_at <= at:
+                raise Invalid("The new deadline must lie in the future", field="due_at")
+            changes |= {"due_at": due_at, "escalation_level": 0}
+        after = await records.apply_update(actor, MILESTONE_SPEC, milestone_id, version, changes, action="reassign")
+        project = await lock_project(row["project"])
+        life = await load(project)
+        if due_at is not None:
+            await cancel_timers([milestone_id], at)
+            stage = life.definition.stage(row["stage_key"])
+            remind_at = due_at - dt.timedelta(hours=stage.remind_before_hours) if stage.remind_before_hours else None
+            milestone = Milestone(id=milestone_id, project=row["project"], branch=row["branch"], due_at=due_at)
+            await insert_many(Timer, plan_timers(milestone, stage, remind_at if remind_at and remind_at > at else None,
+                                                 life.deadlines))
+        owner = life.staff.active(owner_id)
+        if owner is not None:
+            await ensure_participants([(row["project"], owner, row["branch"], "milestone")], actor.id,
+                                      {row["project"]: project["owner"]})
+            stage = life.definition.stage(row["stage_key"])
+            await notify([messages.notice(
+                "assignment", user_id=owner.id, lang=owner.language, project_id=row["project"],
+                source_id=milestone_id, milestone_id=milestone_id, milestone=(row["title_zh"], row["title_en"]),
+                project=project["title"], stage=(stage.name_zh, stage.name_en), due=after["due_at"],
+                timezone=life.timezone)], at=at)
+        await refresh_rollup([row["project"]])
+    return milestone_to_api(actor, after, at)
+
+
+async def reassign_project(actor: Actor, project_id: uuid.UUID, owner_id: uuid.UUID, version: int,
+                           at: dt.datetime | None = None) -> dict[str, Any]:
+    """Hand a project to another user of the branch, with the open milestones its owner held as project owner."""
+    from backend.projects.services import PROJECT_SPEC
+
+    at = at or records.now()
+    async with db.write_transaction():
+        await records.authorize_reassign(actor, "project", project_id, owner_id)
+        before = await lock_project(project_id)
+        after = await records.apply_update(actor, PROJECT_SPEC, project_id, version, {"owner": owner_id},
+                                           action="reassign")
+        moved = await Milestone.update({Milestone.owner: owner_id, Milestone.updated_at: at,
+                                        Milestone.version: Milestone.version + 1}).where(
+            (Milestone.project == project_id) & (Milestone.state == "open") & (Milestone.owner == before["owner"])
+            & (Milestone.owner_rule == "project_owner")
+        ).returning(Milestone.id)
+        await record_changes([{"actor_id": actor.id, "action": "reassign", "table": "project_milestones",
+                               "row_id": r["id"], "before": {"owner": before["owner"]}, "after": {"owner": owner_id},
+                               "branch_id": before["branch"], "owner_id": owner_id} for r in moved])
+        person = Staff(await load_people([], [owner_id])).active(owner_id)
+        if person is not None:
+            await notify([messages.notice("project_assigned", user_id=owner_id, lang=person.language,
+                                          project_id=project_id, source_id=project_id, project=before["title"],
+                                          manager=actor.display_name or actor.username)], at=at)
+    return records.to_api(PROJECT_SPEC, actor, after)
+
+
+async def nudge(actor: Actor, resource: str, record_id: uuid.UUID, message: str,
+                at: dt.datetime | None = None) -> dict[str, Any]:
+    """A manager chases the owner of a milestone or a project: an inbox item carrying the manager's words."""
+    at = at or records.now()
+    message = message.strip()
+    if not message:
+        raise Invalid("Write what you want to say", field="message")
+    async with db.write_transaction():
+        await access.authorize(actor, "nudge", resource, record_id)
+        if resource == "milestone":
+            row = await _open_milestone(actor, "nudge", record_id)
+            project_id, owner_id, milestone_id = row["project"], row["owner"], record_id
+            subject: Any = (row["title_zh"], row["title_en"])
+        else:
+            row = await lock_project(record_id)
+            project_id, owner_id, milestone_id, subject = record_id, row["owner"], None, row["title"]
+        if owner_id is None:
+            raise NotFound("Nobody owns this yet; reassign it first", field="owner_id")
+        person = Staff(await load_people([], [owner_id])).active(owner_id)
+        if person is None:
+            raise Conflict("The owner's account is disabled; reassign it instead", field="owner_id")
+        [item_id] = await notify([messages.notice(
+            "nudge", user_id=owner_id, lang=person.language, project_id=project_id, source_id=record_id,
+            milestone_id=milestone_id, manager=actor.display_name or actor.username, subject=subject,
+            message=message)], at=at)
+        await record_change(actor_id=actor.id, action="nudge", table=access.TABLES[resource]._meta.tablename,
+                            row_id=record_id, after={"to": owner_id, "message": message, "inbox_item": item_id},
+                            branch_id=row["branch"], owner_id=owner_id)
+    return {"notified_user_id": owner_id, "inbox_item_id": item_id, "at": at}

@@ -1,0 +1,88 @@
+"""Branch business-hours calendars (admin-managed) and the deadline arithmetic a project uses."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+
+from backend import access, db, records
+from backend.access import Actor
+from backend.accounts.tables import Branch
+from backend.audit.services import record_change
+from backend.errors import Conflict, Forbidden, NotFound
+from backend.lifecycle.tables import BusinessCalendar
+from backend.lifecycle.workhours import WALL_CLOCK, CalendarDef, Deadlines, WorkingHours, check_calendar
+
+
+async def branch_timezone(branch_id: uuid.UUID) -> str:
+    row = await Branch.select(Branch.timezone).where(Branch.id == branch_id).first()
+    return row["timezone"] if row else "Asia/Shanghai"
+
+
+async def deadlines_for(branch_id: uuid.UUID, business_hours: bool, timezone: str | None = None) -> Deadlines:
+    """Working hours of the branch when the template counts them and the branch has a calendar; else wall clock."""
+    if not business_hours:
+        return WALL_CLOCK
+    row = await BusinessCalendar.select(BusinessCalendar.definition).where(BusinessCalendar.branch == branch_id).first()
+    if row is None:
+        return WALL_CLOCK
+    calendar = msgspec.json.decode(row["definition"], type=CalendarDef)
+    return WorkingHours.of(calendar, timezone or await branch_timezone(branch_id))
+
+
+def _to_api(row: dict[str, Any]) -> dict[str, Any]:
+    return {"id": row["id"], "branch_id": row["branch"], "version": row["version"], "updated_at": row["updated_at"],
+            **msgspec.to_builtins(msgspec.json.decode(row["definition"], type=CalendarDef))}
+
+
+async def read_calendar(actor: Actor, branch_id: uuid.UUID) -> dict[str, Any]:
+    await access.authorize(actor, "read", "branch", branch_id)
+    row = await BusinessCalendar.select().where(BusinessCalendar.branch == branch_id).first()
+    if row is None:
+        raise NotFound("This branch has no business-hours calendar; deadlines count calendar hours")
+    return _to_api(row)
+
+
+async def save_calendar(actor: Actor, branch_id: uuid.UUID, calendar: CalendarDef, version: int | None) -> dict[str, Any]:
+    """Create (version omitted) or replace (current version given) the branch's calendar."""
+    if not access.can(actor, "update", "calendar"):
+        raise Forbidden("Only admins set business hours")
+    check_calendar(calendar)
+    text = msgspec.json.encode(calendar).decode()
+    async with db.write_transaction():
+        await access.authorize(actor, "read", "branch", branch_id)
+        before = await BusinessCalendar.select().where(BusinessCalendar.branch == branch_id).first()
+        if before is None:
+            if version is not None:
+                raise NotFound("This branch has no calendar yet; create it without a version", field="version")
+            row = BusinessCalendar(branch=branch_id, definition=text)
+            await BusinessCalendar.insert(row)
+            after = await BusinessCalendar.select().where(BusinessCalendar.id == row.id).first()
+            action = "create"
+        else:
+            if version != before["version"]:
+                raise Conflict(f"The calendar was changed (version {before['version']}, yours {version})",
+                               field="version", extra={"current": _to_api(before)})
+            await BusinessCalendar.update({BusinessCalendar.definition: text, BusinessCalendar.version: version + 1,
+                                           BusinessCalendar.updated_at: records.now()}).where(
+                BusinessCalendar.id == before["id"])
+            after = await BusinessCalendar.select().where(BusinessCalendar.id == before["id"]).first()
+            action = "update"
+        assert after is not None
+        await record_change(actor_id=actor.id, action=action, table="business_calendars", row_id=after["id"],
+                            before=before, after=after, branch_id=branch_id)
+    return _to_api(after)
+
+
+async def delete_calendar(actor: Actor, branch_id: uuid.UUID) -> None:
+    if not access.can(actor, "delete", "calendar"):
+        raise Forbidden("Only admins set business hours")
+    async with db.write_transaction():
+        before = await BusinessCalendar.select().where(BusinessCalendar.branch == branch_id).first()
+        if before is None:
+            raise NotFound("This branch has no business-hours calendar")
+        await BusinessCalendar.delete().where(BusinessCalendar.id == before["id"])
+        await record_change(actor_id=actor.id, action="delete", table="business_calendars", row_id=before["id"],
+                            before=before, branch_id=branch_id)

@@ -1,0 +1,231 @@
+"""The escalation clock: fires due reminder and escalation timers, exactly once, from inside the app.
+
+A tick claims due timers and announces them in one transaction: the claim (a conditional UPDATE on SQLite,
+`FOR UPDATE SKIP LOCKED` on PostgreSQL, so concurrent workers take disjoint rows), the inbox items through
+`notifications.notify`, the change-log rows and the milestones' escalation levels commit together or not at all.
+A crash before commit leaves the timers pending for the next tick; a restart fires whatever fell due meanwhile.
+Time is injected (`now`), so tests drive the clock without sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from backend import db
+from backend.audit.services import record_changes
+from backend.lifecycle import messages
+from backend.lifecycle.parties import Person, Staff, ensure_participants, load_people
+from backend.lifecycle.tables import Milestone, Timer
+from backend.projects.tables import Project
+from notifications import Notice, notify
+
+log = logging.getLogger("ipms.clock")
+
+RETURNED = "id, milestone, project, branch, kind, level, target, target_role, target_user, due_at"
+MILESTONE_COLUMNS = (
+    Milestone.id, Milestone.project, Milestone.branch, Milestone.owner, Milestone.state, Milestone.due_at,
+    Milestone.title_zh, Milestone.title_en, Milestone.escalation_level,
+    Milestone.project.title.as_alias("project_title"), Milestone.project.owner.as_alias("project_owner"),
+    Milestone.branch.timezone.as_alias("timezone"),
+)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}"
+
+
+async def claim(now: dt.datetime, limit: int, worker: str, only: list[uuid.UUID] | None = None) -> list[dict]:
+    """Mark up to `limit` due timers fired by `worker` and return them. The literal `state = 'pending'` matches
+    the partial index; on PostgreSQL, rows another worker has locked are skipped, not waited for."""
+    only = only or []
+    restrict = f"AND id IN ({', '.join('{}' for _ in only)})" if only else ""
+    lock = "FOR UPDATE SKIP LOCKED" if db.is_postgres() else ""
+    query = (
+        "UPDATE lifecycle_timers SET state = 'fired', fired_at = {}, worker = {} "
+        "WHERE state = 'pending' AND id IN ("
+        f"SELECT id FROM lifecycle_timers WHERE state = 'pending' AND due_at <= {{}} {restrict} "
+        f"ORDER BY due_at LIMIT {{}} {lock}) RETURNING {RETURNED}"
+    )
+    return await Timer.raw(query, now, worker, now, *only, limit)
+
+
+def _announce(timer: dict, milestone: dict, recipients: list[Person], owner: Person | None) -> list[Notice]:
+    kind = "reminder" if timer["kind"] == "reminder" else "escalation"
+    params: dict[str, Any] = {
+        "milestone": (milestone["title_zh"], milestone["title_en"]), "project": milestone["project_title"],
+        "due": milestone["due_at"], "timezone": milestone["timezone"],
+    }
+    if kind == "escalation":
+        params |= {"level": timer["level"], "owner": owner.display_name if owner else "—"}
+    return [messages.notice(kind, user_id=person.id, lang=person.language, project_id=milestone["project"],
+                            source_id=timer["id"], milestone_id=milestone["id"], **params) for person in recipients]
+
+
+async def fire_due_timers(now: dt.datetime, *, limit: int = 500, worker: str | None = None,
+                          only: list[uuid.UUID] | None = None) -> int:
+    """Claim up to `limit` timers due at `now` and announce them, all in one transaction; returns how many."""
+    worker = worker or worker_name()
+    async with db.write_transaction():
+        timers = await claim(now, limit, worker, only)
+        if not timers:
+            return 0
+        milestone_ids = list({t["milestone"] for t in timers})
+        milestones = {m["id"]: m for m in await Milestone.select(*MILESTONE_COLUMNS).where(
+            Milestone.id.is_in(milestone_ids))}
+        stale = [t["id"] for t in timers if milestones[t["milestone"]]["state"] != "open"]
+        if stale:  # cannot happen while every path that closes a milestone cancels its timers; stay safe anyway
+            await Timer.update({Timer.state: "cancelled", Timer.cancelled_at: now}).where(Timer.id.is_in(stale))
+        live = [t for t in timers if t["id"] not in set(stale)]
+        staff = Staff(await load_people({m["branch"] for m in milestones.values()},
+                                        [m["owner"] for m in milestones.values()]
+                                        + [t["target_user"] for t in live if t["target_user"]]))
+        notices: list[Notice] = []
+        changes: list[dict[str, Any]] = []
+        participants = []
+        raised: dict[int, set[uuid.UUID]] = {}
+        for timer in live:
+            milestone = milestones[timer["milestone"]]
+            owner = staff.people.get(milestone["owner"]) if milestone["owner"] else None
+            target = timer["target"]
+            recipients = staff.escalation_recipients(target, timer["target_role"], timer["target_user"], owner,
+                                                     milestone["branch"])
+            notices += _announce(timer, milestone, recipients, owner)
+            participants += [(milestone["project"], p, milestone["branch"], "escalation") for p in recipients]
+            if timer["kind"] == "escalation":
+                raised.setdefault(timer["level"], set()).add(milestone["id"])
+            changes.append({
+                "actor_id": None, "action": timer["kind"], "table": "lifecycle_timers", "row_id": timer["id"],
+                "before": {"state": "pending"},
+                "after": {"state": "fired", "milestone": milestone["id"], "project": milestone["project"],
+                          "level": timer["level"], "to": [p.id for p in recipients], "due_at": timer["due_at"]},
+                "branch_id": milestone["branch"], "owner_id": milestone["owner"],
+            })
+            if not recipients:
+                log.warning("Timer %s (%s) found nobody to tell", timer["id"], target)
+        await notify(notices, at=now)
+        await record_changes(changes)
+        await ensure_participants(participants, None, {m["project"]: m["project_owner"] for m in milestones.values()})
+        await raise_escalation_levels(raised, milestones)
+    return len(timers)
+
+
+async def raise_escalation_levels(raised: dict[int, set[uuid.UUID]], milestones: dict[uuid.UUID, dict]) -> None:
+    """Record the highest level each milestone (and its project) has reached."""
+    for level, ids in sorted(raised.items()):
+        chosen = list(ids)
+        await Milestone.update({Milestone.escalation_level: level}).where(
+            Milestone.id.is_in(chosen) & (Milestone.escalation_level < level))
+        projects = list({milestones[i]["project"] for i in chosen})
+        await Project.update({Project.escalation_level: level}).where(
+            Project.id.is_in(projects) & (Project.escalation_level < level))
+
+
+async def next_due() -> dt.datetime | None:
+    row = await Timer.select(Timer.due_at).where(Timer.state == "pending").order_by(Timer.due_at).first()
+    return row["due_at"] if row else None
+
+
+class EscalationClock:
+    """The background task started in the app's lifespan: fire what is due, then wait for the next due time
+    (at most `interval` seconds, so timers created by other workers are seen promptly)."""
+
+    def __init__(self, *, now: Callable[[], dt.datetime] = utcnow, interval: float = 15.0, batch: int = 500,
+                 worker: str | None = None) -> None:
+        self.now, self.interval, self.batch = now, interval, batch
+        self.worker = worker or f"{worker_name()}:{uuid.uuid4().hex[:6]}"
+        self.passes = 0
+        self.fired = 0
+        self._passed = asyncio.Condition()
+        self._task: asyncio.Task | None = None
+        self._wake = asyncio.Event()
+        self._failures: dict[uuid.UUID, int] = {}
+
+    async def run_once(self) -> int:
+        """Fire everything due now, batch after batch; a batch that fails is retried timer by timer so one bad
+        row cannot hold up the rest. Returns how many fired."""
+        total = 0
+        while True:
+            now = self.now()
+            try:
+                fired = await fire_due_timers(now, limit=self.batch, worker=self.worker)
+            except Exception:  # noqa: BLE001 - logged; the timers stay pending and are isolated below
+                log.exception("Escalation clock: a batch failed; retrying its timers one by one")
+                fired = await self._one_by_one(now)
+            total += fired
+            if fired < self.batch:
+                break
+        self.fired += total
+        return total
+
+    async def _one_by_one(self, now: dt.datetime) -> int:
+        due = await Timer.select(Timer.id).where((Timer.state == "pending") & (Timer.due_at <= now)).order_by(
+            Timer.due_at).limit(self.batch)
+        fired = 0
+        for row in due:
+            try:
+                fired += await fire_due_timers(now, limit=1, worker=self.worker, only=[row["id"]])
+                self._failures.pop(row["id"], None)
+            except Exception:  # noqa: BLE001
+                count = self._failures[row["id"]] = self._failures.get(row["id"], 0) + 1
+                log.exception("Timer %s failed to fire (attempt %s)", row["id"], count)
+                if count >= 3:
+                    await self._give_up(row["id"], now)
+        return fired
+
+    async def _give_up(self, timer_id: uuid.UUID, now: dt.datetime) -> None:
+        async with db.write_transaction():
+            await Timer.update({Timer.state: "failed", Timer.fired_at: now, Timer.worker: self.worker}).where(
+                (Timer.id == timer_id) & (Timer.state == "pending"))
+            await record_changes([{"actor_id": None, "action": "timer_failed", "table": "lifecycle_timers",
+                                   "row_id": timer_id, "before": {"state": "pending"}, "after": {"state": "failed"}}])
+        self._failures.pop(timer_id, None)
+        log.error("Timer %s failed three times and was set aside (state 'failed')", timer_id)
+
+    async def wait_for_pass(self, passes: int = 1) -> None:
+        """Until the clock has completed `passes` passes since it started (for tests and start-up checks)."""
+        async with self._passed:
+            await self._passed.wait_for(lambda: self.passes >= passes)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+                upcoming = await next_due()
+            except Exception:  # noqa: BLE001 - the database may be briefly unreachable; try again later
+                log.exception("Escalation clock pass failed")
+                upcoming = None
+            async with self._passed:
+                self.passes += 1
+                self._passed.notify_all()
+            wait = self.interval
+            if upcoming is not None:
+                wait = min(wait, max((upcoming - self.now()).total_seconds(), 0.05))
+            self._wake.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+
+    def start(self) -> asyncio.Task:
+        self._task = asyncio.get_running_loop().create_task(self.run(), name="escalation-clock")
+        return self._task
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

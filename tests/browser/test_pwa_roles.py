@@ -1,0 +1,178 @@
+"""Each role signs in on a phone and sees exactly what ARCHITECTURE.md's access table allows: the full expected
+sets are worked out from the served database, not only the absences."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.support import Served
+from tests.browser.support import chromium, phone, playwright_instance, served  # noqa: F401
+
+pytestmark = pytest.mark.browser
+SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+NAV = {
+    "agent": ["home", "clients", "pipeline", "inbox", "settings"],
+    "project_manager": ["home", "clients", "inbox", "settings"],
+    "legal": ["home", "inbox", "settings"],
+    "finance": ["finance", "inbox", "settings"],
+    "branch_manager": ["manager", "clients", "pipeline", "inbox", "settings"],
+    "executive": ["manager", "clients", "pipeline", "inbox", "settings"],
+    "admin": ["admin", "settings"],
+}
+
+
+def ids(page: Any, selector: str) -> set[str]:
+    return set(page.eval_on_selector_all(selector, "els => els.map(e => e.dataset.id)"))
+
+
+def rows(served: Served, sql: str, *args: Any) -> set[str]:
+    with served.db() as db:
+        return {row[0] for row in db.execute(sql, args)}
+
+
+def all_client_ids_on_screen(page: Any) -> set[str]:
+    """Every row of the client list, pressing "show more" until it is gone."""
+    more = page.locator("#more-clients")
+    while more.count():
+        before = page.locator("#client-list li").count()
+        more.click()
+        expect(page.locator("#client-list li")).not_to_have_count(before)
+    return ids(page, "#client-list li[data-id]")
+
+
+def check_nav(page: Any, role: str) -> None:
+    screens = page.eval_on_selector_all("nav.bottom-nav a", "els => els.map(e => e.dataset.screen)")
+    assert screens == NAV[role]
+    expect(page.locator("#user-role")).to_have_attribute("data-role", role)
+
+
+def today_bounds() -> tuple[str, str]:
+    start = dt.datetime.combine(dt.datetime.now(SHANGHAI).date(), dt.time(0), tzinfo=SHANGHAI)
+    fmt = "%Y-%m-%d %H:%M:%S+00:00"
+    return (start.astimezone(dt.timezone.utc).strftime(fmt),
+            (start + dt.timedelta(days=1)).astimezone(dt.timezone.utc).strftime(fmt))
+
+
+def test_agent_sees_all_and_only_their_own_clients_projects_and_visits(phone: Any, served: Served) -> None:
+    lina, other = served.user_id("lina"), served.user_id("shpd_agent2")
+    device = phone()
+    page = device.sign_in("lina")
+    check_nav(page, "agent")
+    expect(page.locator("#user-name")).to_have_text("李娜")
+    team = "SELECT project FROM project_members WHERE user = ? AND kind = 'team'"
+    start, end = today_bounds()
+    expected_visits = rows(served, f"SELECT id FROM visits WHERE (owner = ? OR project IN ({team})) "
+                                   "AND scheduled_at >= ? AND scheduled_at < ?", lina, lina, start, end)
+    assert expected_visits and ids(page, "#today-visits li[data-id]") == expected_visits
+    expected_projects = rows(served, f"SELECT id FROM projects WHERE status = 'open' AND (owner = ? OR id IN ({team}))",
+                             lina, lina)
+    assert ids(page, "#my-projects li[data-id]") == expected_projects
+    page = device.open("/clients")
+    shown = all_client_ids_on_screen(page)
+    assert shown == rows(served, "SELECT id FROM clients WHERE owner = ?", lina)
+    assert shown.isdisjoint(rows(served, "SELECT id FROM clients WHERE owner = ?", other))
+    page = device.open("/pipeline?state=following")
+    assert ids(page, "#opportunities [data-id]") == rows(
+        served, "SELECT id FROM opportunities WHERE owner = ? AND state = 'following'", lina)
+    someone_elses = sorted(rows(served, "SELECT id FROM clients WHERE owner = ?", other))[0]
+    page = device.open(f"/clients/{someone_elses}")
+    expect(page.locator("[data-state=not-found]")).to_be_visible()
+    device.screenshot("role-agent-clients-denied")
+
+
+def test_branch_manager_sees_the_whole_branch(phone: Any, served: Served) -> None:
+    device = phone()
+    page = device.sign_in("wangqiang")
+    check_nav(page, "branch_manager")
+    branch = "SELECT branch FROM users WHERE username = 'wangqiang'"
+    open_projects = rows(served, f"SELECT id FROM projects WHERE status = 'open' AND branch = ({branch})")
+    expect(page.locator("#stat-open .n")).to_have_text(str(len(open_projects)))
+    signing = rows(served, f"SELECT id FROM projects WHERE status = 'open' AND stage_key = 'signing' "
+                           f"AND branch = ({branch})")
+    page.click("#by-stage [data-stage=signing]")
+    expect(page.locator("#stage-projects li")).to_have_count(len(signing))
+    assert ids(page, "#stage-projects li[data-id]") == signing
+    page = device.open("/clients")
+    assert all_client_ids_on_screen(page) == rows(served, f"SELECT id FROM clients WHERE branch = ({branch})")
+
+
+def test_finance_sees_amounts_of_their_projects_but_no_private_notes(phone: Any, served: Served) -> None:
+    device = phone()
+    page = device.sign_in("chenjing")
+    check_nav(page, "finance")
+    me = served.user_id("chenjing")
+    expected = rows(served, "SELECT p.id FROM projects p WHERE p.contract_value > 0 AND p.branch = "
+                            "(SELECT branch FROM users WHERE id = ?) AND p.id IN "
+                            "(SELECT project FROM project_members WHERE user = ?)", me, me)
+    assert expected and ids(page, "#to-record li[data-id], #finance-projects li[data-id]") == expected
+    expect(page.locator("#to-record li [data-field=contract]").first).to_contain_text("¥")
+    project = sorted(expected)[0]
+    page = device.open(f"/projects/{project}")
+    expect(page.locator("#project-title")).to_be_visible()
+    expect(page.locator("#project-photos")).to_have_count(0)
+    with served.db() as db:
+        client = db.execute("SELECT c.id, c.private_notes, c.phone FROM clients c JOIN projects p ON p.client = c.id "
+                            "WHERE p.id = ?", (project,)).fetchone()
+    text = page.inner_text("body")
+    if client["private_notes"]:
+        assert client["private_notes"] not in text
+    assert client["phone"] not in text
+    page = device.open(f"/clients/{client['id']}")
+    expect(page.locator("[data-state=not-found]")).to_be_visible()
+    page = device.open("/clients")
+    expect(page.locator("#client-list li")).to_have_count(0)
+
+
+def test_legal_sees_the_projects_they_take_part_in(phone: Any, served: Served) -> None:
+    device = phone()
+    page = device.sign_in("zhangwei")
+    check_nav(page, "legal")
+    me = served.user_id("zhangwei")
+    expected = rows(served, "SELECT id FROM projects WHERE status = 'open' AND branch = "
+                            "(SELECT branch FROM users WHERE id = ?) AND id IN "
+                            "(SELECT project FROM project_members WHERE user = ?)", me, me)
+    assert expected and ids(page, "#my-projects li[data-id]") == expected
+    expect(page.locator("#today-visits li")).to_have_count(0)
+
+
+def test_project_manager_sees_the_clients_of_projects_they_run(phone: Any, served: Served) -> None:
+    device = phone()
+    device.sign_in("shpd_project_manager1")
+    me = served.user_id("shpd_project_manager1")
+    page = device.open("/clients")
+    assert all_client_ids_on_screen(page) == rows(
+        served, "SELECT client FROM projects WHERE manager = ? OR owner = ?", me, me)
+
+
+def test_executive_sees_every_branch_read_only(phone: Any, served: Served) -> None:
+    device = phone()
+    page = device.sign_in("liumin")
+    check_nav(page, "executive")
+    expect(page.locator("#stat-open .n")).to_have_text(
+        str(len(rows(served, "SELECT id FROM projects WHERE status = 'open'"))))
+    page = device.open("/clients")
+    assert all_client_ids_on_screen(page) == rows(served, "SELECT id FROM clients")
+    page = device.open("/pipeline?state=potential")
+    expect(page.locator("#opportunities [data-id]").first).to_be_visible()
+    expect(page.locator("[data-move]")).to_have_count(
+        page.locator("#opportunities [data-id]").count() * 2)  # shown, but a move would be refused by access rules
+
+
+def test_admin_sees_organisation_but_no_business_data(phone: Any, served: Served) -> None:
+    device = phone()
+    page = device.sign_in("admin")
+    check_nav(page, "admin")
+    assert ids(page, "#admin-users li[data-id]") == rows(served, "SELECT id FROM users")
+    page.click("#admin-tabs [data-tab=branches]")
+    expect(page.locator("#admin-branches li")).to_have_count(len(rows(served, "SELECT id FROM branches")))
+    for path, selector in (("/clients", "#client-list li"), ("/pipeline?state=following", "#opportunities [data-id]")):
+        page = device.open(path)
+        expect(page.locator(selector)).to_have_count(0)
+    some_project = sorted(rows(served, "SELECT id FROM projects"))[0]
+    page = device.open(f"/projects/{some_project}")
+    expect(page.locator("[data-state=not-found]")).to_be_visible()
