@@ -168,6 +168,27 @@ def cmd_push_test(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(with_database(settings, work))
 
 
+def cmd_clock(args: argparse.Namespace, settings: Settings) -> int:
+    """The escalation clock on its own: `--once` fires what is due and exits (cron, catch-up); otherwise it runs
+    until interrupted, beside app processes started with IPMS_CLOCK_ENABLED=false."""
+    from backend.lifecycle.clock import EscalationClock
+
+    clock = EscalationClock(interval=settings.clock_interval_seconds, batch=settings.clock_batch)
+
+    async def work() -> int:
+        if args.once:
+            print(f"Fired {await clock.run_once()} reminders and escalations.")
+            return 0
+        print(f"Escalation clock running as {clock.worker} (Ctrl-C stops it).", flush=True)
+        await clock.run()
+        return 0
+
+    try:
+        return asyncio.run(with_database(settings, work))
+    except KeyboardInterrupt:
+        return 0
+
+
 def cmd_piccolo(args: argparse.Namespace, settings: Settings) -> int:
     """Piccolo's own CLI with this project's configuration (e.g. `ipms piccolo migrations new clients --auto`)."""
     from piccolo.main import main as piccolo_main
@@ -218,6 +239,9 @@ def parser() -> argparse.ArgumentParser:
                                              "unless every device got it)")
     push_test.add_argument("--user", required=True, help="username")
     push_test.set_defaults(run=cmd_push_test)
+    clock = sub.add_parser("clock", help="run the escalation clock on its own (the app runs one by default)")
+    clock.add_argument("--once", action="store_true", help="fire everything due now, then exit")
+    clock.set_defaults(run=cmd_clock)
     piccolo = sub.add_parser("piccolo", help="Piccolo's CLI with IPMS's configuration")
     piccolo.add_argument("rest", nargs=argparse.REMAINDER)
     piccolo.set_defaults(run=cmd_piccolo)

@@ -9,6 +9,7 @@ plain reads to a few persistent reader connections (WAL lets them read while the
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -65,6 +66,40 @@ class WriterTransaction(SQLiteTransaction):
         return exception is None
 
 
+class ReaderPool:
+    """Idle reader connections, handed to waiters strictly first come, first served.
+
+    `asyncio.Queue` lets a newcomer take a connection that was just given back before the waiter it woke
+    runs; that waiter then queues again at the back. Under load some requests starved (bench/api.py: the
+    scoped list's p95 was 5× its p50, and throughput lower); handing the connection straight to the oldest
+    waiter keeps the order.
+    """
+
+    def __init__(self) -> None:
+        self._idle: collections.deque[aiosqlite.Connection] = collections.deque()
+        self._waiters: collections.deque[asyncio.Future[aiosqlite.Connection]] = collections.deque()
+
+    def put(self, connection: aiosqlite.Connection) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(connection)
+                return
+        self._idle.append(connection)
+
+    async def get(self) -> aiosqlite.Connection:
+        if self._idle:  # never while someone waits: put() serves waiters first
+            return self._idle.popleft()
+        waiter: asyncio.Future[aiosqlite.Connection] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.put(waiter.result())  # handed over just as we were cancelled: pass it on
+            raise
+
+
 class AppSQLiteEngine(SQLiteEngine):
     """SQLite engine with persistent connections; see the module docstring for why."""
 
@@ -74,7 +109,7 @@ class AppSQLiteEngine(SQLiteEngine):
         self._loop: asyncio.AbstractEventLoop | None = None
         self.writer: aiosqlite.Connection
         self.write_lock: asyncio.Lock
-        self._readers: asyncio.Queue[aiosqlite.Connection]
+        self._readers: ReaderPool
         self._all: list[aiosqlite.Connection] = []
 
     async def _connect(self) -> aiosqlite.Connection:
@@ -99,9 +134,9 @@ class AppSQLiteEngine(SQLiteEngine):
         self._loop = loop
         self.write_lock = asyncio.Lock()
         self.writer = await self._connect()
-        self._readers = asyncio.Queue()
+        self._readers = ReaderPool()
         for _ in range(self.reader_count):
-            self._readers.put_nowait(await self._connect())
+            self._readers.put(await self._connect())
 
     async def close(self) -> None:
         if self._loop is asyncio.get_running_loop():
@@ -135,7 +170,7 @@ class AppSQLiteEngine(SQLiteEngine):
             try:
                 return await self._execute(reader, query, args or [])
             finally:
-                self._readers.put_nowait(reader)
+                self._readers.put(reader)
         async with self.write_lock:
             return await self._execute(self.writer, query, args or [])
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import datetime as dt
 import json
 import sqlite3
@@ -50,6 +51,34 @@ def _changes(note: dict[str, Any]) -> str:
                       ensure_ascii=False)
 
 
+class ReaderPool:
+    """Idle readers handed to waiters first come, first served (the same as backend.db.ReaderPool)."""
+
+    def __init__(self) -> None:
+        self._idle: collections.deque[Any] = collections.deque()
+        self._waiters: collections.deque[asyncio.Future[Any]] = collections.deque()
+
+    def put(self, connection: Any) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(connection)
+                return
+        self._idle.append(connection)
+
+    async def get(self) -> Any:
+        if self._idle:
+            return self._idle.popleft()
+        waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.put(waiter.result())
+            raise
+
+
 class SQLiteStore:
     def __init__(self, path: str, readers: int = 4) -> None:
         self.path, self.reader_count = path, readers
@@ -68,9 +97,9 @@ class SQLiteStore:
     async def open(self) -> None:
         self.writer = await self._connect()
         self.lock = asyncio.Lock()
-        self.readers: asyncio.Queue[Any] = asyncio.Queue()
+        self.readers = ReaderPool()
         for _ in range(self.reader_count):
-            self.readers.put_nowait(await self._connect())
+            self.readers.put(await self._connect())
 
     async def close(self) -> None:
         for connection in self.connections:
@@ -90,7 +119,7 @@ class SQLiteStore:
             ) as cursor:
                 total = (await cursor.fetchone())["count"]
         finally:
-            self.readers.put_nowait(reader)
+            self.readers.put(reader)
         return rows, total
 
     async def create_note(self, data: NoteIn) -> dict[str, Any]:

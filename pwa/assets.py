@@ -23,6 +23,7 @@ from litestar.exceptions import NotFoundException
 PWA = Path(__file__).resolve().parent
 STATIC = PWA / "static"
 SERVICE_WORKER = PWA / "service_worker" / "sw.js"
+PUSH_WORKER = PWA / "service_worker" / "push.js"  # sw.js imports it as /sw-push.js
 REACTPY_STATIC = Path(reactpy.__file__).resolve().parent / "static"
 # Only the files the page loads: the client, its chunks and the Preact the import map points "react" at.
 REACTPY_FILES = ("index.js", "preact.js", "preact-dom.js", "preact-jsx-runtime.js")
@@ -69,6 +70,7 @@ def revision() -> str:
     for name, asset in sorted(assets().items()):
         digest.update(name.encode() + b"\0" + asset.etag.encode())
     digest.update(SERVICE_WORKER.read_bytes())
+    digest.update(PUSH_WORKER.read_bytes())
     return digest.hexdigest()[:12]
 
 
@@ -133,6 +135,20 @@ async def service_worker_script(request: Request) -> Response[bytes]:
     return response
 
 
+@functools.cache
+def push_worker() -> Asset:
+    body = PUSH_WORKER.read_text().replace("__PUSH_ICON__", url("icons/icon-192.png")).replace(
+        "__PUSH_BADGE__", url("icons/favicon-32.png"))
+    data = body.encode()
+    return Asset(data, gzip.compress(data, 9, mtime=0), "text/javascript; charset=utf-8",
+                 hashlib.sha256(data).hexdigest()[:16])
+
+
+@get("/sw-push.js", exclude_from_auth=True, include_in_schema=False, opt={"skip_compression": True})
+async def push_worker_script(request: Request) -> Response[bytes]:
+    return asset_response(request, push_worker(), "no-cache")
+
+
 THEME_COLOUR = "#0f5c4d"
 BACKGROUND_COLOUR = "#f4f6f5"
 
@@ -176,7 +192,7 @@ async def apple_touch_icon(request: Request) -> Response[bytes]:
     return asset_response(request, assets()["icons/apple-touch-icon.png"], "public, max-age=86400")
 
 
-ROUTES = [static_file, service_worker_script, web_manifest, apple_touch_icon]
+ROUTES = [static_file, service_worker_script, push_worker_script, web_manifest, apple_touch_icon]
 
 
 def shell_context(lang: str) -> dict[str, Any]:

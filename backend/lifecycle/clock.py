@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from backend import db
-from backend.audit.services import record_changes
+from backend.audit.services import record_changes, to_json
 from backend.lifecycle import messages
 from backend.lifecycle.parties import Person, Staff, ensure_participants, load_people
 from backend.lifecycle.tables import Milestone, Timer
@@ -107,9 +107,9 @@ async def fire_due_timers(now: dt.datetime, *, limit: int = 500, worker: str | N
                 raised.setdefault(timer["level"], set()).add(milestone["id"])
             changes.append({
                 "actor_id": None, "action": timer["kind"], "table": "lifecycle_timers", "row_id": timer["id"],
-                "before": {"state": "pending"},
-                "after": {"state": "fired", "milestone": milestone["id"], "project": milestone["project"],
-                          "level": timer["level"], "to": [p.id for p in recipients], "due_at": timer["due_at"]},
+                "changes": {"before": {"state": "pending"}, "after": to_json({
+                    "state": "fired", "milestone": milestone["id"], "project": milestone["project"],
+                    "level": timer["level"], "to": [p.id for p in recipients], "due_at": timer["due_at"]})},
                 "branch_id": milestone["branch"], "owner_id": milestone["owner"],
             })
             if not recipients:

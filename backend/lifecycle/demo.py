@@ -54,9 +54,9 @@ class _Replay:
             self.out["members"].append(ProjectMember(project=project.id, user=person.id, kind=kind))
 
     def tell(self, kind: str, person: Person, project: Any, at: dt.datetime, source: uuid.UUID,
-             milestone: Milestone | None, timezone: str, **params: Any) -> None:
+             about: Milestone | None, timezone: str, **params: Any) -> None:
         notice = messages.notice(kind, user_id=person.id, lang=person.language, project_id=project.id,
-                                 source_id=source, milestone_id=milestone.id if milestone else None,
+                                 source_id=source, milestone_id=about.id if about else None,
                                  project=project.title, timezone=timezone, **params)
         read = at < self.now - 3 * 24 * HOUR or self.rng.random() < 0.3
         self.out["inbox"].append(InboxItem(
@@ -196,15 +196,26 @@ def build_history(rows: dict[str, list[Any]], rng: random.Random, now: dt.dateti
         project.template_version = version_id
         start = min(max(project.opened_at, now - 365 * 24 * HOUR),
                     now - sum(s.sla_hours for s in definition.stages[:target]) * HOUR)
-        for _attempt in range(6):  # late milestones can run a history past now: start earlier and replay
+        # An open project entered its current stage recently (a fraction of the stage's SLA ago, longer under
+        # office hours), so some of its work is on time and some overdue; replay until the history fits.
+        slowdown = 3 if deadlines is not WALL_CLOCK else 1
+        wanted = now - definition.stages[target].sla_hours * rng.uniform(0.15, 1.5) * slowdown * HOUR
+        tries = 0
+        while True:
+            tries += 1
             attempt = _Replay(rng, now, staff, {k: [] for k in out})
             attempt.members = set(replay.members)
             project.collected_amount = collected
             entered, end = _replay_project(attempt, project, definition, target, start, deadlines,
                                            zones[project.branch], outcome)
-            if end < now - HOUR:
+            late = end - (now - HOUR)
+            drift = entered - wanted if outcome == "open" else dt.timedelta(0)
+            if late >= dt.timedelta(0):  # never into the future: start earlier
+                start -= late + dt.timedelta(hours=rng.randint(2, 72))
+            elif abs(drift) > 24 * HOUR and tries < 8:
+                start -= max(drift, late + HOUR)
+            else:
                 break
-            start -= (end - (now - HOUR)) + dt.timedelta(hours=rng.randint(2, 72))
         for key, values in attempt.out.items():
             out[key] += values
         replay.members = attempt.members

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 import zoneinfo
 from typing import Any
 
+from babel import Locale
 from babel.dates import format_datetime
 
 from backend.settings import get_settings
@@ -41,7 +43,7 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
     },
 }
 PATTERNS = {"zh": "M月d日 HH:mm", "en": "d MMM HH:mm"}
-LOCALES = {"zh": "zh_CN", "en": "en_GB"}
+LOCALES = {"zh": Locale.parse("zh_CN"), "en": Locale.parse("en_GB")}
 HIGH_URGENCY = {"escalation", "nudge"}
 
 
@@ -49,7 +51,9 @@ def language(preferred: str | None) -> str:
     return preferred if preferred in TEXTS["assignment"] else get_settings().default_language
 
 
+@functools.lru_cache(maxsize=4096)
 def when(moment: dt.datetime | None, timezone: str, lang: str) -> str:
+    """A deadline as the recipient reads it (many notices of one tick share deadlines: cached)."""
     if moment is None:
         return "—"
     return format_datetime(moment, PATTERNS[lang], tzinfo=zoneinfo.ZoneInfo(timezone), locale=LOCALES[lang])

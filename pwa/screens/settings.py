@@ -1,15 +1,21 @@
-"""Settings: interface language and sign-out (the push issue adds notifications here)."""
+"""Settings: interface language, push notifications on this device, and sign-out."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from reactpy import html
+from reactpy.reactjs import component_from_url
 
 from backend.accounts import services as accounts
+from pwa import assets
 from pwa.ui import App, action, button, card, facts, guarded
 
 CHOICES = (("zh", "settings.lang_zh"), ("en", "settings.lang_en"), ("", "settings.lang_auto"))
+# Push notifications on this device and the user's device list (the field kit's module; permission only on click).
+PushSettings = component_from_url(assets.url("fieldkit/push.js"), "PushSettings")
+PUSH_LABELS = ("turn_on", "turn_off", "working", "enabled", "disabled", "ios_tab", "unsupported", "denied", "timeout",
+               "failed", "devices", "this_device", "receives", "silent", "remove")
 
 
 @guarded
@@ -36,5 +42,6 @@ def screen(app: App) -> Any:
                    role="radio", **{"data-lang": code or "auto", "aria-checked": str(app.actor.language == code).lower()})
             for code, key in CHOICES]),
              title=app.t("settings.language")),
+        card(PushSettings({"labels": {key: app.t(f"push.{key}") for key in PUSH_LABELS}}), title=app.t("push.title")),
         card(button(app.t("settings.sign_out"), action(app, sign_out), "danger block", id="sign-out")),
     )

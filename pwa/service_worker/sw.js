@@ -1,6 +1,7 @@
 // IPMS service worker: precaches the revisioned static files, serves them cache-first, and answers navigations
 // network-first with a short timeout, falling back to the last app page it saw. The offline issue extends this file
 // (outbox sync, push); keep one named function per event.
+importScripts("/sw-push.js"); // push, notificationclick, pushsubscriptionchange (pwa/service_worker/push.js)
 const REVISION = "__REVISION__";
 const STATIC_CACHE = `ipms-static-${REVISION}`;
 const PAGES_CACHE = `ipms-pages-${REVISION}`;

@@ -48,7 +48,8 @@ ROUTES |= {
     ("DELETE", "/api/photos/{photo_id:uuid}"): ("photo", "delete"),
     ("GET", "/api/push/deliveries"): ("push_delivery", "list"),  # admins only: tests/backend/push/test_push_api.py
 }
-PUBLIC = {("GET", "/healthz"), ("GET", "/"), ("GET", "/login"), ("POST", "/login"), ("POST", "/api/auth/login")}
+PUBLIC = {("GET", "/healthz"), ("GET", "/"), ("GET", "/login"), ("POST", "/login"), ("POST", "/api/auth/login"),
+          ("GET", "/sw-push.js")}
 # Routes that act only on the caller's own account (sessions, tokens, devices).
 SELF = {("POST", "/api/auth/logout"), ("GET", "/api/auth/me"), ("GET", "/api/auth/tokens"),
         ("POST", "/api/auth/tokens"), ("DELETE", "/api/auth/tokens/{token_id:uuid}"),

@@ -65,8 +65,8 @@ class Browser:
 
 def fake_browser(name: str = "phone", endpoint: str = "") -> Browser:
     """A browser's subscription keys without a running stand-in (for API tests that never send)."""
-    return Browser(name, endpoint or f"https://push.example.com/push/{name}", ec.generate_private_key(ec.SECP256R1()),
-                   os.urandom(16))
+    endpoint = endpoint or f"https://push.example.com/push/{name}-{os.urandom(8).hex()}"
+    return Browser(name, endpoint, ec.generate_private_key(ec.SECP256R1()), os.urandom(16))
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Project lifecycle engine: templates, stage transitions, milestones, collections, reminders and escalation."""
