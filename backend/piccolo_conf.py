@@ -17,5 +17,6 @@ APP_REGISTRY = AppRegistry(
         "backend.photos.piccolo_app",
         "notifications.piccolo_app",
         "backend.lifecycle.piccolo_app",
+        "backend.sync.piccolo_app",
     ]
 )

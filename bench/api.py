@@ -4,7 +4,8 @@ What it does (issue 2, "Benchmark"):
 1. Seeds the demo organisation ×10 (3,000 clients, 1,200 projects; ×2 with ``--quick``) into a fresh temporary
    ``IPMS_DATA_DIR`` (SQLite), or into a database of its own on the PostgreSQL server given by ``--postgres URL``
    (created here and dropped at the end).
-2. Starts the real app as a subprocess (``ipms serve``: one worker, development mode) and the baseline
+2. Starts the real app as a subprocess (``ipms serve``: one worker, development mode, escalation clock off unless
+   ``--with-clock``: the demo's overdue timers would otherwise fire in batches mid-phase) and the baseline
    (``bench/api_baseline.py``: bare Litestar handlers running the same SQL through raw aiosqlite or asyncpg, with no
    session lookup and no access layer) under uvicorn with the same options, each on a port of its own.
 3. Signs in 50 sessions as the demo agents (setup, not measured: each login costs an argon2 verification).
@@ -199,6 +200,16 @@ class Phase:
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
 
+    def merge(self, other: Phase) -> Phase:
+        seconds = self.seconds + other.seconds
+        return Phase(
+            self.name, self.ok + other.ok, self.errors + other.errors, (self.error_samples + other.error_samples)[:5],
+            self.latencies + other.latencies, seconds,
+            (self.server_cpu * self.seconds + other.server_cpu * other.seconds) / seconds,
+            (self.generator_cpu * self.seconds + other.generator_cpu * other.seconds) / seconds,
+            self.sent_ok + other.sent_ok,
+        )
+
     def line(self) -> str:
         text = (f"{self.name:<34} {self.rps:8.0f} req/s   p50 {self.pct(0.5):7.1f} ms   p95 {self.pct(0.95):7.1f} ms"
                 f"   errors {self.errors}   server CPU {self.server_cpu:4.0%}   generator CPU {self.generator_cpu:4.0%}")
@@ -391,14 +402,22 @@ async def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 ("note", "app: POST /api/notes", app_note, 201, app),
                 ("note_baseline", "baseline: note + change_log, raw", base_note, 201, base),
             ]
-            print(f"load: {args.concurrency} concurrent connections (aiohttp, one process), {args.warmup:g} s warm-up "
-                  f"+ {args.duration:g} s measured per phase, Accept-Encoding: {encoding}", flush=True)
-            for key, label, request, expect, server in plan:
-                phases[key] = await run_phase(http, label, request, expect, server_pid=server.process.pid, **options)
-                print(phases[key].line(), flush=True)
-                for s in servers:
-                    if s.process.poll() is not None:
-                        raise RuntimeError(f"{s.name} died:\n{s.log_tail()}")
+            print(f"load: {args.concurrency} concurrent connections (aiohttp, one process); each phase {args.duration:g} s "
+                  f"measured in {args.rounds} slice(s) alternating app and baseline, {args.warmup:g} s warm-up per slice; "
+                  f"Accept-Encoding: {encoding}", flush=True)
+            # App and baseline take turns in slices, so a burst of load from elsewhere on the machine hits both.
+            slice_options = {**options, "duration": args.duration / args.rounds}
+            for group in (plan[:3], plan[3:]):
+                for _ in range(args.rounds):
+                    for key, label, request, expect, server in group:
+                        part = await run_phase(http, label, request, expect, server_pid=server.process.pid,
+                                               **slice_options)
+                        phases[key] = phases[key].merge(part) if key in phases else part
+                        for s in servers:
+                            if s.process.poll() is not None:
+                                raise RuntimeError(f"{s.name} died:\n{s.log_tail()}")
+                for key, *_ in group:
+                    print(phases[key].line(), flush=True)
 
         audit = {}
         for key, prefix in (("note", "bench-app "), ("note_baseline", "bench-base ")):
@@ -444,6 +463,7 @@ async def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "concurrency": args.concurrency,
         "sessions": args.sessions,
         "duration_s": args.duration,
+        "rounds": args.rounds,
         "scale": args.scale,
         "database": "postgresql" if args.postgres else "sqlite",
         "accept_encoding": encoding,
@@ -462,7 +482,8 @@ def main() -> int:
                              "(a database is created there and dropped afterwards)")
     parser.add_argument("--scale", type=int, help="demo data multiplier (default 10, quick 2)")
     parser.add_argument("--duration", type=float, help="measured seconds per phase (default 15, quick 4)")
-    parser.add_argument("--warmup", type=float, help="unmeasured seconds before each phase (default 2, quick 0.5)")
+    parser.add_argument("--warmup", type=float, help="unmeasured seconds before each slice (default 1, quick 0.5)")
+    parser.add_argument("--rounds", type=int, help="slices per phase, app and baseline alternating (default 3, quick 1)")
     parser.add_argument("--concurrency", type=int, default=50, help="concurrent connections (default 50)")
     parser.add_argument("--sessions", type=int, default=50, help="distinct signed-in sessions (default 50)")
     parser.add_argument("--gzip", action="store_true", help="send Accept-Encoding: gzip (the app compresses)")
@@ -471,7 +492,8 @@ def main() -> int:
     args = parser.parse_args()
     args.scale = args.scale or (2 if args.quick else 10)
     args.duration = args.duration or (4.0 if args.quick else 15.0)
-    args.warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 2.0)
+    args.warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 1.0)
+    args.rounds = max(1, args.rounds or (1 if args.quick else 3))
     work = Path(tempfile.mkdtemp(prefix="ipms-bench-api-"))
     began = time.monotonic()
     try:

@@ -36,7 +36,8 @@ async def app_page(request: Request) -> Any:
 
 @get("/login", exclude_from_auth=True, include_in_schema=False)
 async def login_page(request: Request) -> Template:
-    return Template("login.html.j2", context={"error": "", "username": "", **shell_context(language(request))})
+    return Template("login.html.j2", context={"error": "", "username": "", **shell_context(language(request))},
+                    media_type="text/html")
 
 
 @post("/login", exclude_from_auth=True, include_in_schema=False)
@@ -57,7 +58,8 @@ async def login_form(
         lang = language(request)
         key = {401: "login.wrong_password", 429: "login.too_many"}.get(exc.status_code, "login.failed")
         return Template("login.html.j2", context={"error": t(lang, key), "username": username,
-                                                  **shell_context(lang)}, status_code=exc.status_code)
+                                                  **shell_context(lang)}, status_code=exc.status_code,
+                        media_type="text/html")
     response: Response = Redirect("/")
     response.cookies.extend(session_cookies(settings, result.token))
     return response

@@ -48,7 +48,7 @@ class Opportunity(Table, tablename="opportunities"):
     client = ForeignKey(Client, on_delete=OnDelete.restrict, null=False)
     title = Varchar(length=200)
     state = Varchar(length=16, default="potential", index=True)
-    value = Numeric(digits=(14, 2), default=Decimal("0"))
+    value = Numeric(digits=(14, 2), default=Decimal(0))
     lost_reason = Varchar(length=500, default="")
     closed_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())

@@ -24,7 +24,7 @@ class SubscriptionIn(msgspec.Struct):
     keys: SubscriptionKeys
     device_id: uuid.UUID | None = None
     replaces: Url | None = None
-    expirationTime: float | None = None  # noqa: N815 - as the browser's toJSON() names it; not used
+    expirationTime: float | None = None  # as the browser's toJSON() names it; not used
 
 
 class QuietHours(msgspec.Struct, forbid_unknown_fields=True):

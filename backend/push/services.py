@@ -129,12 +129,16 @@ async def register_subscription(actor: Actor, data: SubscriptionIn, settings: Se
         current = await PushSubscription.select().where(PushSubscription.device == device_id).first()
         after = {"device": device_id, **values}
         if current is None:
-            row = PushSubscription(device=device_id, user=actor.id, **values)
+            row = PushSubscription(device=device_id, user=actor.id, endpoint=endpoint, p256dh=data.keys.p256dh,
+                                   auth=data.keys.auth)
             await PushSubscription.insert(row)
             await record_change(actor_id=actor.id, action="create", table="push_subscriptions", row_id=row.id,
                                 after=_logged(after), branch_id=actor.branch_id, owner_id=actor.id)
         elif any(current[k] != v for k, v in values.items()):
-            await PushSubscription.update({**values, "updated_at": records.now()}).where(
+            await PushSubscription.update({
+                PushSubscription.endpoint: endpoint, PushSubscription.p256dh: data.keys.p256dh,
+                PushSubscription.auth: data.keys.auth, PushSubscription.updated_at: records.now(),
+            }).where(
                 PushSubscription.id == current["id"])
             await record_change(actor_id=actor.id, action="update", table="push_subscriptions",
                                 row_id=current["id"], before=_logged(current), after=_logged(after),
@@ -270,5 +274,5 @@ async def send_test_push(username: str, settings: Settings, worker: PushWorker |
             await worker.stop()
     return await PushDelivery.select(
         PushDelivery.status, PushDelivery.attempts, PushDelivery.last_error, PushDelivery.next_attempt_at,
-        PushDelivery.subscription.device.label.as_alias("device"),  # type: ignore[attr-defined]
+        PushDelivery.subscription.device.label.as_alias("device"),  # type: ignore[union-attr]
     ).where(mine)

@@ -16,13 +16,22 @@ QUERY_CHUNK = 500
 
 
 class Announcement(Protocol):
-    user_id: uuid.UUID
-    kind: str
-    title: str
-    body: str
-    link: str
-    topic: str
-    urgency: str
+    """What `add_deliveries` reads of a notice (`notifications.inbox.Notice`)."""
+
+    @property
+    def user_id(self) -> uuid.UUID: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def link(self) -> str: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def urgency(self) -> str: ...
 
 
 def _chunks(items: list[Any], size: int) -> list[list[Any]]:
@@ -35,8 +44,8 @@ async def _recipients(user_ids: list[uuid.UUID]) -> tuple[dict[uuid.UUID, list[d
     for chunk in _chunks(user_ids, QUERY_CHUNK):
         rows = await PushSubscription.select(
             PushSubscription.id, PushSubscription.user,
-            PushSubscription.user.role.as_alias("role"),  # type: ignore[attr-defined]
-            PushSubscription.user.branch.timezone.as_alias("timezone"),  # type: ignore[attr-defined]
+            PushSubscription.user.role.as_alias("role"),  # type: ignore[union-attr]
+            PushSubscription.user.branch.timezone.as_alias("timezone"),  # type: ignore[union-attr]
         ).where(PushSubscription.user.is_in(chunk))
         for row in rows:
             subscriptions.setdefault(row["user"], []).append(row)

@@ -16,8 +16,8 @@ from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
 import jwt
-from webpush import WebPush
-from webpush.types import WebPushKeys, WebPushSubscription
+from webpush import WebPush  # type: ignore[import-untyped]
+from webpush.types import WebPushKeys, WebPushSubscription  # type: ignore[import-untyped]
 
 from notifications.push.keys import VapidKeys
 

@@ -139,7 +139,6 @@ class PushWorker:
         if item.subscription is None:
             return Outcome("gone", "subscription removed before sending")
         async with self._limit:
-            now = self.clock()
             try:
                 body = self.encryptor.encrypt(item.payload, item.p256dh, item.auth)
                 headers = push_headers(authorization=self.signer.header(item.endpoint), ttl=self.ttl,
@@ -187,7 +186,7 @@ class PushWorker:
                 busy = await self.run_once()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - a database hiccup must not end the worker
+            except Exception:  # a database hiccup must not end the worker
                 log.exception("push worker round failed")
                 busy = 0
             if not busy:

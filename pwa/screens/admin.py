@@ -36,14 +36,15 @@ def user_row(app: App, user: dict[str, Any], branches: dict[Any, str]) -> Any:
                     "style": {"padding": "8px 0"}},
                    html.div({"className": "spread"}, html.strong(user["display_name"]),
                             chip(app.t(f"role.{user['role']}"), "" if user["is_active"] else "danger")),
-                   html.div({"className": "small muted"}, user["username"], " · ", branches.get(user["branch_id"], ""),
+                   html.div({"className": "small muted"}, html.span({"translate": "no"}, user["username"]), " · ",
+                            branches.get(user["branch_id"], ""),
                             "" if user["is_active"] else f" · {app.t('admin.disabled')}"))
 
 
 def branch_row(app: App, branch: dict[str, Any]) -> Any:
     return html.li({"key": str(branch["id"]), "data-id": str(branch["id"]), "style": {"padding": "8px 0"}},
-                   html.strong(branch["name"]), html.div({"className": "small muted"},
-                                                         branch["code"], " · ", branch["timezone"]))
+                   html.strong(branch["name"]),
+                   html.div({"className": "small muted", "translate": "no"}, branch["code"], " · ", branch["timezone"]))
 
 
 def line_row(app: App, line: dict[str, Any]) -> Any:

@@ -78,7 +78,8 @@ def screen(app: App) -> Any:
                  *[button(name, on_tag(name), className="", key=name,
                           **{"data-tag": name, "aria-pressed": str(name == tag).lower()}) for name in tags]),
         card(
-            html.ul({"className": "list", "id": "client-list"}, *[client_row(app, c) for c in clients[:shown]])
+            html.ul({"className": "list", "id": "client-list", "data-total": str(len(clients))},
+                    *[client_row(app, c) for c in clients[:shown]])
             if clients else empty(app.t("clients.none")),
             button(app.t("common.more", count=len(clients) - shown), lambda *_: set_shown(shown + PAGE),
                    "secondary block", id="more-clients") if len(clients) > shown else "",

@@ -16,7 +16,19 @@ from backend.projects.services import PROJECT_SPEC
 from pwa.routes import href
 from pwa.screens import common, work
 from pwa.ui import (
-    App, action, button, card, chip, empty, form, form_value, guarded, link, list_link, query_state, use_query,
+    App,
+    action,
+    button,
+    card,
+    chip,
+    empty,
+    form,
+    form_value,
+    guarded,
+    link,
+    list_link,
+    query_state,
+    use_query,
 )
 
 
@@ -32,11 +44,10 @@ async def load(app: App) -> dict[str, Any]:
 
 
 @guarded
-def milestone_item(app: App, milestone: dict[str, Any], users: list[dict[str, Any]], can_reassign: bool,
-                   on_changed: Any) -> Any:
+def milestone_tools(app: App, milestone: dict[str, Any], users: list[dict[str, Any]], on_changed: Any) -> Any:
+    """Reassign to another user of the branch, or nudge the owner (an inbox item with the manager's words)."""
     choosing, set_choosing = use_state(False)
     title = milestone.get(f"title_{app.lang}") or milestone.get("title_zh") or ""
-    owner = next((u["display_name"] for u in users if u["id"] == milestone.get("owner_id")), "")
 
     async def reassign(actor: Any, data: Any) -> None:
         owner_id = common.parse_uuid(form_value(data, "owner_id"))
@@ -51,27 +62,34 @@ def milestone_item(app: App, milestone: dict[str, Any], users: list[dict[str, An
         await work.nudge_milestone(actor, milestone, app.t("manager.nudge_message", title=title))
         app.notify(app.t("manager.nudged"), "ok")
 
-    candidates = [u for u in users if u["id"] != milestone.get("owner_id")]
+    candidates = [u for u in users if u["id"] != milestone.get("owner_id") and u["branch_id"] == milestone.get("branch_id")]
+    if choosing:
+        return form(action(app, reassign),
+                    html.select({"className": "input", "name": "owner_id", "aria-label": app.t("manager.new_owner")},
+                                *[html.option({"value": str(u["id"]), "key": str(u["id"])},
+                                              f"{u['display_name']} · {app.t('role.' + u['role'])}")
+                                  for u in candidates]),
+                    html.div({"className": "actions"},
+                             html.button({"className": "button", "type": "submit"}, app.t("manager.confirm_reassign")),
+                             button(app.t("common.cancel"), lambda *_: set_choosing(False), "secondary")),
+                    className="stack reassign-form", style={"marginTop": "8px"})
+    return html.div({"className": "actions", "style": {"marginTop": "8px"}},
+                    button(app.t("manager.reassign"), lambda *_: set_choosing(True), "secondary",
+                           **{"data-action": "reassign"}),
+                    button(app.t("manager.nudge"), action(app, nudge), "secondary", **{"data-action": "nudge"}))
+
+
+def milestone_item(app: App, milestone: dict[str, Any], users: list[dict[str, Any]], can_reassign: bool,
+                   on_changed: Any) -> Any:
+    title = milestone.get(f"title_{app.lang}") or milestone.get("title_zh") or ""
     return html.li(
-        {"className": "milestone-item", "data-id": str(milestone["id"]), "style": {"padding": "8px 0"}},
-        link(f"/projects/{milestone['project_id']}", html.strong(title), class_name="", style={"color": "inherit"}),
+        {"className": "milestone-item", "data-id": str(milestone["id"]), "style": {"padding": "8px 0"},
+         "key": f"{milestone['id']}:{milestone.get('version', 0)}"},
+        link(f"/projects/{milestone['project_id']}", html.strong(title), style={"color": "inherit"}),
         html.div({"className": "row small muted"}, milestone.get("project_title", ""), " · ",
-                 app.t("manager.owner", name=owner or "—"),
+                 app.t("manager.owner", name=milestone.get("owner_name") or "—"),
                  common.overdue_chip(app, milestone.get("due_at"), milestone.get("escalation_level", 0))),
-        form(action(app, reassign),
-             html.select({"className": "input", "name": "owner_id", "aria-label": app.t("manager.new_owner")},
-                         *[html.option({"value": str(u["id"]), "key": str(u["id"])},
-                                       f"{u['display_name']} · {app.t('role.' + u['role'])}") for u in candidates]),
-             html.div({"className": "actions"},
-                      html.button({"className": "button", "type": "submit"}, app.t("manager.confirm_reassign")),
-                      button(app.t("common.cancel"), lambda *_: set_choosing(False), "secondary")),
-             className="stack reassign-form", style={"marginTop": "8px"})
-        if choosing else
-        html.div({"className": "actions", "style": {"marginTop": "8px"}},
-                 button(app.t("manager.reassign"), lambda *_: set_choosing(True), "secondary",
-                        **{"data-action": "reassign"}),
-                 button(app.t("manager.nudge"), action(app, nudge), "secondary", **{"data-action": "nudge"}))
-        if can_reassign else "",
+        milestone_tools(app, milestone, users, on_changed) if can_reassign else "",
     )
 
 
@@ -118,8 +136,7 @@ def screen(app: App) -> Any:
             if listed else "",
             title=app.t("manager.by_stage")),
         card(html.ul({"className": "list", "id": "late-milestones"}, *[
-            milestone_item(app, m, users, data["can_reassign"], query.reload, key=f"{m['id']}:{m.get('version', 0)}")
-            for m in late_milestones]) if late_milestones else empty(app.t("manager.no_late_milestones")),
+            milestone_item(app, m, users, data["can_reassign"], query.reload) for m in late_milestones]) if late_milestones else empty(app.t("manager.no_late_milestones")),
             title=app.t("manager.late_milestones"), count=len(late_milestones)),
         card(html.ul({"className": "list", "id": "flagged-projects"},
                      *[project_row(app, p, stage_names) for p in flagged]) if flagged
@@ -136,7 +153,7 @@ def screen(app: App) -> Any:
             for u in sorted(users, key=lambda u: -(workload_projects.get(u["id"], 0) + workload_milestones.get(u["id"], 0)))]),
             title=app.t("manager.workload")),
         card(html.ul({"className": "list", "id": "all-milestones"}, *[
-            milestone_item(app, m, users, data["can_reassign"], query.reload, key=f"{m['id']}:{m.get('version', 0)}")
+            milestone_item(app, m, users, data["can_reassign"], query.reload)
             for m in milestones if m not in late_milestones][:30]) if len(milestones) > len(late_milestones)
              else empty(app.t("home.no_milestones")),
              title=app.t("manager.open_milestones"), count=len(milestones) - len(late_milestones)),

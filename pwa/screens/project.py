@@ -10,14 +10,27 @@ from typing import Any
 from reactpy import html, use_state
 
 from backend import access, records
+from backend.accounts.services import USER_SPEC
 from backend.clients.services import CLIENT_SPEC
 from backend.errors import NotFound, ServiceError
 from backend.projects.services import PROJECT_SPEC, list_members
 from backend.visits.services import NOTE_SPEC
-from pwa.screens import common, photos, work
+from pwa.screens import common, manager, photos, work
 from pwa.screens.client import note_form, notes_list
 from pwa.ui import (
-    App, action, button, card, chip, empty, error_text, facts, form, form_value, guarded, link, query_state,
+    App,
+    action,
+    button,
+    card,
+    chip,
+    empty,
+    error_text,
+    facts,
+    form,
+    form_value,
+    guarded,
+    link,
+    query_state,
     use_query,
 )
 
@@ -32,8 +45,10 @@ async def load(app: App, project_id: uuid.UUID) -> dict[str, Any]:
         except NotFound:
             client = None
     lifecycle = await work.project_lifecycle(actor, project)
+    users = [u for u in await common.all_records(actor, USER_SPEC, filters={"is_active": True}, cap=500)
+             if u["role"] != "admin"] if lifecycle["can_reassign"] else []
     return {
-        "project": project, "client": client, "lifecycle": lifecycle,
+        "project": project, "client": client, "lifecycle": lifecycle, "users": users,
         "members": await list_members(actor, project_id),
         "notes": (await records.list_records(actor, NOTE_SPEC, filters={"project": project_id}, limit=100)).items
         if access.can(actor, "list", "note") else [],
@@ -51,7 +66,8 @@ def timeline(app: App, lifecycle: dict[str, Any]) -> Any:
 
 
 @guarded
-def milestone_check(app: App, milestone: dict[str, Any], on_changed: Any) -> Any:
+def milestone_check(app: App, milestone: dict[str, Any], users: list[dict[str, Any]], can_reassign: bool,
+                    on_changed: Any) -> Any:
     done = milestone["state"] == "done"
     title = milestone.get(f"title_{app.lang}") or milestone.get("title_zh") or ""
 
@@ -73,7 +89,9 @@ def milestone_check(app: App, milestone: dict[str, Any], on_changed: Any) -> Any
                           "" if done else common.overdue_chip(app, milestone.get("due_at"),
                                                               milestone.get("escalation_level", 0)),
                           chip(app.t("project.done_at", when=app.fmt.datetime(milestone.get("done_at"))), "ok")
-                          if done and milestone.get("done_at") else "")),
+                          if done and milestone.get("done_at") else ""),
+                 manager.milestone_tools(app, milestone, users, on_changed)
+                 if can_reassign and milestone["state"] == "open" else ""),
     )
 
 
@@ -160,7 +178,8 @@ def screen(app: App) -> Any:
         ),
         card(
             html.ul({"className": "list", "id": "milestones"}, *[
-                milestone_check(app, m, query.reload, key=f"{m['id']}:{m.get('version', 0)}") for m in milestones])
+                milestone_check(app, m, data["users"], lifecycle["can_reassign"], query.reload,
+                                key=f"{m['id']}:{m.get('version', 0)}") for m in milestones])
             if milestones else empty(app.t("project.no_milestones")),
             stage_actions(app, project, lifecycle, query.reload),
             title=app.t("project.milestones"), count=len(milestones),

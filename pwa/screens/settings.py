@@ -33,7 +33,7 @@ def screen(app: App) -> Any:
 
     return html.main(
         {"className": "screen", "id": "settings"},
-        card(facts((app.t("settings.name"), app.actor.display_name), (app.t("settings.username"), app.actor.username),
+        card(facts((app.t("settings.name"), app.actor.display_name), (app.t("settings.username"), html.span({"translate": "no"}, app.actor.username)),
                    (app.t("settings.role"), app.t(f"role.{app.actor.role}"))),
              title=app.t("settings.account")),
         card(html.div({"className": "stack", "role": "radiogroup", "aria-label": app.t("settings.language"),

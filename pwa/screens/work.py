@@ -94,6 +94,7 @@ async def project_lifecycle(actor: Actor, project: dict[str, Any]) -> dict[str, 
         "next_stage": keys[position + 1] if is_open and position + 1 < len(keys) else None,
         "previous_stage": keys[position - 1] if is_open and position > 0 else None,
         "last_stage": is_open and position == len(keys) - 1,
+        "can_reassign": is_open and access.can(actor, "reassign", "milestone"),
     }
 
 

@@ -56,29 +56,23 @@ def chromium_path() -> str:
     return str(CHROMIUM)
 
 
-_shared: dict[str, Any] = {}
+@pytest.fixture(scope="module")
+def playwright_driver(chromium_path: str) -> Iterator[Any]:
+    """The Playwright driver, one per test module. Every browser fixture takes it from here: the sync API cannot
+    run two drivers at once, and while one runs, `asyncio.run` fails in this thread, so it must stop when the
+    module's tests are done rather than at the end of the session (database fixtures tear down with asyncio)."""
+    from playwright.sync_api import sync_playwright
 
-
-def shared_playwright() -> Any:
-    """The one Playwright driver of this test process. The sync API cannot run two drivers in one thread, and a
-    session fixture imported into several test modules is set up once per module, so every fixture that needs
-    Playwright takes it from here; it stops when the session ends."""
-    if "driver" not in _shared:
-        from playwright.sync_api import sync_playwright
-
-        _shared["driver"] = sync_playwright().start()
-    return _shared["driver"]
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    driver = _shared.pop("driver", None)
-    if driver is not None:
+    driver = sync_playwright().start()
+    try:
+        yield driver
+    finally:
         driver.stop()
 
 
-@pytest.fixture(scope="session")
-def browser(chromium_path: str) -> Iterator[Any]:
-    launched = shared_playwright().chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+@pytest.fixture(scope="module")
+def browser(playwright_driver: Any, chromium_path: str) -> Iterator[Any]:
+    launched = playwright_driver.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
     try:
         yield launched
     finally:
@@ -161,3 +155,7 @@ def demo_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) ->
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+# The screen tests' fixtures (a demo server's database view and signed-in phones in zh or en) build on the above.
+from tests.browser.support import phones, served  # noqa: F401

@@ -1,63 +1,35 @@
-"""Fixtures for the app's browser tests: a served demo organisation and Debian's Chromium at a phone viewport.
+"""Helpers for the app's screen tests, on top of tests/browser/conftest.py (its demo server, Chromium and skip rule).
 
-Import the fixtures into a test module (`from tests.browser.support import *`). The server is `ipms serve` in a
-subprocess on a free port with its own data directory seeded by `ipms demo`; every page records its requests and
-a test fails if any leaves the origin. Never `playwright install`: the browser is /usr/bin/chromium.
+Import `served` and `phones` into a test module. A phone is a phone-sized context in zh or en that signs in as a
+demo user; it records every request, and the test fails if any left the origin or a page threw.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-REPO = Path(__file__).resolve().parents[2]
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync"]
 MOBILE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
              "Chrome/130.0.0.0 Mobile Safari/537.36")
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True,
          "user_agent": MOBILE_UA}
 PASSWORD = "demo1234"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 pytestmark = pytest.mark.browser
 
 
-def _require_chromium() -> None:
-    if not Path(CHROMIUM).exists():
-        message = f"{CHROMIUM} is missing (apt-get install chromium)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @dataclass
 class Served:
+    """The demo server of tests/browser/conftest.py, with read access to its database."""
+
     base: str
     data_dir: Path
-    process: subprocess.Popen[bytes]
-    log: Path
-    env: dict[str, str] = field(default_factory=dict)
 
     def db(self) -> sqlite3.Connection:
         """Read-only look at the served database, to state what each role must see."""
@@ -70,67 +42,9 @@ class Served:
             return connection.execute("SELECT id FROM users WHERE username = ?", (username,)).fetchone()[0]
 
 
-def _ipms(*args: str, env: dict[str, str]) -> list[str]:
-    return [sys.executable, "-m", "backend.cli", *args]
-
-
-def start_server(tmp: Path) -> Served:
-    data_dir = tmp / "data"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    env = {**os.environ, "IPMS_DATA_DIR": str(data_dir), "IPMS_PORT": str(port), "IPMS_HOST": "127.0.0.1",
-           "IPMS_ENV": "test", "IPMS_DEFAULT_LANGUAGE": "zh", "PYTHONUNBUFFERED": "1"}
-    seeded = subprocess.run(_ipms("demo", env=env), env=env, cwd=REPO, capture_output=True, timeout=180)
-    if seeded.returncode != 0:
-        raise RuntimeError(f"ipms demo failed:\n{seeded.stderr.decode()[-4000:]}")
-    log = tmp / "server.log"
-    process = subprocess.Popen(_ipms("serve", env=env), env=env, cwd=REPO, stdout=log.open("wb"),
-                               stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"ipms serve did not start:\n{log.read_text()[-4000:]}")
-        time.sleep(0.2)
-    return Served(base=base, data_dir=data_dir, process=process, log=log, env=env)
-
-
-def stop_server(served: Served) -> None:
-    served.process.terminate()
-    try:
-        served.process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        served.process.kill()
-
-
-@pytest.fixture(scope="session")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    _require_chromium()
-    server = start_server(tmp_path_factory.mktemp("pwa-server"))
-    yield server
-    stop_server(server)
-
-
-@pytest.fixture(scope="session")
-def playwright_instance() -> Iterator[Any]:
-    _require_chromium()
-    from tests.browser.conftest import shared_playwright
-
-    yield shared_playwright()  # one driver per process, shared with every module (see there)
-
-
-@pytest.fixture(scope="session")
-def chromium(playwright_instance: Any) -> Iterator[Any]:
-    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-    yield browser
-    browser.close()
+@pytest.fixture(scope="module")
+def served(demo_server: Any) -> Served:
+    return Served(base=demo_server.url, data_dir=demo_server.data_dir)
 
 
 class Phone:
@@ -180,28 +94,45 @@ class Phone:
         allowed = (self.served.base, "data:", "blob:", self.served.base.replace("http", "ws", 1))
         return [url for url in self.requests if not url.startswith(allowed)]
 
+    closed = False
+
     def close(self) -> None:
+        self.closed = True
         self.context.close()
 
 
 @pytest.fixture
-def phone(chromium: Any, served: Served) -> Iterator[Any]:
-    """phone(lang="zh") makes a signed-out phone; every phone must stay on the app's origin."""
-    phones: list[Phone] = []
+def phones(browser: Any, served: Served) -> Iterator[Any]:
+    """phones(lang="zh") makes a signed-out phone; every phone must stay on the app's origin."""
+    made: list[Phone] = []
 
     def make(lang: str = "zh") -> Phone:
-        phones.append(Phone(chromium, served, lang))
-        return phones[-1]
+        made.append(Phone(browser, served, lang))
+        return made[-1]
 
     yield make
-    for item in phones:
+    for item in made:
         foreign = item.foreign_requests()
         errors = item.errors
-        item.close()
+        if not item.closed:
+            item.close()
         assert foreign == [], f"requests left the origin: {foreign}"
         assert errors == [], f"JavaScript errors: {errors}"
 
 
-def clean_artifacts() -> None:
-    if ARTIFACTS.exists():
-        shutil.rmtree(ARTIFACTS)
+
+# Names the push tests import (they predate conftest.py's driver and browser fixtures; these now reuse them, since
+# the sync API cannot run two Playwright drivers at once).
+@pytest.fixture(scope="module")
+def playwright_instance(playwright_driver: Any) -> Any:
+    return playwright_driver
+
+
+@pytest.fixture(scope="module")
+def chromium(browser: Any) -> Any:
+    return browser
+
+
+@pytest.fixture
+def phone(phones: Any) -> Any:
+    return phones

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.browser.support import CHROMIUM, LAUNCH_ARGS, PHONE, Phone, Served  # noqa: F401
-from tests.browser.support import chromium, phone, playwright_instance, served  # noqa: F401
+from tests.browser.conftest import CHROMIUM_ARGS
+from tests.browser.support import PHONE, Served
 
 pytestmark = pytest.mark.browser
 
@@ -56,10 +56,10 @@ def test_login_page_has_ios_and_manifest_tags(served: Served) -> None:
         assert needle in page, needle
 
 
-def test_app_is_installable_in_chromium_and_stays_on_its_origin(playwright_instance: Any, served: Served,
-                                                                 tmp_path: Any) -> None:
-    context = playwright_instance.chromium.launch_persistent_context(
-        str(tmp_path / "profile"), executable_path=CHROMIUM, args=LAUNCH_ARGS, **PHONE, locale="zh-CN")
+def test_app_is_installable_in_chromium_and_stays_on_its_origin(playwright_driver: Any, chromium_path: str,
+                                                                 served: Served, tmp_path: Any) -> None:
+    context = playwright_driver.chromium.launch_persistent_context(
+        str(tmp_path / "profile"), executable_path=chromium_path, args=CHROMIUM_ARGS, **PHONE, locale="zh-CN")
     requests: list[str] = []
     context.on("request", lambda request: requests.append(request.url))
     try:

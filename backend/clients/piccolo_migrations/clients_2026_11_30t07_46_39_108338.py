@@ -217,7 +217,7 @@ async def forwards():
         column_class_name="Numeric",
         column_class=Numeric,
         params={
-            "default": decimal.Decimal("0"),
+            "default": decimal.Decimal(0),
             "digits": (14, 2),
             "null": False,
             "primary_key": False,

@@ -16,10 +16,12 @@ const DEFAULT_LABELS = {
   working: "Asking the browser…",
   enabled: "Notifications are on for this device.",
   disabled: "Notifications are off for this device.",
-  ios_tab: "On iPhone and iPad, notifications work only in the installed app: tap Share, then “Add to Home Screen”, and open IPMS from the home screen.",
+  ios_tab: "On iPhone and iPad, notifications work only in the installed app: tap Share, then “Add to Home Screen”, "
+    + "and open IPMS from the home screen.",
   unsupported: "This browser cannot receive push notifications.",
   denied: "Notifications are blocked for this site. Allow them in the browser's site settings, then try again.",
-  timeout: "The browser did not answer the subscription request in time. Check that notifications are allowed and that the browser can reach its push service, then try again.",
+  timeout: "The browser did not answer the subscription request in time. Check that notifications are allowed and "
+    + "that the browser can reach its push service, then try again.",
   failed: "Notifications could not be turned on:",
   devices: "Your devices",
   this_device: "this device",
@@ -42,7 +44,8 @@ export function isIos(nav = navigator) {
 }
 
 export function isStandalone(win = window) {
-  return win.navigator.standalone === true || Boolean(win.matchMedia && win.matchMedia("(display-mode: standalone)").matches);
+  return win.navigator.standalone === true
+    || Boolean(win.matchMedia && win.matchMedia("(display-mode: standalone)").matches);
 }
 
 // null when push can work here, else why not: "ios-tab", "unsupported" or "denied".

@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from backend import db
 from backend.app import create_litestar
@@ -32,7 +31,7 @@ async def test_push_worker_runs_in_the_app_lifespan(database):
         await subscribe(manager, standin.browser("phone"))
         async with db.write_transaction():
             await notify([Notice(user_id=manager.id, kind="escalation", title="逾期", urgency="high")])
-        async with AsyncTestClient(app):
+        async with app.lifespan():  # start-up and shutdown hooks, on this test's event loop
             worker = app.state.push_worker
             for _ in range(400):  # the worker's first round starts with the app; wait for it, at most ~20 s
                 if await PushDelivery.exists().where(PushDelivery.status == "sent"):

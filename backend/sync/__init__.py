@@ -1,0 +1,1 @@
+"""Offline field kit sync: scoped pulls with tombstones, exactly-once pushes (see `backend.sync.services`)."""
