@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import ipaddress
+import logging
 import uuid
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ from notifications.push.preferences import KINDS, format_hhmm, locked_on, parse_
 from notifications.push.tables import DELIVERY_STATES, PushDelivery, PushPreference, PushSubscription
 from notifications.push.worker import PushWorker
 
+log = logging.getLogger("ipms.push")
+
 
 @functools.cache
 def _keys(data_dir: Path, private: str, public: str) -> VapidKeys:
@@ -45,6 +48,9 @@ def vapid_keys(settings: Settings) -> VapidKeys:
 
 
 def make_worker(settings: Settings, **options: Any) -> PushWorker:
+    if not settings.vapid_subject and not settings.is_development:
+        log.warning("IPMS_VAPID_SUBJECT is not set: push services see no contact address, and Apple's refuses "
+                    "pushes without a real one")
     return PushWorker(vapid_keys(settings), subject=settings.vapid_subject, ttl=settings.push_ttl, **options)
 
 

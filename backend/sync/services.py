@@ -42,7 +42,8 @@ Push — ``POST /api/sync/push`` with ``{"device_id": UUID, "ops": [{"op_id": UU
       area_preference, source, tags, private_notes}``
     - ``opportunity.move``: ``{"id", "version", "state": potential|following|won|lost, "lost_reason"?}``
 
-    Operations run in the order sent, each alone (a savepoint): one failing never undoes another. Answer (200)::
+    Operations run in the order sent, each in a transaction of its own (a run of plain note creates shares one,
+    and falls back to one by one if anything in it fails): one failing never undoes another. Answer (200)::
 
         {"results": [{"op_id", "kind", "status": "applied", "record": {...}},
                      {"op_id", "kind", "status": "duplicate", "record": {... as first applied}},
@@ -73,12 +74,15 @@ it. Digests instead of versions also catch the changes that do not bump a versio
 computed ``overdue`` flags). The cost is that every pull reads the device's whole set (bounded by the window).
 
 A pushed operation claims its op id (``INSERT … ON CONFLICT DO NOTHING`` on ``sync_operations``) in the same
-transaction and savepoint as its effect, so the claim commits exactly when the effect does. A concurrent replay
-of the same op id waits on that row on PostgreSQL (one writer at a time on SQLite) and then answers
-``duplicate``. Each device's pushes and pulls are serialised on its ``sync_devices`` row. Effects go through the
-owning services (``create_note``, ``update_record``, ``update_client``, ``move_opportunity``), which check access
-and write one change-log row per changed record in the same transaction. Even with the op row gone, a replayed
-note is found by its own id and a replayed edit meets its own version bump as a conflict.
+transaction as its effect, so the claim commits exactly when the effect does (a batch of notes stores its op ids
+with the notes). A concurrent replay of the same op id — a retry sent while the first request still runs — waits
+on that row on PostgreSQL (one writer at a time on SQLite) and then answers ``duplicate``; both requests walk the
+outbox in the same order, so the device's order holds. Pulls of one device are serialised on its
+``sync_devices`` row. Effects go through the owning services (``create_note``, ``update_record``,
+``update_client``, ``move_opportunity``; runs of notes through ``backend.sync.notes``, which applies
+``create_note``'s rules to many at once), which check access and write one change-log row per changed record in
+the same transaction. Even with the op row gone, a replayed note is found by its own id and a replayed edit meets
+its own version bump as a conflict.
 """
 
 from __future__ import annotations

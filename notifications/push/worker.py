@@ -40,7 +40,7 @@ CLAIM_SQL = """
 UPDATE push_deliveries SET claim = {}, attempts = attempts + 1, next_attempt_at = {}
 WHERE id IN (
     SELECT id FROM push_deliveries WHERE status = 'pending' AND next_attempt_at <= {}
-    ORDER BY next_attempt_at LIMIT {} %s
+    ORDER BY CASE WHEN urgency = 'high' THEN 0 ELSE 1 END, next_attempt_at LIMIT {} %s
 )
 RETURNING id, subscription, attempts, urgency, topic, payload
 """
@@ -64,7 +64,8 @@ def _uuid(value: object) -> uuid.UUID | None:
 
 
 async def claim_due(now: dt.datetime, limit: int, lease: dt.timedelta, claim: uuid.UUID) -> list[Claimed]:
-    """Take up to `limit` due pending deliveries for this worker, with the subscription each goes to."""
+    """Take up to `limit` due pending deliveries for this worker (escalations first, then oldest), with the
+    subscription each goes to."""
     postgres = isinstance(PushDelivery._meta.db, PostgresEngine)
     sql = CLAIM_SQL % ("FOR UPDATE SKIP LOCKED" if postgres else "")
     rows = await PushDelivery.raw(sql, claim, now + lease, now, limit)
@@ -115,6 +116,11 @@ async def record_outcomes(results: list[tuple[Claimed, Outcome]], claim: uuid.UU
                 await PushSubscription.delete().where(PushSubscription.id == claimed.subscription)
 
 
+async def purge_finished(before: dt.datetime) -> None:
+    """Forget deliveries that ended (sent, failed, gone) before `before`: the table only grows otherwise."""
+    await PushDelivery.delete().where((PushDelivery.status != "pending") & (PushDelivery.finished_at < before))
+
+
 class PushWorker:
     """Sends due deliveries. `run_once()` is one claim-send-record round (tests and the CLI drive it);
     `start()` runs rounds in the background until `stop()`."""
@@ -122,7 +128,7 @@ class PushWorker:
     def __init__(self, keys: VapidKeys, *, subject: str = "", ttl: int = 86400, clock: Clock = utcnow,
                  transport: Transport | None = None, policy: RetryPolicy | None = None, batch: int = 200,
                  concurrency: int = 64, lease: dt.timedelta | None = None, poll_interval: float = 1.0,
-                 lanes: int = 2) -> None:
+                 lanes: int = 2, keep_finished: dt.timedelta = dt.timedelta(days=30)) -> None:
         self.clock, self.ttl = clock, ttl
         self.signer = VapidSigner(keys, subject, clock)
         self.encryptor = Encryptor(keys)
@@ -130,6 +136,8 @@ class PushWorker:
         self.policy = policy or RetryPolicy()
         self.batch, self.poll_interval, self.lanes = batch, poll_interval, lanes
         self.lease = lease or dt.timedelta(seconds=90)
+        self.keep_finished = keep_finished
+        self._purged_at: dt.datetime | None = None
         self._limit = asyncio.Semaphore(concurrency)
         self._tasks: list[asyncio.Task] = []
         self._stopping = asyncio.Event()
@@ -180,9 +188,17 @@ class PushWorker:
             total += done
         return total
 
-    async def _lane(self) -> None:
+    async def purge_if_due(self) -> None:
+        now = self.clock()
+        if self._purged_at is None or now - self._purged_at > dt.timedelta(hours=1):
+            self._purged_at = now
+            await purge_finished(now - self.keep_finished)
+
+    async def _lane(self, index: int) -> None:
         while not self._stopping.is_set():
             try:
+                if index == 0:
+                    await self.purge_if_due()
                 busy = await self.run_once()
             except asyncio.CancelledError:
                 raise
@@ -196,10 +212,14 @@ class PushWorker:
     def start(self) -> None:
         """Run `lanes` rounds side by side, so one slow push service does not hold up everyone else's alerts."""
         self._stopping.clear()
-        self._tasks = [asyncio.create_task(self._lane(), name=f"push-worker-{i}") for i in range(self.lanes)]
+        self._tasks = [asyncio.create_task(self._lane(i), name=f"push-worker-{i}") for i in range(self.lanes)]
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 5.0) -> None:
+        """Let the rounds in flight record their outcomes (up to `grace` seconds), then cancel what is left; an
+        unrecorded claim is sent again after its lease."""
         self._stopping.set()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=grace)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

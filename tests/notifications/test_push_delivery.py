@@ -280,3 +280,37 @@ async def test_muted_kind_makes_no_delivery_but_managers_keep_escalations(databa
     rows = await deliveries()
     got = sorted((r["user"] == manager.id, r["kind"]) for r in rows)
     assert got == [(False, "mention"), (True, "escalation"), (True, "mention")]
+
+
+async def test_push_claims_escalations_before_older_normal_pushes(database, keys, clock, standin):
+    org = await make_org()
+    manager = org.a.users["branch_manager"]
+    await subscribe(manager, standin.browser("phone"))
+    await announce(*(Notice(user_id=manager.id, kind="reminder", title=f"r{i}") for i in range(3)), at=clock())
+    clock.advance(seconds=1)
+    await announce(escalation(manager, uuid.uuid4(), "urgent"), at=clock())
+    worker = worker_for(keys, clock, batch=1)
+    try:
+        await worker.drain()
+    finally:
+        await worker.stop()
+    assert [r.message["title"] for r in standin.received] == ["urgent", "r0", "r1", "r2"]
+
+
+async def test_push_finished_deliveries_are_purged_after_their_keep_time(database, keys, clock, standin):
+    from notifications.push.worker import purge_finished
+
+    org = await make_org()
+    manager = org.a.users["branch_manager"]
+    await subscribe(manager, standin.browser("phone"))
+    await announce(escalation(manager, uuid.uuid4()), at=clock())
+    worker = worker_for(keys, clock)
+    try:
+        await worker.drain()
+    finally:
+        await worker.stop()
+    await announce(escalation(manager, uuid.uuid4()), at=clock())  # still pending
+    await purge_finished(clock())
+    assert await PushDelivery.count() == 2
+    await purge_finished(clock() + dt.timedelta(seconds=1))
+    assert [r["status"] for r in await deliveries()] == ["pending"]

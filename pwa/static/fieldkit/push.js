@@ -144,9 +144,14 @@ export async function unsubscribe() {
   if (id) await api("DELETE", `/api/push/subscription?device_id=${id}`).catch(() => null);
 }
 
-// After sign-in or at app start: re-register an existing subscription (it may have changed while signed out).
+// At app start: if the server has push on for this device, send it the browser's current subscription (the
+// browser may have renewed it while no worker ran). Never subscribes anyone: after a sign-out, or on a phone that
+// changed hands, the user turns push on again with the button.
 export async function syncSubscription() {
-  if (pushBlocker() || Notification.permission !== "granted") return false;
+  const id = localStorage.getItem(DEVICE_KEY);
+  if (!id || pushBlocker() || Notification.permission !== "granted") return false;
+  const devices = await api("GET", "/api/push/devices");
+  if (!devices.some((d) => d.id === id && d.subscribed)) return false;
   const registration = await navigator.serviceWorker.getRegistration("/");
   const subscription = registration && await registration.pushManager.getSubscription();
   if (!subscription) return false;
@@ -168,13 +173,17 @@ export function PushSettings({ labels = {} }) {
   const [message, setMessage] = useState("");
   const [devices, setDevices] = useState([]);
 
+  // "on" only when the server pushes to this device and the browser still holds a subscription.
   async function refresh() {
-    setDevices(await api("GET", "/api/push/devices").catch(() => []));
+    const listed = await api("GET", "/api/push/devices").catch(() => []);
+    setDevices(listed);
     if (pushBlocker()) return;
+    const id = localStorage.getItem(DEVICE_KEY);
     const registration = await navigator.serviceWorker.getRegistration("/").catch(() => null);
     const subscription = registration && await registration.pushManager.getSubscription().catch(() => null);
+    const serverOn = listed.some((d) => d.id === id && d.subscribed);
     setState((current) => current === "failed" || current === "working" ? current
-      : subscription && Notification.permission === "granted" ? "on" : "off");
+      : subscription && serverOn && Notification.permission === "granted" ? "on" : "off");
   }
 
   useEffect(() => { refresh(); }, []);
