@@ -27,7 +27,7 @@ from backend.photos.endpoints import photos_router
 from backend.projects.endpoints import business_lines_router, projects_router
 from backend.push.endpoints import push_router
 from backend.push.services import make_worker
-from backend.settings import Settings, get_settings
+from backend.settings import Settings, SettingsError, get_settings
 from backend.sync.endpoints import sync_router
 from backend.visits.endpoints import notes_router, visits_router
 from backend.web import EXCEPTION_HANDLERS, AuthMiddleware
@@ -107,6 +107,8 @@ def create_litestar(settings: Settings, *, run_migrations: bool = True, engine: 
 def create_app(settings: Settings | None = None, **options: Any) -> Any:
     """The ASGI app: websocket Origin check → ReactPy (its websocket and static files) → Litestar."""
     settings = settings or get_settings()
+    if settings.env == "production" and len(settings.secret_key) < 32:
+        raise SettingsError("IPMS_SECRET_KEY must be set to at least 32 characters in production")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     litestar_app = create_litestar(settings, **options)
     return session.OriginGuard(ReactPyMiddleware(litestar_app, ROOT_COMPONENTS), settings)

@@ -110,7 +110,8 @@ async def reassign_milestone(actor: Actor, milestone_id: uuid.UUID, owner_id: uu
             await cancel_timers([milestone_id], at)
             stage = life.definition.stage(row["stage_key"])
             remind_at = due_at - dt.timedelta(hours=stage.remind_before_hours) if stage.remind_before_hours else None
-            milestone = Milestone(id=milestone_id, project=row["project"], branch=row["branch"], due_at=due_at)
+            milestone = Milestone(id=milestone_id, project=row["project"], branch=row["branch"], due_at=due_at,
+                                  _ignore_missing=True)
             await insert_many(Timer, plan_timers(milestone, stage, remind_at if remind_at and remind_at > at else None,
                                                  life.deadlines))
         owner = life.staff.active(owner_id)

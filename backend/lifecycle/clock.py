@@ -34,6 +34,7 @@ MILESTONE_COLUMNS = (
     Milestone.id, Milestone.project, Milestone.branch, Milestone.owner, Milestone.state, Milestone.due_at,
     Milestone.title_zh, Milestone.title_en, Milestone.escalation_level,
     Milestone.project.title.as_alias("project_title"), Milestone.project.owner.as_alias("project_owner"),
+    Milestone.project.manager.as_alias("project_manager"),
     Milestone.branch.timezone.as_alias("timezone"),
 )
 
@@ -99,8 +100,9 @@ async def fire_due_timers(now: dt.datetime, *, limit: int = 500, worker: str | N
             milestone = milestones[timer["milestone"]]
             owner = staff.people.get(milestone["owner"]) if milestone["owner"] else None
             target = timer["target"]
-            recipients = staff.escalation_recipients(target, timer["target_role"], timer["target_user"], owner,
-                                                     milestone["branch"])
+            recipients = staff.escalation_recipients(
+                target, timer["target_role"], timer["target_user"], owner, milestone["branch"],
+                {"owner": milestone["project_owner"], "manager": milestone["project_manager"]})
             notices += _announce(timer, milestone, recipients, owner)
             participants += [(milestone["project"], p, milestone["branch"], "escalation") for p in recipients]
             if timer["kind"] == "escalation":

@@ -68,7 +68,8 @@ class _Replay:
         """Mark a timer fired at its due time and write what the clock would have written; returns its level."""
         timer.state, timer.fired_at, timer.worker = "fired", timer.due_at, "demo"
         recipients = self.staff.escalation_recipients(timer.target, timer.target_role, timer.target_user, owner,
-                                                      project.branch)
+                                                      project.branch, {"owner": project.owner,
+                                                                       "manager": project.manager})
         kind = "reminder" if timer.kind == "reminder" else "escalation"
         extra = {"level": timer.level, "owner": owner.display_name if owner else "—"} if kind == "escalation" else {}
         for person in recipients:

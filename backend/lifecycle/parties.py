@@ -76,9 +76,15 @@ class Staff:
         matches = [p for p in self.people.values() if p.is_active and p.branch == branch and p.role == role]
         return sorted(matches, key=lambda p: (self.load.get(p.id, 0), p.display_name, str(p.id)))
 
-    def can_be_told(self, person: Person, branch: uuid.UUID) -> bool:
-        """Whether `person` may open a project of `branch` (once made a participant where their role needs it)."""
-        return person.role == "executive" or (person.role != "admin" and person.branch == branch)
+    def can_be_told(self, person: Person, branch: uuid.UUID, project: dict | None = None) -> bool:
+        """Whether `person` may open the project (once made a participant where their role needs it): executives
+        anywhere; others in its branch, except admins, and project managers other than the project's own."""
+        if person.role == "executive":
+            return True
+        if person.role == "admin" or person.branch != branch:
+            return False
+        return person.role != "project_manager" or project is None or person.id in (
+            project.get("owner"), project.get("manager"))
 
     def owner_for(self, rule: str, project: dict) -> Person | None:
         """The user a stage or milestone owner rule names for `project` (rule `stage_owner` is the caller's)."""
@@ -92,7 +98,9 @@ class Staff:
         return person or next(iter(self.in_role(branch, "branch_manager")), None) or self.active(project["owner"])
 
     def escalation_recipients(self, target: str, role: str, user_id: uuid.UUID | None, owner: Person | None,
-                              branch: uuid.UUID) -> list[Person]:
+                              branch: uuid.UUID, project: dict | None = None) -> list[Person]:
+        """Who a timer's rule names, among those who can open the project (`project`: its owner and manager);
+        the branch manager stands in when that leaves nobody."""
         if target == "owner":
             candidates = [owner] if owner and owner.is_active else []
         elif target == "supervisor":
@@ -105,14 +113,14 @@ class Staff:
         else:
             named = self.active(user_id)
             candidates = [named] if named else []
-        candidates = [p for p in candidates if self.can_be_told(p, branch)]
+        candidates = [p for p in candidates if self.can_be_told(p, branch, project)]
         if candidates or target == "owner":
             return candidates
         stand_ins = [p for p in self.in_role(branch, "branch_manager") if owner is None or p.id != owner.id]
         if stand_ins:
             return stand_ins
         supervisor = self.active(owner.supervisor) if owner else None
-        return [supervisor] if supervisor and self.can_be_told(supervisor, branch) else []
+        return [supervisor] if supervisor and self.can_be_told(supervisor, branch, project) else []
 
 
 async def ensure_participants(pairs: Iterable[tuple[uuid.UUID, Person, uuid.UUID, str]], actor_id: uuid.UUID | None,

@@ -89,7 +89,8 @@ async def _existing(table: Any, ids: list[uuid.UUID]) -> set[uuid.UUID]:
 
 
 async def create_many(actor: Actor, device_id: uuid.UUID, ops: list[Candidate]) -> list[dict[str, Any]]:
-    """Insert the notes, check them, log them and claim their op ids, all in one transaction; the API records."""
+    """Insert the notes, check them, log them and claim their op ids, all in one transaction; the API records
+    (as JSON values, exactly what a replay is answered)."""
     ids = [note_id(op_id, data) for op_id, data in ops]
     async with db.write_transaction():
         await Note.insert(*(Note(id=nid, branch=actor.branch_id, author=actor.id, body=data.body, client=data.client_id,
@@ -103,11 +104,10 @@ async def create_many(actor: Actor, device_id: uuid.UUID, ops: list[Candidate]) 
         await record_changes([{"actor_id": actor.id, "action": "create", "table": Note._meta.tablename,
                                "row_id": row["id"], "after": row, "branch_id": row["branch"],
                                "owner_id": row["author"]} for row in after])
-        shown = [records.to_api(NOTE_SPEC, actor, row) for row in after]
+        stored = [_encoder.encode(records.to_api(NOTE_SPEC, actor, row)).decode() for row in after]
         claimed = await SyncOperation.insert(*(
-            SyncOperation(id=op_id, user=actor.id, device_id=device_id, kind="note.create",
-                          result=_encoder.encode(record).decode())
-            for (op_id, _), record in zip(ops, shown))).on_conflict(action="DO NOTHING").returning(SyncOperation.id)
+            SyncOperation(id=op_id, user=actor.id, device_id=device_id, kind="note.create", result=result)
+            for (op_id, _), result in zip(ops, stored))).on_conflict(action="DO NOTHING").returning(SyncOperation.id)
         if len(claimed) != len(ops):
             raise BatchRefused("an op id of this batch was taken meanwhile (a concurrent replay)")
-    return shown
+    return [msgspec.json.decode(result) for result in stored]  # exactly what a replay will answer

@@ -211,10 +211,9 @@ async def _apply_alone(actor: Actor, device_id: uuid.UUID, op: PushOperation, da
             ).on_conflict(action="DO NOTHING").returning(SyncOperation.id)
             if not claimed:
                 raise _Replay()
-            record = await operations.HANDLERS[op.kind](actor, op.op_id, data)
-            await SyncOperation.update({SyncOperation.result: _encoder.encode(record).decode()}).where(
-                SyncOperation.id == op.op_id)
-        return answer | {"status": "applied", "record": record}
+            stored = _encoder.encode(await operations.HANDLERS[op.kind](actor, op.op_id, data))
+            await SyncOperation.update({SyncOperation.result: stored.decode()}).where(SyncOperation.id == op.op_id)
+        return answer | {"status": "applied", "record": msgspec.json.decode(stored)}  # as a replay will answer
     except _Replay:
         return answer | await _replayed(actor, op.op_id)
     except ServiceError as exc:

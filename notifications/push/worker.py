@@ -108,12 +108,15 @@ async def record_outcomes(results: list[tuple[Claimed, Outcome]], claim: uuid.UU
                                            PushDelivery.last_error: outcome.reason[:500],
                                            PushDelivery.claim: None}).where((PushDelivery.id == claimed.id) & mine)
             if outcome.status == "gone" and claimed.subscription is not None:
-                # Everything else queued for this browser is undeliverable too; then the subscription goes.
-                await PushDelivery.update({PushDelivery.status: "gone", PushDelivery.finished_at: now,
-                                           PushDelivery.last_error: outcome.reason[:500]}).where(
-                    (PushDelivery.subscription == claimed.subscription) & (PushDelivery.status == "pending")
-                    & PushDelivery.claim.is_null())
-                await PushSubscription.delete().where(PushSubscription.id == claimed.subscription)
+                # Unless the browser registered a new endpoint meanwhile, the subscription goes, and everything
+                # else queued for it is undeliverable too.
+                same = (PushSubscription.id == claimed.subscription) & (PushSubscription.endpoint == claimed.endpoint)
+                if await PushSubscription.exists().where(same):
+                    await PushDelivery.update({PushDelivery.status: "gone", PushDelivery.finished_at: now,
+                                               PushDelivery.last_error: outcome.reason[:500]}).where(
+                        (PushDelivery.subscription == claimed.subscription) & (PushDelivery.status == "pending")
+                        & PushDelivery.claim.is_null())
+                    await PushSubscription.delete().where(same)
 
 
 async def purge_finished(before: dt.datetime) -> None:

@@ -93,9 +93,13 @@ def milestone_item(app: App, milestone: dict[str, Any], users: list[dict[str, An
     )
 
 
+SHORT_LIST = 6
+
+
 @guarded
 def screen(app: App) -> Any:
     query = use_query(lambda: load(app), app.route.path)
+    expanded, set_expanded = use_state(frozenset())
     state = query_state(app, query)
     if state is not None:
         return html.main({"className": "screen"}, state)
@@ -113,6 +117,17 @@ def screen(app: App) -> Any:
     listed = [p for p in projects if p["stage_key"] == stage] if stage else []
     stage_names = data["stage_names"]
     stages = list(common.STAGES) + sorted(k for k in by_stage if k not in common.STAGES)
+    other_milestones = [m for m in milestones if m not in late_milestones]
+
+    def shorten(name: str, items: list[Any]) -> list[Any]:
+        return items if name in expanded else items[:SHORT_LIST]
+
+    def more(name: str, items: list[Any]) -> Any:
+        if name in expanded or len(items) <= SHORT_LIST:
+            return ""
+        return button(app.t("common.more", count=len(items) - SHORT_LIST),
+                      lambda *_: set_expanded(lambda current: current | {name}), "secondary block",
+                      id=f"more-{name}")
 
     return html.main(
         {"className": "screen", "id": "manager"},
@@ -136,11 +151,15 @@ def screen(app: App) -> Any:
             if listed else "",
             title=app.t("manager.by_stage")),
         card(html.ul({"className": "list", "id": "late-milestones"}, *[
-            milestone_item(app, m, users, data["can_reassign"], query.reload) for m in late_milestones]) if late_milestones else empty(app.t("manager.no_late_milestones")),
-            title=app.t("manager.late_milestones"), count=len(late_milestones)),
+            milestone_item(app, m, users, data["can_reassign"], query.reload)
+            for m in shorten("late", late_milestones)]) if late_milestones
+             else empty(app.t("manager.no_late_milestones")),
+             more("late", late_milestones),
+             title=app.t("manager.late_milestones"), count=len(late_milestones)),
         card(html.ul({"className": "list", "id": "flagged-projects"},
-                     *[project_row(app, p, stage_names) for p in flagged]) if flagged
+                     *[project_row(app, p, stage_names) for p in shorten("flagged", flagged)]) if flagged
              else empty(app.t("manager.no_flagged")),
+             more("flagged", flagged),
              title=app.t("manager.flagged"), count=len(flagged)),
         card(html.div({"className": "stack", "id": "workload"}, *[
             html.div({"className": "bar-row", "key": str(u["id"]), "data-id": str(u["id"])},
@@ -154,9 +173,10 @@ def screen(app: App) -> Any:
             title=app.t("manager.workload")),
         card(html.ul({"className": "list", "id": "all-milestones"}, *[
             milestone_item(app, m, users, data["can_reassign"], query.reload)
-            for m in milestones if m not in late_milestones][:30]) if len(milestones) > len(late_milestones)
+            for m in shorten("other", other_milestones)]) if other_milestones
              else empty(app.t("home.no_milestones")),
-             title=app.t("manager.open_milestones"), count=len(milestones) - len(late_milestones)),
+             more("other", other_milestones),
+             title=app.t("manager.open_milestones"), count=len(other_milestones)),
     )
 
 

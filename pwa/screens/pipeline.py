@@ -6,7 +6,6 @@ from typing import Any
 
 from reactpy import html, use_state
 
-from backend import records
 from backend.clients.services import OPPORTUNITY_SPEC, TRANSITIONS, move_opportunity
 from pwa.routes import href
 from pwa.screens import common
@@ -17,9 +16,9 @@ STATES = ("potential", "following", "won", "lost")
 
 async def load(app: App, state: str) -> dict[str, Any]:
     actor = await app.ensure_actor()
-    counts = {s: (await records.list_records(actor, OPPORTUNITY_SPEC, filters={"state": s}, limit=1)).total
-              for s in STATES}
-    items = await common.all_records(actor, OPPORTUNITY_SPEC, filters={"state": state}, cap=200)
+    everything = await common.all_records(actor, OPPORTUNITY_SPEC, cap=2000)
+    counts = {s: sum(1 for o in everything if o["state"] == s) for s in STATES}
+    items = [o for o in everything if o["state"] == state][:200]
     names = await common.client_names(actor, {o["client_id"] for o in items})
     return {"counts": counts, "items": items, "client_names": names}
 

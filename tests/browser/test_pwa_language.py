@@ -96,3 +96,21 @@ def test_sign_in_page_in_both_languages(phones: Any, served: Served) -> None:
         device.screenshot(f"{lang}-sign-in-error")
         if lang == "zh":
             assert latin_words(device.page.evaluate(VISIBLE_TEXT)) == []
+
+
+def test_language_setting_overrides_the_browser_and_persists(phones: Any, served: Served) -> None:
+    device = phones("zh")
+    device.sign_in("shpd_agent3")
+    page = device.open("/settings")
+    page.click("#language-choices [data-lang=en]")
+    expect(page.locator(".app")).to_have_attribute("data-lang", "en")
+    expect(page.locator("#screen-title")).to_have_text("Settings")
+    assert page.evaluate("document.documentElement.lang") == "en"
+    page = device.open("/")
+    expect(page.locator("nav.bottom-nav")).to_contain_text("Clients")
+    with served.db() as db:
+        assert db.execute("SELECT language FROM users WHERE username = 'shpd_agent3'").fetchone()[0] == "en"
+    page = device.open("/settings")
+    page.click("#language-choices [data-lang=auto]")
+    page = device.open("/settings")
+    expect(page.locator(".app")).to_have_attribute("data-lang", "zh")

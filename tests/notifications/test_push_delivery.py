@@ -294,7 +294,8 @@ async def test_push_claims_escalations_before_older_normal_pushes(database, keys
         await worker.drain()
     finally:
         await worker.stop()
-    assert [r.message["title"] for r in standin.received] == ["urgent", "r0", "r1", "r2"]
+    titles = [r.message["title"] for r in standin.received]
+    assert titles[0] == "urgent" and sorted(titles[1:]) == ["r0", "r1", "r2"]
 
 
 async def test_push_finished_deliveries_are_purged_after_their_keep_time(database, keys, clock, standin):
@@ -314,3 +315,38 @@ async def test_push_finished_deliveries_are_purged_after_their_keep_time(databas
     assert await PushDelivery.count() == 2
     await purge_finished(clock() + dt.timedelta(seconds=1))
     assert [r["status"] for r in await deliveries()] == ["pending"]
+
+
+async def test_push_410_from_an_endpoint_replaced_meanwhile_keeps_the_new_subscription(database, keys, clock,
+                                                                                        standin):
+    from notifications.push.sender import make_transport
+
+    org = await make_org()
+    manager = org.a.users["branch_manager"]
+    await subscribe(manager, standin.browser("old"))
+    standin.answers["old"] = [(410, {})]
+    renewed = standin.browser("new")
+    real = make_transport("aiohttp", timeout=2.0)
+
+    class RenewedWhileSending:
+        """pushsubscriptionchange lands while the push to the old endpoint is on its way."""
+
+        async def post(self, url, headers, body):
+            await PushSubscription.update({PushSubscription.endpoint: renewed.endpoint,
+                                           PushSubscription.p256dh: renewed.p256dh}).where(
+                PushSubscription.user == manager.id)
+            return await real.post(url, headers, body)
+
+        async def close(self):
+            await real.close()
+
+    await announce(escalation(manager, uuid.uuid4()), at=clock())
+    worker = worker_for(keys, clock, transport=RenewedWhileSending())
+    try:
+        await worker.drain()
+    finally:
+        await worker.stop()
+    [row] = await deliveries()
+    assert row["status"] == "gone"
+    [kept] = await PushSubscription.select(PushSubscription.endpoint)
+    assert kept["endpoint"] == renewed.endpoint

@@ -1,13 +1,20 @@
 """Stage transitions through the one service: guards, send back, close, history, audit and access."""
 
+import datetime as dt
+import decimal
+
 import pytest
 
 from backend.audit.tables import ChangeLog
+from backend.errors import Conflict
+from backend.lifecycle import stages
+from backend.lifecycle.collections import record_collection
 from backend.lifecycle.tables import Milestone, StageEntry, Timer
+from backend.projects import services as projects
 from backend.projects.tables import Project, ProjectMember
 from notifications.tables import InboxItem
 from tests.backend.lifecycle.helpers import check_off, new_project, open_milestones, walk_to
-from tests.factories import caller, make_org
+from tests.factories import actor, caller, make_org
 
 pytestmark = pytest.mark.anyio
 
@@ -116,20 +123,11 @@ async def test_close_lost_needs_reason_and_stops_everything(api):
 
 async def test_close_won_from_the_last_stage_with_its_guard_met(database):
     org = await make_org()
-    project = await new_project(org, contract_value="20000.00")
+    project = await new_project(org, contract_value=decimal.Decimal("20000.00"))
     await walk_to(org, project["id"], "collection")
-    from backend.lifecycle.collections import record_collection
-    import datetime as dt
-    import decimal
-
-    from tests.factories import actor
-
     await record_collection(actor(org.a.users["finance"]), project["id"], amount=decimal.Decimal("20000.00"),
                             received_on=dt.date.today() - dt.timedelta(days=1))
     await walk_to(org, project["id"], "review")
-    from backend.errors import Conflict
-    from backend.lifecycle import stages
-
     owner = actor(org.a.users["agent1"])
     current = await Project.select().where(Project.id == project["id"]).first()
     with pytest.raises(Conflict, match="last stage"):
@@ -170,10 +168,7 @@ async def test_only_those_who_run_a_project_move_it(api, who, status):
 async def test_branch_manager_and_project_manager_move_projects_they_run(api):
     org = await make_org()
     pm, manager = org.a.users["project_manager"], org.a.users["branch_manager"]
-    from backend.projects import services
-    from tests.factories import actor
-
-    project = await services.create_project(actor(manager), {"title": "静安公寓租赁", "business_line_id": org.line.id,
+    project = await projects.create_project(actor(manager), {"title": "静安公寓租赁", "business_line_id": org.line.id,
                                                              "manager_id": pm.id, "owner_id": org.a.users["agent2"].id})
     await check_off(org, project["id"])
     for who, stage in ((pm, "assessment"), (manager, "intake")):

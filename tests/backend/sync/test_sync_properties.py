@@ -135,7 +135,7 @@ async def test_every_operation_takes_effect_exactly_once(org: Org, scenario: Any
         else:
             assert "duplicate" not in statuses
             for answer in seen:  # reported with the server's copy, which differs from the base the device had
-                assert answer["error"]["field"] == "version" and answer["current"]["id"] == op.data["id"]
+                assert answer["error"]["field"] == "version" and str(answer["current"]["id"]) == op.data["id"]
                 assert answer["current"]["version"] != op.data["version"]
 
     # The database holds exactly the operations that were answered applied, once each.

@@ -1,0 +1,146 @@
+"""The frame survives the network: a dropped connection shows the banner and the same screen comes back; a cold
+start with the server down (first websocket failure, which ReactPy never retries) mounts once the server returns.
+Also: navigation lives in the URL (back button, reload), and the stylesheet keeps touch targets at 44 px."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import ROOT, free_port, ipms_command
+from tests.browser.support import PHONE, Served
+
+pytestmark = pytest.mark.browser
+
+
+class OwnServer:
+    """A server of this test's own that can be stopped and started again on the same port and data."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir, self.port = data_dir, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("IPMS_")}
+        self.env |= {"IPMS_DATA_DIR": str(data_dir), "IPMS_ENV": "development"}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = (self.data_dir / "server.log").open("ab")
+        self.process = subprocess.Popen([*ipms_command(), "serve", "--port", str(self.port)], cwd=ROOT, env=self.env,
+                                        stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            assert self.process.poll() is None, (self.data_dir / "server.log").read_text()[-3000:]
+            time.sleep(0.1)
+        raise AssertionError("server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+            self.process = None
+
+
+@pytest.fixture
+def own_server(served: Served, tmp_path: Path) -> Iterator[OwnServer]:
+    """A copy of the demo database behind a server this test may stop."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    _copy_database(served, data_dir)
+    server = OwnServer(data_dir)
+    server.start()
+    yield server
+    server.stop()
+
+
+def _copy_database(served: Served, data_dir: Path) -> None:
+    with sqlite3.connect(served.data_dir / "ipms.sqlite3") as source, sqlite3.connect(data_dir / "ipms.sqlite3") as copy:
+        source.backup(copy)
+
+
+def sign_in(page: Any, base: str, username: str = "lina") -> None:
+    page.goto(base + "/login")
+    page.fill("#username", username)
+    page.fill("#password", "demo1234")
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/")
+    expect(page.locator("#today-visits")).to_be_visible()
+
+
+def test_navigation_lives_in_the_url(phones: Any, served: Served) -> None:
+    device = phones()
+    page = device.sign_in("lina")
+    page.click("nav.bottom-nav a[data-screen=clients]")
+    expect(page.locator("#client-list li").first).to_be_visible()
+    page.locator("#client-list li a").first.click()
+    expect(page.locator("#client")).to_be_visible()
+    client_url = page.url
+    page.reload()
+    expect(page.locator("#client")).to_be_visible()
+    assert page.url == client_url
+    page.go_back()
+    expect(page.locator("#clients")).to_be_visible()
+    page.go_back()
+    expect(page.locator("#home")).to_be_visible()
+    sizes = page.eval_on_selector_all(
+        "nav.bottom-nav a, #refresh, #inbox-link",
+        "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.width, r.height]; })")
+    assert sizes and all(w >= 44 and h >= 44 for w, h in sizes), sizes
+
+
+def test_lost_connection_shows_the_banner_and_rebuilds_the_same_screen(browser: Any, own_server: OwnServer) -> None:
+    context = browser.new_context(**PHONE, locale="zh-CN")
+    try:
+        page = context.new_page()
+        sign_in(page, own_server.url)
+        page.locator("#today-visits li a").first.click()
+        expect(page.locator("#visit")).to_be_visible()
+        visit_url = page.url
+        expect(page.locator("body")).to_have_attribute("data-connection", "online")
+        own_server.stop()
+        expect(page.locator("#connection-banner")).to_be_visible()
+        expect(page.locator("body")).to_have_attribute("data-connection", "reconnecting")
+        own_server.start()
+        expect(page.locator("body")).to_have_attribute("data-connection", "online", timeout=30_000)
+        expect(page.locator("#connection-banner")).to_be_hidden()
+        expect(page.locator("#visit")).to_be_visible()
+        assert page.url == visit_url
+        expect(page.locator(".reactpy-mount")).to_have_count(1)
+    finally:
+        context.close()
+
+
+def test_cold_start_without_server_mounts_when_it_returns(playwright_driver: Any, chromium_path: str,
+                                                          own_server: OwnServer, tmp_path: Path) -> None:
+    from tests.browser.conftest import CHROMIUM_ARGS
+
+    context = playwright_driver.chromium.launch_persistent_context(
+        str(tmp_path / "profile"), executable_path=chromium_path, args=CHROMIUM_ARGS, **PHONE, locale="zh-CN")
+    try:
+        page = context.pages[0] if context.pages else context.new_page()
+        sign_in(page, own_server.url)
+        page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+        page.reload()  # the service worker now controls the page and has kept the shell
+        expect(page.locator("#today-visits")).to_be_visible()
+        own_server.stop()
+        page.reload()  # served by the service worker; the first websocket fails
+        expect(page.locator("body")).to_have_attribute("data-connection", "reconnecting")
+        expect(page.locator("#connection-banner")).to_be_visible()
+        own_server.start()
+        expect(page.locator("#today-visits")).to_be_visible(timeout=30_000)
+        expect(page.locator("body")).to_have_attribute("data-connection", "online")
+    finally:
+        context.close()
