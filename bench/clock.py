@@ -33,16 +33,16 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import asyncpg  # noqa: E402
+import asyncpg
 
-from backend import db  # noqa: E402
-from backend.lifecycle import definitions  # noqa: E402
-from backend.lifecycle.clock import claim, fire_due_timers  # noqa: E402
-from backend.lifecycle.seeds import seed_for  # noqa: E402
-from backend.migrate import migrate  # noqa: E402
-from backend.settings import Settings  # noqa: E402
+from backend import db
+from backend.lifecycle import definitions
+from backend.lifecycle.clock import claim, fire_due_timers
+from backend.lifecycle.seeds import seed_for
+from backend.migrate import migrate
+from backend.settings import Settings
 
-NOW = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)
 TABLES = ("regions", "branches", "users", "business_lines", "lifecycle_template_versions", "projects",
           "project_stages", "project_milestones", "lifecycle_timers")
 
@@ -249,7 +249,7 @@ async def measure(settings: Settings, pending: int, due: int, runs: int) -> dict
 async def postgres_reachable(url: str) -> bool:
     try:
         connection = await asyncpg.connect(url, timeout=3)
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+    except (TimeoutError, OSError, asyncpg.PostgresError):
         return False
     await connection.close()
     return True

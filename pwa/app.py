@@ -86,8 +86,9 @@ def root() -> Any:
 
     actor_id = str(session["actor"].id) if session and "actor" in session else ""
 
-    @use_async_effect(dependencies=[actor_id, frame_tick])
+    @use_async_effect(dependencies=[actor_id, frame_tick, path])
     async def count_unread() -> None:
+        """On start, on every screen change and after reading: alerts that arrived meanwhile show up."""
         if not actor_id:
             return
         try:

@@ -193,12 +193,14 @@ def empty(text: str) -> Any:
     return html.p({"className": "empty"}, text)
 
 
-def list_link(href: str, title: Any, meta: Any = "", lead: Any = None, trail: Any = None, **attributes: Any) -> Any:
+def list_link(href: str, title: Any, meta: Any = "", lead: Any = None, trail: Any = None, below: Any = None,
+              **attributes: Any) -> Any:
     parts: list[Any] = []
     if lead is not None:
         parts.append(lead)
     parts.append(html.div({"className": "grow"}, html.div({"className": "title"}, title),
-                          html.div({"className": "meta"}, meta) if meta else ""))
+                          html.div({"className": "meta"}, meta) if meta else "",
+                          html.div({"className": "chips", "style": {"marginTop": "4px"}}, below) if below else ""))
     if trail is not None:
         parts.append(trail)
     parts.append(html.span({"className": "chevron", "aria-hidden": "true"}, "›"))

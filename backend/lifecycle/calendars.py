@@ -65,7 +65,8 @@ async def save_calendar(actor: Actor, branch_id: uuid.UUID, calendar: CalendarDe
             if version != before["version"]:
                 raise Conflict(f"The calendar was changed (version {before['version']}, yours {version})",
                                field="version", extra={"current": _to_api(before)})
-            await BusinessCalendar.update({BusinessCalendar.definition: text, BusinessCalendar.version: version + 1,
+            await BusinessCalendar.update({BusinessCalendar.definition: text,
+                                           BusinessCalendar.version: before["version"] + 1,
                                            BusinessCalendar.updated_at: records.now()}).where(
                 BusinessCalendar.id == before["id"])
             after = await BusinessCalendar.select().where(BusinessCalendar.id == before["id"]).first()

@@ -40,7 +40,7 @@ MILESTONE_COLUMNS = (
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def worker_name() -> str:
@@ -162,7 +162,7 @@ class EscalationClock:
             now = self.now()
             try:
                 fired = await fire_due_timers(now, limit=self.batch, worker=self.worker)
-            except Exception:  # noqa: BLE001 - logged; the timers stay pending and are isolated below
+            except Exception:
                 log.exception("Escalation clock: a batch failed; retrying its timers one by one")
                 fired = await self._one_by_one(now)
             total += fired
@@ -179,7 +179,7 @@ class EscalationClock:
             try:
                 fired += await fire_due_timers(now, limit=1, worker=self.worker, only=[row["id"]])
                 self._failures.pop(row["id"], None)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 count = self._failures[row["id"]] = self._failures.get(row["id"], 0) + 1
                 log.exception("Timer %s failed to fire (attempt %s)", row["id"], count)
                 if count >= 3:
@@ -208,7 +208,7 @@ class EscalationClock:
             try:
                 await self.run_once()
                 upcoming = await next_due()
-            except Exception:  # noqa: BLE001 - the database may be briefly unreachable; try again later
+            except Exception:
                 log.exception("Escalation clock pass failed")
                 upcoming = None
             async with self._passed:

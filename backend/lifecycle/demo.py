@@ -108,8 +108,9 @@ class _Replay:
                           due=milestone.due_at)
             late = self.rng.random() < 0.25
             took = (sla * self.rng.uniform(1.1, 2.6) if late else sla * self.rng.uniform(0.15, 0.9)) * HOUR
-            done_at: dt.datetime | None = start + took
-            if not finished and (done_at > until or self.rng.random() < 0.55):
+            finished_at = start + took
+            done_at: dt.datetime | None = finished_at
+            if not finished and (finished_at > until or self.rng.random() < 0.55):
                 done_at = None  # still open
             if spec.auto == "full_collection":
                 done_at = self.collect(project, milestone, start, finished, until)
@@ -257,7 +258,7 @@ def counts(out: dict[str, list[Any]]) -> dict[str, int]:
     return {
         "stage entries": len(out["stages"]), "milestones": len(out["milestones"]),
         "overdue milestones": sum(1 for m in out["milestones"] if m.state == "open" and m.due_at < dt.datetime.now(
-            dt.timezone.utc)),
+            dt.UTC)),
         "escalated milestones": sum(1 for m in out["milestones"] if m.escalation_level > 0),
         "timers": len(out["timers"]), "collections": len(out["collections"]), "inbox items": len(out["inbox"]),
     }

@@ -1,7 +1,7 @@
 """HTTP routes of the lifecycle: transitions, milestones, collections, templates and branch calendars."""
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Router, delete, get, post, put
 from litestar.params import JSONBody, Parameter, QueryParameter
@@ -70,7 +70,7 @@ async def list_milestones(
     request: Request,
     owner_id: uuid.UUID | None = None,
     project_id: uuid.UUID | None = None,
-    milestone_state: str | None = QueryParameter(name="state", default=None, pattern="^(open|done|cancelled)$"),
+    milestone_state: Annotated[str | None, QueryParameter(name="state", pattern="^(open|done|cancelled)$")] = None,
     overdue: bool | None = None,
     mine: bool = False,
     limit: int = Parameter(default=50, ge=1, le=MAX_PAGE),

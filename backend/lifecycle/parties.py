@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from piccolo.query.functions.aggregate import Count
 
@@ -40,7 +41,7 @@ COLUMNS = (User.id, User.role, User.branch, User.supervisor, User.is_active, Use
 async def load_people(branch_ids: Iterable[uuid.UUID], user_ids: Iterable[uuid.UUID] = ()) -> dict[uuid.UUID, Person]:
     """Everyone in the branches, the named users, and the supervisors of all of them (who may sit elsewhere)."""
     branches, users = list(set(branch_ids)), list({u for u in user_ids if u is not None})
-    clause = User.branch.is_in(branches) if branches else None
+    clause: Any = User.branch.is_in(branches) if branches else None
     if users:
         clause = User.id.is_in(users) if clause is None else clause | User.id.is_in(users)
     people: dict[uuid.UUID, Person] = {}

@@ -203,26 +203,29 @@ async def leave_stage(life: Lifecycle, outcome: str, actor_id: uuid.UUID, at: dt
     )
 
 
-async def start(actor: Actor, project_id: uuid.UUID, at: dt.datetime | None = None) -> dict[str, Any]:
-    """Give a new project its business line's current template version and enter the first stage.
+async def prepare(values: dict[str, Any], at: dt.datetime) -> dict[str, Any]:
+    """Lifecycle fields of a project about to be created: its business line's current template version (seeded
+    on first use) and the first stage, so the project's one "create" change row already carries them."""
+    line_id = values.get("business_line_id") or values.get("business_line")
+    if line_id is None:
+        raise Invalid("Choose the project's business line", field="business_line_id")
+    version = await ensure_template(line_id)
+    definition = await definition_of(version["id"])
+    return {**values, "template_version_id": version["id"], "stage_key": definition.stages[0].key,
+            "stage_entered_at": at}
 
-    Runs inside the creating transaction.
-    """
-    from backend.projects.services import PROJECT_SPEC
 
-    at = at or records.now()
-    async with db.write_transaction():
-        project = await lock_project(project_id)
-        if project["template_version"] is not None:
-            raise Conflict("This project's lifecycle has already started")
-        version = await ensure_template(project["business_line"], actor.id)
-        project["template_version"] = version["id"]
-        life = await load(project)
-        changes = await enter_stage(life, 0, actor.id, at)
-        after = await records.apply_update(actor, PROJECT_SPEC, project_id, project["version"],
-                                           {"template_version": version["id"], **changes}, action="start")
-        await notify(life.notices, at=at)
-    return after
+async def start(actor: Actor, project_id: uuid.UUID, at: dt.datetime) -> dict[str, Any]:
+    """Enter the first stage of a project just created with `prepare`d values (inside the creating transaction):
+    its milestones, timers, participants and notices; the earliest deadline is kept on the project."""
+    project = await lock_project(project_id)
+    life = await load(project)
+    changes = await enter_stage(life, 0, actor.id, at)
+    await Project.update({Project.next_due_at: changes["next_due_at"]}).where(Project.id == project_id)
+    await notify(life.notices, at=at)
+    row = await Project.select().where(Project.id == project_id).first()
+    assert row is not None
+    return row
 
 
 def missing_milestones(definition: TemplateDef, stage: StageDef, milestones: list[dict[str, Any]]) -> list[dict]:

@@ -98,7 +98,7 @@ class Collection(Table, tablename="project_collections"):
     id = UUID(primary_key=True)
     project = ForeignKey(Project, on_delete=OnDelete.restrict, null=False, index=True)
     branch = ForeignKey(Branch, on_delete=OnDelete.restrict, null=False)
-    amount = Numeric(digits=(14, 2), default=Decimal("0"))
+    amount = Numeric(digits=(14, 2), default=Decimal(0))
     received_on = Date()
     method = Varchar(length=32, default="bank_transfer")
     note = Varchar(length=500, default="")

@@ -59,10 +59,9 @@ async def _store(business_line_id: uuid.UUID, number: int, definition: TemplateD
     return stored
 
 
-async def ensure_template(business_line_id: uuid.UUID, actor_id: uuid.UUID | None = None) -> dict[str, Any]:
-    """The line's current version, creating version 1 from its seed (or the generic lifecycle) if it has none.
-
-    Runs inside the caller's transaction.
+async def ensure_template(business_line_id: uuid.UUID) -> dict[str, Any]:
+    """The line's current version, creating version 1 from its seed (or the generic lifecycle) if it has none
+    (recorded as the system's doing). Runs inside the caller's transaction.
     """
     current = await current_version(business_line_id)
     if current is not None:
@@ -70,7 +69,7 @@ async def ensure_template(business_line_id: uuid.UUID, actor_id: uuid.UUID | Non
     line = await BusinessLine.select(BusinessLine.key).where(BusinessLine.id == business_line_id).first()
     if line is None:
         raise NotFound(f"No business line with id {business_line_id}", field="business_line_id")
-    return await _store(business_line_id, 1, seed_for(line["key"]), actor_id, "seeded")
+    return await _store(business_line_id, 1, seed_for(line["key"]), None, "seeded")
 
 
 def to_api(row: dict[str, Any], definition: TemplateDef | None = None) -> dict[str, Any]:
@@ -126,7 +125,7 @@ async def save_template(actor: Actor, business_line_id: uuid.UUID, definition: T
     await _check_named_users(definition)
     async with db.write_transaction():
         await access.authorize(actor, "read", "business_line", business_line_id)
-        current = await ensure_template(business_line_id, actor.id)
+        current = await ensure_template(business_line_id)
         if current["number"] != based_on:
             raise Conflict(f"Version {current['number']} was saved after version {based_on}; start from it",
                            field="based_on", extra={"current": to_api(current, await definition_of(current["id"]))})

@@ -79,7 +79,7 @@ async def list_milestones(actor: Actor, *, owner_id: uuid.UUID | None = None, pr
     now = now or records.now()
     if not access.can(actor, "list", "milestone"):
         return {"items": [], "total": 0, "limit": limit, "offset": offset}
-    clauses = []
+    clauses: list[Any] = []
     if owner_id is not None:
         clauses.append(Milestone.owner == owner_id)
     if project_id is not None:

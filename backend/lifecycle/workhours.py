@@ -16,7 +16,7 @@ import msgspec
 
 from backend.errors import Invalid
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 MAX_DAYS = 3700  # ten years of calendar; a template SLA is at most a year of working time
 ClockTime = Annotated[str, msgspec.Meta(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
 Weekday = Annotated[int, msgspec.Meta(ge=1, le=7)]

@@ -11,6 +11,7 @@ from backend.audit.services import record_change
 from backend.errors import Conflict, Invalid, NotFound
 from backend.projects.tables import BusinessLine, Project, ProjectMember
 
+
 def overdue(row: dict[str, Any]) -> dict[str, Any]:
     """An open project is overdue while its earliest open milestone deadline has passed."""
     due = row.get("next_due_at")
@@ -39,9 +40,10 @@ async def create_project(actor: Actor, values: dict[str, Any]) -> dict[str, Any]
     """Create the project and start its lifecycle (first stage, milestones, timers) in the same transaction."""
     from backend.lifecycle import stages
 
+    at = records.now()
     async with db.write_transaction():
-        created = await records.create_record(actor, PROJECT_SPEC, values)
-        started = await stages.start(actor, created["id"])
+        created = await records.create_record(actor, PROJECT_SPEC, await stages.prepare(values, at))
+        started = await stages.start(actor, created["id"], at)
     return records.to_api(PROJECT_SPEC, actor, started)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from reactpy import html, use_state
 
-from backend import records
+from backend import access, records
 from backend.clients.services import CLIENT_SPEC, OPPORTUNITY_SPEC
 from backend.clients.similar import Similarity, similar_clients
 from backend.errors import Invalid
@@ -41,7 +41,9 @@ async def load(app: App, client_id: uuid.UUID) -> dict[str, Any]:
     visits.sort(key=lambda v: v["scheduled_at"], reverse=True)
     notes = (await records.list_records(actor, NOTE_SPEC, filters={"client": client_id}, limit=50)).items
     similar = await similar_clients(actor, client_id)
-    return {"client": client, "opportunities": opportunities, "visits": visits, "notes": notes, "similar": similar}
+    return {"client": client, "opportunities": opportunities, "visits": visits, "notes": notes, "similar": similar,
+            "can_add_opportunity": access.can(actor, "create", "opportunity"),
+            "can_note": access.can(actor, "create", "note")}
 
 
 def reason_text(app: App, similarity: Similarity) -> str:
@@ -176,7 +178,7 @@ def screen(app: App) -> Any:
             html.ul({"className": "list", "id": "client-opportunities"},
                     *[opportunity_row(app, o) for o in data["opportunities"]]) if data["opportunities"]
             else empty(app.t("opportunity.none")),
-            new_opportunity(app, client, query.reload),
+            new_opportunity(app, client, query.reload) if data["can_add_opportunity"] else "",
             title=app.t("client.opportunities"), count=len(data["opportunities"]),
         ),
         card(
@@ -195,7 +197,8 @@ def screen(app: App) -> Any:
                 for v in data["visits"]]) if data["visits"] else empty(app.t("visit.none")),
             title=app.t("client.visits"), count=len(data["visits"]),
         ),
-        card(notes_list(app, data["notes"]), note_form(app, "client", client["id"], query.reload),
+        card(notes_list(app, data["notes"]),
+             note_form(app, "client", client["id"], query.reload) if data["can_note"] else "",
              title=app.t("client.notes"), count=len(data["notes"])),
         link("/clients", app.t("client.back_to_list"), class_name="button secondary"),
     )

@@ -32,7 +32,7 @@ def client_row(app: App, client: dict[str, Any]) -> Any:
     return html.li(
         {"key": str(client["id"]), "data-id": str(client["id"]), "className": "client-row"},
         list_link(f"/clients/{client['id']}", client["name"], meta,
-                  trail=html.span({"className": "chips"}, *[chip(tag, key=tag) for tag in (client.get("tags") or [])[:2]])),
+                  below=[chip(tag, key=tag) for tag in client.get("tags") or []] or None),
     )
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from reactpy import html, use_state
 
+from backend import access
 from backend.clients.services import OPPORTUNITY_SPEC, TRANSITIONS, move_opportunity
 from pwa.routes import href
 from pwa.screens import common
@@ -20,11 +21,12 @@ async def load(app: App, state: str) -> dict[str, Any]:
     counts = {s: sum(1 for o in everything if o["state"] == s) for s in STATES}
     items = [o for o in everything if o["state"] == state][:200]
     names = await common.client_names(actor, {o["client_id"] for o in items})
-    return {"counts": counts, "items": items, "client_names": names}
+    return {"counts": counts, "items": items, "client_names": names,
+            "can_move": access.can(actor, "update", "opportunity")}
 
 
 @guarded
-def opportunity_card(app: App, opportunity: dict[str, Any], client_name: str, on_moved: Any) -> Any:
+def opportunity_card(app: App, opportunity: dict[str, Any], client_name: str, can_move: bool, on_moved: Any) -> Any:
     losing, set_losing = use_state(False)
     state = opportunity["state"]
 
@@ -41,10 +43,11 @@ def opportunity_card(app: App, opportunity: dict[str, Any], client_name: str, on
         app.notify(app.t("pipeline.moved", state=app.t("opportunity_state.lost")), "ok")
         on_moved()
 
-    targets = [t for t in ("following", "won", "potential") if t in TRANSITIONS.get(state, set())]
+    moves = TRANSITIONS.get(state, set()) if can_move else set()
+    targets = [t for t in ("following", "won", "potential") if t in moves]
     buttons = [button(app.t(f"pipeline.to_{target}"), mover(target), "secondary" if target == "potential" else "",
                       key=target, **{"data-move": target}) for target in targets]
-    if "lost" in TRANSITIONS.get(state, set()):
+    if "lost" in moves:
         buttons.append(button(app.t("pipeline.to_lost"), lambda *_: set_losing(True), "danger", key="lost",
                               **{"data-move": "lost"}))
     return html.article(
@@ -88,7 +91,8 @@ def screen(app: App) -> Any:
         {"className": "screen", "id": "pipeline", "data-state": state},
         tabs,
         html.div({"className": "stack", "id": "opportunities"}, *[
-            opportunity_card(app, o, query.data["client_names"].get(o["client_id"], ""), query.reload,
+            opportunity_card(app, o, query.data["client_names"].get(o["client_id"], ""), query.data["can_move"],
+                             query.reload,
                              key=f"{o['id']}:{o['version']}")
             for o in items]) if items else card(empty(app.t("pipeline.empty"))),
     )

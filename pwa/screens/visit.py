@@ -25,7 +25,7 @@ async def load(app: App, visit_id: uuid.UUID) -> dict[str, Any]:
         client = None
     notes = (await records.list_records(actor, NOTE_SPEC, filters={"visit": visit_id}, limit=100)).items
     return {"visit": visit, "client": client, "notes": notes, "can_photo": access.can(actor, "create", "photo"),
-            "can_note": access.can(actor, "create", "note")}
+            "can_note": access.can(actor, "create", "note"), "can_update": access.can(actor, "update", "visit")}
 
 
 @guarded
@@ -58,7 +58,7 @@ def screen(app: App) -> Any:
             ),
             html.div({"className": "actions", "style": {"marginTop": "10px"}},
                      button(app.t("visit.mark_done"), action(app, mark_done, done="visit.marked_done"), id="visit-done")
-                     if status == "planned" else ""),
+                     if status == "planned" and data["can_update"] else ""),
         ),
         card(photos.gallery(app, "visit", visit["id"], data["can_photo"]), title=app.t("visit.photos")),
         card(notes_list(app, data["notes"]),

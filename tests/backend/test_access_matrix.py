@@ -47,11 +47,34 @@ ROUTES |= {
     ("GET", "/api/photos/{photo_id:uuid}/{variant:str}"): ("photo", "read"),
     ("DELETE", "/api/photos/{photo_id:uuid}"): ("photo", "delete"),
     ("GET", "/api/push/deliveries"): ("push_delivery", "list"),  # admins only: tests/backend/push/test_push_api.py
+    # Lifecycle: role × visibility per route in tests/backend/lifecycle/ (test_transitions, test_collections,
+    # test_manager_actions, test_templates, test_workhours, test_inbox).
+    ("GET", "/api/projects/{record_id:uuid}/lifecycle"): ("project", "read"),
+    ("POST", "/api/projects/{record_id:uuid}/advance"): ("project", "update"),
+    ("POST", "/api/projects/{record_id:uuid}/send-back"): ("project", "update"),
+    ("POST", "/api/projects/{record_id:uuid}/close"): ("project", "update"),
+    ("POST", "/api/projects/{record_id:uuid}/nudge"): ("project", "nudge"),
+    ("GET", "/api/projects/{record_id:uuid}/collections"): ("collection", "list"),
+    ("POST", "/api/projects/{record_id:uuid}/collections"): ("collection", "create"),
+    ("GET", "/api/milestones"): ("milestone", "list"),
+    ("GET", "/api/milestones/{milestone_id:uuid}"): ("milestone", "read"),
+    ("POST", "/api/milestones/{milestone_id:uuid}/complete"): ("milestone", "update"),
+    ("POST", "/api/milestones/{milestone_id:uuid}/reassign"): ("milestone", "reassign"),
+    ("POST", "/api/milestones/{milestone_id:uuid}/nudge"): ("milestone", "nudge"),
+    ("GET", "/api/business-lines/{record_id:uuid}/template"): ("business_line", "read"),
+    ("PUT", "/api/business-lines/{record_id:uuid}/template"): ("template_version", "create"),
+    ("GET", "/api/business-lines/{record_id:uuid}/template/versions"): ("business_line", "read"),
+    ("GET", "/api/template-versions/{version_id:uuid}"): ("template_version", "read"),
+    ("GET", "/api/branches/{record_id:uuid}/calendar"): ("branch", "read"),
+    ("PUT", "/api/branches/{record_id:uuid}/calendar"): ("calendar", "update"),
+    ("DELETE", "/api/branches/{record_id:uuid}/calendar"): ("calendar", "delete"),
 }
 PUBLIC = {("GET", "/healthz"), ("GET", "/"), ("GET", "/login"), ("POST", "/login"), ("POST", "/api/auth/login"),
           ("GET", "/sw-push.js")}
-# Routes that act only on the caller's own account (sessions, tokens, devices).
-SELF = {("POST", "/api/auth/logout"), ("GET", "/api/auth/me"), ("GET", "/api/auth/tokens"),
+# Routes that act only on the caller's own account (sessions, tokens, devices, inbox).
+SELF = {("GET", "/api/inbox"), ("GET", "/api/inbox/unread-count"), ("POST", "/api/inbox/{item_id:uuid}/read"),
+        ("POST", "/api/inbox/read-all"),
+        ("POST", "/api/auth/logout"), ("GET", "/api/auth/me"), ("GET", "/api/auth/tokens"),
         ("POST", "/api/auth/tokens"), ("DELETE", "/api/auth/tokens/{token_id:uuid}"),
         ("PUT", "/api/auth/devices/{device_id:uuid}"), ("GET", "/api/push/key"), ("PUT", "/api/push/subscription"),
         ("DELETE", "/api/push/subscription"), ("GET", "/api/push/devices"),

@@ -13,6 +13,7 @@ from backend.app import create_litestar
 from backend.audit.tables import ChangeLog
 from backend.clients.tables import Client
 from backend.settings import Settings
+from tests.backend.lifecycle import audit_calls as lifecycle
 from tests.backend.push import support as push
 from tests.factories import PASSWORD, Caller, Org, caller, make_org
 
@@ -70,8 +71,9 @@ MUTATIONS: dict[tuple[str, str], tuple[str, Call, int]] = {
         json={"owner_id": str(o.a.users["agent2"].id), "version": 1}), 1),
     ("POST", "/api/opportunities/{record_id:uuid}/move"): ("a.agent1", lambda o, me, api: me.post(
         f"/api/opportunities/{_r(o, 'opportunity').id}/move", json={"version": 1, "state": "following"}), 1),
+    # The project, its line's template (version 1, seeded on first use), its first stage and two milestones.
     ("POST", "/api/projects"): ("a.agent1", lambda o, me, api: me.post(
-        "/api/projects", json={"title": "新项目", "business_line_id": str(o.line.id)}), 1),
+        "/api/projects", json={"title": "新项目", "business_line_id": str(o.line.id)}), 5),
     ("PATCH", "/api/projects/{record_id:uuid}"): ("a.agent1", lambda o, me, api: me.patch(
         f"/api/projects/{_r(o, 'project').id}", json={"version": 1, "contract_value": "120000"}), 1),
     ("DELETE", "/api/projects/{record_id:uuid}"): ("a.branch_manager", lambda o, me, api: me.delete(
@@ -136,6 +138,7 @@ MUTATIONS: dict[tuple[str, str], tuple[str, Call, int]] = {
     ("PUT", "/api/push/preferences"): ("a.branch_manager", lambda o, me, api: me.request(
         "PUT", "/api/push/preferences", json={"kinds": {"reminder": False}, "quiet_hours": {"start": "22:00",
                                                                                            "end": "07:00"}}), 1),
+    **lifecycle.MUTATIONS,
 }
 NOT_MUTATING = {("POST", "/login")}  # the HTML form posts to the same service as /api/auth/login
 

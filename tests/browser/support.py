@@ -13,6 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
+
+# Conditions, not delays: an upper bound for a screen to show what it must on a loaded 2-core machine.
+expect.set_options(timeout=15_000)
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 MOBILE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "

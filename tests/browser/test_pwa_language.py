@@ -105,7 +105,7 @@ def test_language_setting_overrides_the_browser_and_persists(phones: Any, served
     page.click("#language-choices [data-lang=en]")
     expect(page.locator(".app")).to_have_attribute("data-lang", "en")
     expect(page.locator("#screen-title")).to_have_text("Settings")
-    assert page.evaluate("document.documentElement.lang") == "en"
+    page.wait_for_function("document.documentElement.lang === 'en'")
     page = device.open("/")
     expect(page.locator("nav.bottom-nav")).to_contain_text("Clients")
     with served.db() as db:

@@ -163,8 +163,10 @@ def test_executive_sees_every_branch_read_only(phones: Any, served: Served) -> N
     assert shown == expected, (len(shown), len(expected), page.url, page.locator("#client-list li").count())
     page = device.open("/pipeline?state=potential")
     expect(page.locator("#opportunities [data-id]").first).to_be_visible()
-    expect(page.locator("[data-move]")).to_have_count(
-        page.locator("#opportunities [data-id]").count() * 2)  # shown, but a move would be refused by access rules
+    expect(page.locator("[data-move]")).to_have_count(0)  # read-only: no moves offered
+    page = device.open(f"/clients/{min(rows(served, 'SELECT id FROM clients'))}")
+    expect(page.locator("#client-name")).to_be_visible()
+    expect(page.locator("#new-opportunity")).to_have_count(0)
 
 
 def test_admin_sees_organisation_but_no_business_data(phones: Any, served: Served) -> None:

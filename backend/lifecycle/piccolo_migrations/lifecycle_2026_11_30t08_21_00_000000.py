@@ -20,11 +20,13 @@ async def forwards():
 
     async def create() -> None:
         engine = engine_finder()
+        assert engine is not None
         for name, target in INDEXES.items():
             await engine.run_ddl(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
 
     async def drop() -> None:
         engine = engine_finder()
+        assert engine is not None
         for name in INDEXES:
             await engine.run_ddl(f"DROP INDEX IF EXISTS {name}")
 

@@ -10,11 +10,21 @@ export function Router({ path, replace, lang, title, reload, onNavigate }) {
   const callback = useRef(onNavigate);
   callback.current = onNavigate;
 
+  // The URL is the truth when the Router mounts (the user may have pressed back while the page was still loading);
+  // afterwards, a new `path` from Python is a navigation to record in the history.
+  const seen = useRef(null);
   useEffect(() => {
     if (reload) {
       window.location.assign(reload);
       return;
     }
+    if (seen.current === null) {
+      seen.current = path;
+      if (path && path !== here() && callback.current) callback.current({ path: here() });
+      return;
+    }
+    if (path === seen.current) return;
+    seen.current = path;
     if (!path || path === here()) return;
     if (replace) window.history.replaceState(null, "", path);
     else window.history.pushState(null, "", path);

@@ -148,7 +148,7 @@ async def test_reassigning_with_a_new_deadline_restarts_the_ladder(database):
 async def test_crash_between_claiming_and_commit_leaves_the_timer_due_and_no_inbox_item(database, monkeypatch):
     org = await make_org()
     _, review, entered = await at_contract_review(org)
-    level_1 = [t for t in await timers(review["id"]) if t["level"] == 1][0]
+    level_1 = next(t for t in await timers(review["id"]) if t["level"] == 1)
     log, items = await ChangeLog.count(), await InboxItem.count()
 
     async def crash(*args, **kwargs):
@@ -179,7 +179,7 @@ async def fired_counts() -> dict:
 
 async def test_timers_due_during_downtime_fire_once_after_start_and_never_again(database):
     org = await make_org()
-    project, review, entered = await at_contract_review(org)
+    project, _, entered = await at_contract_review(org)
     back = entered + 100 * HOUR  # the app was down from entry until now
     due = await Timer.count().where((Timer.state == "pending") & (Timer.due_at <= back))
     later = await Timer.count().where((Timer.state == "pending") & (Timer.due_at > back))
@@ -201,7 +201,7 @@ async def test_timers_due_during_downtime_fire_once_after_start_and_never_again(
 async def test_one_failing_timer_does_not_hold_up_the_others(database, monkeypatch, caplog):
     org = await make_org()
     _, review, entered = await at_contract_review(org)
-    poison = [t for t in await timers(review["id"]) if t["level"] == 1][0]["id"]
+    poison = next(t for t in await timers(review["id"]) if t["level"] == 1)["id"]
     real = clock_module._announce
 
     def announce(timer, *args):

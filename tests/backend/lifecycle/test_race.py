@@ -42,7 +42,7 @@ async def test_two_processes_fire_every_timer_exactly_once(database):
         await Milestone.insert(*milestones[start:start + 400])
     workers = {name: await start_worker(name, database) for name in ("clock-a", "clock-b")}
     fired_by = {name: 0 for name in workers}
-    base = dt.datetime(2026, 1, 5, 9, tzinfo=dt.timezone.utc)
+    base = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
     try:
         for round_ in range(ROUNDS):
             now = base + dt.timedelta(hours=round_)

@@ -16,7 +16,7 @@ from tests.backend.lifecycle.helpers import check_off, new_project
 from tests.factories import actor, caller, make_org
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 FRIDAY_5PM = dt.datetime(2026, 12, 4, 17, 0, tzinfo=SHANGHAI)  # a Friday
 OFFICE = CalendarDef()  # Mon–Fri 09:00–18:00: nine working hours a day
 
