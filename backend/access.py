@@ -30,7 +30,7 @@ Action = Literal["list", "read", "create", "update", "delete", "reassign", "nudg
 Mode = Literal["read", "write"]
 ROLES = ("agent", "project_manager", "legal", "finance", "branch_manager", "executive", "admin")
 BUSINESS_ROLES = ("agent", "project_manager", "legal", "finance", "branch_manager", "executive")
-ADMIN_TABLES = ("users", "branches", "regions", "business_lines", "lifecycle_template_versions")
+ADMIN_TABLES = ("users", "branches", "regions", "business_lines", "lifecycle_template_versions", "business_calendars")
 
 
 @dataclass(frozen=True)

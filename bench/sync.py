@@ -15,7 +15,8 @@ What it does (issue 6, "Benchmark"):
 
 "Server time" is the wall time of each request as the client sees it on the loopback (requests go one at a time,
 so the client waits for nothing else); the server's CPU seconds are reported beside it. ``per_note_ratio`` is the
-push time per note divided by the median time of one plain note create.
+push time per note divided by the median time of one plain note create; ``per_note_cpu_ratio`` is the same in
+server CPU seconds (the server's /proc counters), which other load on the machine disturbs less.
 
 Run ``python bench/sync.py [--quick] [--postgres postgresql://postgres@127.0.0.1:5432/postgres]``. Human-readable
 lines first; the last line printed is one JSON object.
@@ -142,26 +143,26 @@ async def fresh_pull(session: Session, device_id: str) -> tuple[int, int, float]
             return records, pages, time.perf_counter() - started
 
 
-def count_rows(database_url: str, sqlite_path: Path, prefix: str) -> tuple[int, int, int]:
-    """(notes with the prefix, their change-log create rows, photos)."""
-    queries = ("SELECT COUNT(*) FROM notes WHERE body LIKE '{p}%'",
-               "SELECT COUNT(*) FROM change_log c JOIN notes n ON c.row_id = {cast} "
-               "WHERE c.table_name = 'notes' AND c.action = 'create' AND n.body LIKE '{p}%'",
-               "SELECT COUNT(*) FROM photos")
+def count_rows(database_url: str, sqlite_path: Path, prefix: str, visit_id: str) -> tuple[int, int, int]:
+    """(notes with the prefix, their change-log create rows, photos of the visit)."""
+    logged = ("SELECT COUNT(*) FROM change_log c JOIN notes n ON c.row_id = {cast} "
+              "WHERE c.table_name = 'notes' AND c.action = 'create' AND n.body LIKE '{p}%'")
+    queries = ("SELECT COUNT(*) FROM notes WHERE body LIKE '{p}%'", logged,
+               "SELECT COUNT(*) FROM photos WHERE visit = '{v}'")
     if database_url:
         import asyncpg
 
         async def run() -> tuple[int, int, int]:
             connection = await asyncpg.connect(database_url)
             try:
-                return tuple([await connection.fetchval(q.format(p=prefix, cast="n.id::text")) for q in queries])
+                return tuple([await connection.fetchval(q.format(p=prefix, v=visit_id, cast="n.id::text")) for q in queries])
             finally:
                 await connection.close()
 
         return asyncio.run(run())
     connection = sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True, timeout=30)
     try:
-        return tuple(connection.execute(q.format(p=prefix, cast="n.id")).fetchone()[0] for q in queries)
+        return tuple(connection.execute(q.format(p=prefix, v=visit_id, cast="n.id")).fetchone()[0] for q in queries)
     finally:
         connection.close()
 
@@ -188,11 +189,13 @@ async def measure(base: str, agents: list[str], args: argparse.Namespace, pid: i
             await pusher.call("POST", "/api/notes", expect=201, json={"visit_id": visit_id, "body": f"warm {i}"})
         await push_all(pusher, device, note_ops(20, visit_id, "warm"), args.batch)
         creates = []
+        cpu_before = cpu_seconds(pid)
         for i in range(args.creates):
             started = time.perf_counter()
             await pusher.call("POST", "/api/notes", expect=201, json={"visit_id": visit_id, "body": f"单条 {i}"})
             creates.append(time.perf_counter() - started)
         single = statistics.median(creates)
+        single_cpu = (cpu_seconds(pid) - cpu_before) / args.creates
 
         # The outbox: notes in batches, then photos one by one.
         prefix = f"bench-{uuid.uuid4().hex[:6]}"
@@ -229,9 +232,9 @@ async def measure(base: str, agents: list[str], args: argparse.Namespace, pid: i
         fresh = await new_device(puller, "fresh phone")
         await fresh_pull(puller, await new_device(puller, "warm-up"))
         records, pages, pull_seconds = await fresh_pull(puller, fresh)
-    return {"single_create_s": single, "push_requests": push_requests, "push_s": push_seconds,
+    return {"single_create_s": single, "single_create_cpu_s": single_cpu, "push_requests": push_requests, "push_s": push_seconds,
             "push_cpu_s": push_cpu, "photo_requests": photo_requests, "photo_s": photo_seconds,
-            "pull_records": records, "pull_pages": pages, "pull_s": pull_seconds, "prefix": prefix}
+            "pull_records": records, "pull_pages": pages, "pull_s": pull_seconds, "prefix": prefix, "visit_id": visit_id}
 
 
 def main() -> None:
@@ -270,7 +273,8 @@ def main() -> None:
         server = subprocess.Popen([*ipms(), "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=log,
                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         figures = asyncio.run(measure(f"http://127.0.0.1:{port}", agents, args, server.pid))
-        notes, logged, photos = count_rows(database_url, work / "data" / "ipms.sqlite3", figures["prefix"])
+        notes, logged, photos = count_rows(database_url, work / "data" / "ipms.sqlite3", figures["prefix"],
+                                           figures["visit_id"])
     finally:
         if server is not None and server.poll() is None:
             server.send_signal(signal.SIGINT)
@@ -293,6 +297,8 @@ def main() -> None:
         "push_server_cpu_s": round(figures["push_cpu_s"], 3), "photos_s": round(figures["photo_s"], 3),
         "per_note_ms": round(per_note * 1000, 3), "single_create_ms": round(figures["single_create_s"] * 1000, 3),
         "per_note_ratio": round(per_note / figures["single_create_s"], 3),
+        # The same ratio in server CPU seconds: steadier when other processes share the machine.
+        "per_note_cpu_ratio": round(figures["push_cpu_s"] / args.notes / max(figures["single_create_cpu_s"], 1e-9), 3),
         "pull_records": figures["pull_records"], "pull_pages": figures["pull_pages"],
         "pull_s": round(figures["pull_s"], 3),
     }

@@ -6,13 +6,15 @@ import uuid
 from typing import Any
 
 from litestar import Request, Router, get, post
+from litestar.datastructures import CacheControlHeader
 from litestar.params import JSONBody, Parameter
 
 from backend.sync import services
 from backend.sync.schemas import PushBatch
 
 
-@get("/pull", operation_id="sync_pull", summary="What this device lacks of your field-kit records, and tombstones")
+@get("/pull", operation_id="sync_pull", summary="What this device lacks of your field-kit records, and tombstones",
+     cache_control=CacheControlHeader(no_store=True))
 async def pull(
     request: Request,
     device_id: uuid.UUID,

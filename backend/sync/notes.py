@@ -52,20 +52,20 @@ def parent_of(data: NoteCreateOp) -> tuple[str, uuid.UUID] | None:
     return named[0] if len(named) == 1 else None
 
 
-async def candidates(actor: Actor, ops: list[Candidate]) -> set[uuid.UUID]:
-    """The op ids among `ops` that can go in a batch (reads only; the batch re-checks what matters)."""
+async def candidates(actor: Actor, ops: list[tuple[int, uuid.UUID, NoteCreateOp]]) -> set[int]:
+    """Which of `ops` (position in the batch, op id, payload) can go in a batch: reads only, the batch re-checks
+    what matters. The first of several ops with one op id or note id may; the others go one by one."""
     if not ops or not access.can(actor, "create", "note"):
         return set()
-    op_ids = [op_id for op_id, _ in ops]
-    note_ids = [note_id(op_id, data) for op_id, data in ops]
-    seen_ops = await _existing(SyncOperation, op_ids)
+    note_ids = [note_id(op_id, data) for _, op_id, data in ops]
+    seen_ops = await _existing(SyncOperation, [op_id for _, op_id, _ in ops])
     seen_notes = await _existing(Note, note_ids)
     visible: dict[tuple[str, uuid.UUID], bool] = {}
-    chosen: set[uuid.UUID] = set()
+    chosen: set[int] = set()
     taken: set[uuid.UUID] = set()
-    for (op_id, data), nid in zip(ops, note_ids, strict=True):
+    for (position, op_id, data), nid in zip(ops, note_ids, strict=True):
         parent = parent_of(data)
-        if parent is None or op_id in seen_ops or nid in seen_notes or op_id in chosen or nid in taken:
+        if parent is None or op_id in seen_ops or nid in seen_notes or op_id in taken or nid in taken:
             continue
         if parent not in visible:
             try:
@@ -74,8 +74,8 @@ async def candidates(actor: Actor, ops: list[Candidate]) -> set[uuid.UUID]:
             except ServiceError:
                 visible[parent] = False
         if visible[parent]:
-            chosen.add(op_id)
-            taken.add(nid)
+            chosen.add(position)
+            taken |= {op_id, nid}
     return chosen
 
 

@@ -160,7 +160,7 @@ async def push(actor: Actor, device_id: uuid.UUID, ops: list[PushOperation]) -> 
             parsed[index] = operations.parse(op.kind, op.data)
         except ServiceError as exc:
             answers[index] = {"op_id": op.op_id, "kind": op.kind} | _refusal(exc)
-    eligible = await notes.candidates(actor, [(op.op_id, parsed[i]) for i, op in enumerate(ops)
+    eligible = await notes.candidates(actor, [(i, op.op_id, parsed[i]) for i, op in enumerate(ops)
                                               if answers[i] is None and op.kind == "note.create"])
     index = 0
     while index < len(ops):
@@ -168,7 +168,7 @@ async def push(actor: Actor, device_id: uuid.UUID, ops: list[PushOperation]) -> 
             index += 1
             continue
         end = index
-        while end < len(ops) and answers[end] is None and ops[end].op_id in eligible:
+        while end < len(ops) and answers[end] is None and end in eligible:
             end += 1
         if end > index:
             await _apply_run(actor, device_id, ops, parsed, answers, index, end)

@@ -79,7 +79,9 @@ SELF = {("GET", "/api/inbox"), ("GET", "/api/inbox/unread-count"), ("POST", "/ap
         ("PUT", "/api/auth/devices/{device_id:uuid}"), ("GET", "/api/push/key"), ("PUT", "/api/push/subscription"),
         ("DELETE", "/api/push/subscription"), ("GET", "/api/push/devices"),
         ("DELETE", "/api/push/devices/{device_id:uuid}"), ("GET", "/api/push/preferences"),
-        ("PUT", "/api/push/preferences")}
+        ("PUT", "/api/push/preferences"),
+        # Sync acts on the caller's own device; what a pull holds is scoped per record: tests/backend/sync/.
+        ("GET", "/api/sync/pull"), ("POST", "/api/sync/push")}
 
 ROLE_USERS = ["a.agent1", "a.agent2", "a.branch_manager", "a.project_manager", "a.legal", "a.finance",
               "executive", "admin"]

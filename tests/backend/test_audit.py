@@ -15,6 +15,7 @@ from backend.clients.tables import Client
 from backend.settings import Settings
 from tests.backend.lifecycle import audit_calls as lifecycle
 from tests.backend.push import support as push
+from tests.backend.sync import support as sync
 from tests.factories import PASSWORD, Caller, Org, caller, make_org
 
 pytestmark = pytest.mark.anyio
@@ -138,6 +139,8 @@ MUTATIONS: dict[tuple[str, str], tuple[str, Call, int]] = {
     ("PUT", "/api/push/preferences"): ("a.branch_manager", lambda o, me, api: me.request(
         "PUT", "/api/push/preferences", json={"kinds": {"reminder": False}, "quiet_hours": {"start": "22:00",
                                                                                            "end": "07:00"}}), 1),
+    # Registering the device is a change of its own (1), then the one note of the batch (1).
+    ("POST", "/api/sync/push"): ("a.agent1", lambda o, me, api: sync.push_one_note(o, me), 2),
     **lifecycle.MUTATIONS,
 }
 NOT_MUTATING = {("POST", "/login")}  # the HTML form posts to the same service as /api/auth/login

@@ -96,6 +96,7 @@ def test_branch_manager_sees_the_whole_branch(phones: Any, served: Served) -> No
     signing = rows(served, f"SELECT id FROM projects WHERE status = 'open' AND stage_key = 'signing' "
                            f"AND branch = ({branch})")
     page.click("#by-stage [data-stage=signing]")
+    page.wait_for_url("**/manager?stage=signing")
     expect(page.locator("#stage-projects li")).to_have_count(len(signing))
     shown = ids(page, "#stage-projects li[data-id]")
     assert shown == signing, (len(shown), len(signing), page.url)

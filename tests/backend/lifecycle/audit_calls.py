@@ -7,6 +7,8 @@ import datetime as dt
 import decimal
 from typing import Any
 
+import msgspec
+
 from backend import db
 from backend.lifecycle import calendars, templates
 from backend.lifecycle.tables import Milestone
@@ -83,8 +85,6 @@ async def nudge_milestone(org: Any, me: Any, api: Any) -> Any:
 
 async def save_template(org: Any, me: Any, api: Any) -> Any:
     current = await unlogged(templates.read_current(actor(org.admin), org.line.id))
-    import msgspec
-
     return await me.request("PUT", f"/api/business-lines/{org.line.id}/template",
                             json={"definition": msgspec.to_builtins(current["definition"]), "based_on": 1})
 

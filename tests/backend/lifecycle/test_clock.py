@@ -219,3 +219,11 @@ async def test_one_failing_timer_does_not_hold_up_the_others(database, monkeypat
     assert (await Timer.select(Timer.state).where(Timer.id == poison).first())["state"] == "failed"
     assert await ChangeLog.exists().where((ChangeLog.action == "timer_failed") & (ChangeLog.row_id == str(poison)))
     assert await Timer.count().where((Timer.state == "pending") & (Timer.due_at <= entered + 100 * HOUR)) == 0
+
+
+async def test_the_clock_knows_when_it_must_next_wake(database):
+    org = await make_org()
+    assert await clock_module.next_due() is None
+    await at_contract_review(org)
+    earliest = min(t["due_at"] for t in await Timer.select(Timer.due_at).where(Timer.state == "pending"))
+    assert await clock_module.next_due() == earliest and earliest.tzinfo is not None

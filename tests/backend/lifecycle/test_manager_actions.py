@@ -5,9 +5,10 @@ import pytest
 from backend.accounts.tables import User
 from backend.audit.tables import ChangeLog
 from backend.lifecycle.tables import Milestone
+from backend.projects import services
 from backend.projects.tables import ProjectMember
 from tests.backend.lifecycle.helpers import inbox, new_project, walk_to
-from tests.factories import caller, make_org, make_user
+from tests.factories import actor, caller, make_org, make_user
 
 pytestmark = pytest.mark.anyio
 
@@ -61,9 +62,6 @@ async def test_others_cannot_reassign_milestones(api, who, status):
 
 async def test_project_manager_reassigns_on_projects_they_run(api):
     org = await make_org()
-    from backend.projects import services
-    from tests.factories import actor
-
     pm = org.a.users["project_manager"]
     project = await services.create_project(actor(org.a.users["branch_manager"]), {
         "title": "静安商铺转让", "business_line_id": org.line.id, "manager_id": pm.id,

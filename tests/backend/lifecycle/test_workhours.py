@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backend.lifecycle import templates
+from backend.lifecycle import stages, templates
 from backend.lifecycle.seeds import seed_for
 from backend.lifecycle.tables import Milestone, Timer
 from backend.lifecycle.workhours import CalendarDef, WorkingHours
@@ -100,8 +100,6 @@ async def test_project_deadlines_skip_the_weekend_when_the_branch_keeps_office_h
     await templates.save_template(actor(org.admin), line.id, definition, based_on=1)
     project = await new_project(org, line=line)
     await check_off(org, project["id"])
-    from backend.lifecycle import stages
-
     current = await Project.select().where(Project.id == project["id"]).first()
     await stages.transition(actor(org.a.users["agent1"]), project["id"], current["version"], "advance",
                             at=FRIDAY_5PM.astimezone(UTC))

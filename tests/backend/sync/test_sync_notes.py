@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from backend import db
 from backend.accounts.services import touch_device
 from backend.audit.tables import ChangeLog
 from backend.sync import notes, operations, services
@@ -94,8 +95,9 @@ async def test_refused_batch_is_taken_one_by_one(database, monkeypatch) -> None:
     real = notes.create_many
 
     async def half_done_then_refused(*args: Any) -> Any:
-        await real(*args)  # everything written, then refused: the transaction must leave nothing behind
-        raise notes.BatchRefused("test")
+        async with db.write_transaction():  # create_many's transaction joins this one
+            await real(*args)  # everything written, then refused: the transaction must leave nothing behind
+            raise notes.BatchRefused("test")
 
     monkeypatch.setattr(notes, "create_many", half_done_then_refused)
     batch = [_op(f"逐条{i}", visit=own["visit"]) for i in range(4)]
@@ -104,3 +106,15 @@ async def test_refused_batch_is_taken_one_by_one(database, monkeypatch) -> None:
     assert [r["status"] for r in reply["results"]] == ["applied"] * 4
     assert await Note.count().where(Note.body.like("逐条%")) == 4
     assert await ChangeLog.count() - log_before == 4
+
+
+async def test_an_op_twice_in_one_batch_is_applied_once(database) -> None:
+    org = await make_org()
+    agent = actor(org.a.users["agent1"])
+    device_id = uuid.uuid4()
+    await touch_device(agent, device_id, "phone")
+    twice, other = _op("两次", visit=org.a.records["agent1"]["visit"]), _op("另一条", visit=org.a.records["agent1"]["visit"])
+    reply = await services.push(agent, device_id, [twice, twice, other])
+    assert [r["status"] for r in reply["results"]] == ["applied", "duplicate", "applied"]
+    assert reply["results"][0]["record"] == reply["results"][1]["record"]
+    assert await Note.count().where(Note.body == "两次") == 1

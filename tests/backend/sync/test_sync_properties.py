@@ -76,7 +76,7 @@ async def test_every_operation_takes_effect_exactly_once(org: Org, scenario: Any
     client = Client(branch=org.a.branch.id, owner=agent.id, name="属性测试")
     await Client.insert(client)
     visit = Visit(branch=org.a.branch.id, owner=agent.id, client=client.id, address="世纪大道1号",
-                  scheduled_at=dt.datetime.now(dt.timezone.utc))
+                  scheduled_at=dt.datetime.now(dt.UTC))
     await Visit.insert(visit)
     devices = [uuid.uuid4() for _ in range(DEVICES)]
     for device_id in devices:

@@ -12,7 +12,7 @@ import pytest
 from backend import db
 from backend.app import create_litestar
 from backend.audit.tables import ChangeLog
-from backend.sync import operations
+from backend.sync import notes as sync_notes
 from backend.sync.tables import SyncOperation
 from backend.visits.tables import Note, Visit
 from tests.backend.sync.support import note_op, register_device
@@ -123,36 +123,38 @@ async def test_push_answer_lost_after_commit_is_answered_duplicate(database) -> 
     assert await ChangeLog.count() - log_before == 5
 
 
-async def test_push_cancelled_before_commit_leaves_nothing_and_the_retry_applies(api, monkeypatch) -> None:
+async def test_push_cancelled_midway_keeps_what_committed_and_the_retry_finishes(api, monkeypatch) -> None:
+    """The client gives up while the server is inside the batch: the edit before committed on its own (the retry
+    answers it `duplicate`), the run of notes had not (rolled back whole: the retry applies it), nothing doubles."""
     org = await make_org()
     visit = org.a.records["agent1"]["visit"]
     me = await caller(api, org.a.users["agent1"])
     device_id = await register_device(me)
-    batch = {"device_id": device_id, "ops": [note_op(f"第{i}条", visit=visit) for i in range(3)]}
-    second_op_started, never = asyncio.Event(), asyncio.Event()
-    real = operations.HANDLERS["note.create"]
-    calls = 0
+    edit = {"op_id": str(uuid.uuid4()), "kind": "visit.update",
+            "data": {"id": str(visit.id), "version": 1, "status": "done"}}
+    batch = {"device_id": device_id, "ops": [edit, *(note_op(f"第{i}条", visit=visit) for i in range(3))]}
+    logged, never = asyncio.Event(), asyncio.Event()
+    real = sync_notes.record_changes
 
-    async def stalls_on_the_second(*args: Any) -> dict[str, Any]:
-        nonlocal calls
-        calls += 1
-        if calls == 2:
-            second_op_started.set()
-            await never.wait()  # the client gives up here: the first note is applied but not committed
-        return await real(*args)
+    async def logs_then_stalls(changes: list[dict[str, Any]]) -> None:
+        await real(changes)
+        logged.set()
+        await never.wait()  # notes and change-log rows written, not committed
 
-    monkeypatch.setitem(operations.HANDLERS, "note.create", stalls_on_the_second)
-    before = await _notes_on(visit.id)
+    monkeypatch.setattr(sync_notes, "record_changes", logs_then_stalls)
+    before, log_before = await _notes_on(visit.id), await ChangeLog.count()
     request = asyncio.create_task(me.post("/api/sync/push", json=batch))
-    await second_op_started.wait()
+    await logged.wait()
     request.cancel()
     with pytest.raises(asyncio.CancelledError):
         await request
-    assert await _notes_on(visit.id) == before and await SyncOperation.count() == 0
-    monkeypatch.setitem(operations.HANDLERS, "note.create", real)
+    assert await _notes_on(visit.id) == before and await ChangeLog.count() - log_before == 1  # the edit only
+    monkeypatch.undo()
     retry = (await me.post("/api/sync/push", json=batch)).json()
-    assert [r["status"] for r in retry["results"]] == ["applied"] * 3
-    assert await _notes_on(visit.id) == before + 3
+    assert [r["status"] for r in retry["results"]] == ["duplicate", "applied", "applied", "applied"]
+    assert retry["results"][0]["record"]["status"] == "done"
+    assert await _notes_on(visit.id) == before + 3 and await ChangeLog.count() - log_before == 4
+    assert (await Visit.select(Visit.version).where(Visit.id == visit.id).first())["version"] == 2
 
 
 async def test_note_retried_under_a_new_op_id_is_not_doubled(api) -> None:
@@ -189,3 +191,28 @@ async def test_push_envelope_is_validated_as_a_whole(api) -> None:
     too_many = [note_op("x", visit=org.a.records["agent1"]["visit"]) for _ in range(251)]
     assert (await me.post("/api/sync/push", json={"device_id": device_id, "ops": too_many})).status_code == 400
     assert await Visit.count() == 4  # untouched
+
+
+async def test_retry_overlapping_the_first_request_applies_each_op_once(database) -> None:
+    """The client timed out and sent the batch again while the server was still on it: both requests walk the
+    same ops; each op is applied by one and answered duplicate by the other."""
+    from backend.accounts.services import touch_device
+    from backend.sync import services
+    from backend.sync.schemas import PushOperation
+    from tests.factories import actor
+
+    org = await make_org()
+    own = org.a.records["agent1"]
+    agent = actor(org.a.users["agent1"])
+    device_id = uuid.uuid4()
+    await touch_device(agent, device_id, "phone")
+    ops = [PushOperation(op_id=uuid.UUID(op["op_id"]), kind=op["kind"], data=op["data"])
+           for op in (note_op(f"重叠{i}", visit=own["visit"]) for i in range(20))]
+    ops.insert(10, PushOperation(op_id=uuid.uuid4(), kind="visit.update",
+                                 data={"id": str(own["visit"].id), "version": 1, "summary": "一次"}))
+    first, second = await asyncio.gather(services.push(agent, device_id, ops), services.push(agent, device_id, ops))
+    for one, other in zip(first["results"], second["results"], strict=True):
+        assert sorted([one["status"], other["status"]]) == ["applied", "duplicate"], (one, other)
+        assert one["record"] == other["record"]
+    assert await _notes_on(own["visit"].id) == 1 + 20  # the factory's note and these
+    assert (await Visit.select(Visit.version).where(Visit.id == own["visit"].id).first())["version"] == 2
