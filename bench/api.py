@@ -1,7 +1,7 @@
 """Benchmark: the JSON API under load (scoped client list and note writes), beside a bare baseline in the same run.
 
 What it does (issue 2, "Benchmark"):
-1. Seeds the demo organisation ×10 (3,000 clients, 1,200 projects; ×2 with ``--quick``) into a fresh temporary
+1. Seeds the demo organisation ×10 (3,000 clients, 1,200 projects; ×1 with ``--quick``) into a fresh temporary
    ``IPMS_DATA_DIR`` (SQLite), or into a database of its own on the PostgreSQL server given by ``--postgres URL``
    (created here and dropped at the end).
 2. Starts the real app as a subprocess (``ipms serve``: one worker, development mode, escalation clock off unless
@@ -476,12 +476,12 @@ async def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="API benchmark: scoped client list and note writes vs. a bare baseline")
-    parser.add_argument("--quick", action="store_true", help="demo ×2 and 4 s phases (under a minute in all)")
+    parser.add_argument("--quick", action="store_true", help="demo ×1 and 3 s phases (under a minute in all)")
     parser.add_argument("--postgres", metavar="URL", default="",
                         help="PostgreSQL server URL, e.g. postgresql://postgres@127.0.0.1:5432/postgres "
                              "(a database is created there and dropped afterwards)")
-    parser.add_argument("--scale", type=int, help="demo data multiplier (default 10, quick 2)")
-    parser.add_argument("--duration", type=float, help="measured seconds per phase (default 15, quick 4)")
+    parser.add_argument("--scale", type=int, help="demo data multiplier (default 10, quick 1)")
+    parser.add_argument("--duration", type=float, help="measured seconds per phase (default 15, quick 3)")
     parser.add_argument("--warmup", type=float, help="unmeasured seconds before each slice (default 1, quick 0.5)")
     parser.add_argument("--rounds", type=int, help="slices per phase, app and baseline alternating (default 3, quick 1)")
     parser.add_argument("--concurrency", type=int, default=50, help="concurrent connections (default 50)")
@@ -490,8 +490,8 @@ def main() -> int:
     parser.add_argument("--with-clock", action="store_true", help="leave the app's escalation clock running")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directory and server logs")
     args = parser.parse_args()
-    args.scale = args.scale or (2 if args.quick else 10)
-    args.duration = args.duration or (4.0 if args.quick else 15.0)
+    args.scale = args.scale or (1 if args.quick else 10)
+    args.duration = args.duration or (3.0 if args.quick else 15.0)
     args.warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 1.0)
     args.rounds = max(1, args.rounds or (1 if args.quick else 3))
     work = Path(tempfile.mkdtemp(prefix="ipms-bench-api-"))

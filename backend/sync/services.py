@@ -4,7 +4,8 @@ Protocol (the field kit's side of it; every call carries the session cookie, and
 ==============================================================================================================
 
 Register the device first: ``PUT /api/auth/devices/{device_id}`` with ``{"label": "iPhone Safari"}``. The device
-must belong to the signed-in user; anyone else's device id answers 404.
+must belong to the signed-in user; anyone else's (or an unregistered) device id answers 404. One sync round:
+push the outbox (batch after batch, each after the previous answer), then pull until ``more`` is false.
 
 Pull — ``GET /api/sync/pull?device_id=UUID&cursor=N[&limit=L]``
     ``cursor`` is 0 the first time (or after the local cache was wiped), afterwards the ``cursor`` of the last
@@ -57,7 +58,9 @@ Push — ``POST /api/sync/push`` with ``{"device_id": UUID, "ops": [{"op_id": UU
     show both to the user; to keep theirs, queue a new operation based on ``current.version``. ``rejected``:
     keep it visible with the reason (``internal_error`` may be retried). Conflicting and rejected operations leave
     nothing behind, so the same op id may be sent again. A lost answer is harmless: send the same batch again;
-    what was applied answers ``duplicate`` and nothing is doubled.
+    what was applied answers ``duplicate`` and nothing is doubled. An op id already used by another user is
+    ``rejected`` (field ``op_id``). A malformed envelope (not a UUID, more than 250 ops) is a 400 for the whole
+    batch; a malformed ``data`` only rejects its own operation.
 
 Photos are not pushed here: upload each with its own UUID through ``POST /api/photos`` (idempotent by id), after
 the note it belongs to was answered ``applied``/``duplicate`` when it hangs off a note.
