@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from backend.app import create_litestar
+from pwa.routes import APP_PATHS
 from backend.settings import Settings
 from tests.factories import Org, caller, make_org
 
@@ -69,8 +70,12 @@ ROUTES |= {
     ("PUT", "/api/branches/{record_id:uuid}/calendar"): ("calendar", "update"),
     ("DELETE", "/api/branches/{record_id:uuid}/calendar"): ("calendar", "delete"),
 }
-PUBLIC = {("GET", "/healthz"), ("GET", "/"), ("GET", "/login"), ("POST", "/login"), ("POST", "/api/auth/login"),
-          ("GET", "/sw-push.js")}
+PUBLIC = {("GET", "/healthz"), ("GET", "/login"), ("POST", "/login"), ("POST", "/api/auth/login"),
+          ("GET", "/sw-push.js"), ("GET", "/sw.js"), ("GET", "/manifest.webmanifest"), ("GET", "/apple-touch-icon.png"),
+          ("GET", "/static/{rev:str}/{name:path}")}
+# Page shells carry no records: signed out they redirect to /login; the screen's data comes over the websocket,
+# whose every query goes through backend/access.py (tests/browser/test_pwa_roles.py checks what each role sees).
+PUBLIC |= {("GET", path) for path in APP_PATHS}
 # Routes that act only on the caller's own account (sessions, tokens, devices, inbox).
 SELF = {("GET", "/api/inbox"), ("GET", "/api/inbox/unread-count"), ("POST", "/api/inbox/{item_id:uuid}/read"),
         ("POST", "/api/inbox/read-all"),
