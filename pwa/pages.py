@@ -30,8 +30,20 @@ async def app_page(request: Request) -> Any:
     if actor is None or actor.session_id is None:
         return Redirect("/login")
     lang = language(request, actor.language)
-    return Template("page.html.j2", context={"csrf_token": actor.csrf_token, **shell_context(lang)},
+    return Template("page.html.j2", context={"csrf_token": actor.csrf_token, "user_id": str(actor.id),
+                                            "fieldkit_text": fieldkit_text(lang), **shell_context(lang)},
                     headers={"Cache-Control": "no-store"}, media_type="text/html")
+
+
+def fieldkit_text(lang: str) -> str:
+    """The offline field kit's words (fieldkit.* and capture.*), embedded in the page so the cached shell has them."""
+    import json
+
+    from pwa.i18n import catalog
+
+    words = {key.split(".", 1)[1]: t(lang, key) for key in catalog(lang) if key.startswith("fieldkit.")}
+    words["capture"] = {key.split(".", 1)[1]: t(lang, key) for key in catalog(lang) if key.startswith("capture.")}
+    return json.dumps(words, ensure_ascii=False).replace("</", "<\\/")
 
 
 @get("/login", exclude_from_auth=True, include_in_schema=False)

@@ -31,6 +31,11 @@ def _dummy_hash() -> str:
 
 SESSION_TOUCH_EVERY = dt.timedelta(minutes=5)
 TOKEN_PREFIX = "ipms_"
+SESSION_WITH_USER = (
+    'SELECT s.id AS session_id, s.csrf_token, s.created_at, s.last_seen_at, u.id AS user_id, u.role, u.branch, '
+    'u.username, u.display_name, u.language, u.is_active FROM sessions s JOIN users u ON u.id = s."user" '
+    "WHERE s.token_hash = {}"
+)
 
 USER_SPEC = records.Spec(
     resource="user", table=User, search=("username", "display_name"),
@@ -136,16 +141,20 @@ async def actor_for_session(token: str | None, settings: Settings, at: dt.dateti
     if not token:
         return None
     at = at or records.now()
-    session = await Session.select().where(Session.token_hash == sha256(token)).first()
-    if session is None:
+    # One round trip on every request: the session and its user together.
+    rows = await Session.raw(SESSION_WITH_USER, sha256(token))
+    if not rows:
         return None
-    user = await User.select().where(User.id == session["user"]).first()
-    idle = at - session["last_seen_at"] > dt.timedelta(hours=settings.session_idle_hours)
-    old = at - session["created_at"] > dt.timedelta(days=settings.session_absolute_days)
-    if user is None or not user["is_active"] or idle or old:
+    row = rows[0]
+    session = {"id": row["session_id"], "csrf_token": row["csrf_token"]}
+    user = {"id": row["user_id"], "role": row["role"], "branch": row["branch"], "username": row["username"],
+            "display_name": row["display_name"], "language": row["language"], "is_active": row["is_active"]}
+    idle = at - row["last_seen_at"] > dt.timedelta(hours=settings.session_idle_hours)
+    old = at - row["created_at"] > dt.timedelta(days=settings.session_absolute_days)
+    if not user["is_active"] or idle or old:
         await Session.delete().where(Session.id == session["id"])
         return None
-    if at - session["last_seen_at"] > SESSION_TOUCH_EVERY:
+    if at - row["last_seen_at"] > SESSION_TOUCH_EVERY:
         await Session.update({Session.last_seen_at: at}).where(Session.id == session["id"])
     return actor_from_row(user, session)
 

@@ -14,6 +14,8 @@ from pwa.ui import App, action, button, card, facts, guarded
 CHOICES = (("zh", "settings.lang_zh"), ("en", "settings.lang_en"), ("", "settings.lang_auto"))
 # Push notifications on this device and the user's device list (the field kit's module; permission only on click).
 PushSettings = component_from_url(assets.url("fieldkit/push.js"), "PushSettings")
+# Sign-out syncs the outbox first, asks before discarding, and wipes this user's local data (field kit's module).
+SignOut = component_from_url(assets.url("fieldkit/outbox.js"), "SignOut")
 PUSH_LABELS = ("turn_on", "turn_off", "working", "enabled", "disabled", "ios_tab", "unsupported", "denied", "timeout",
                "failed", "devices", "this_device", "receives", "silent", "remove")
 
@@ -27,10 +29,6 @@ def screen(app: App) -> Any:
             app.set_language(effective)
         return action(app, save)
 
-    async def sign_out(actor: Any, _: Any) -> None:
-        await accounts.sign_out(actor)
-        app.sign_out()
-
     return html.main(
         {"className": "screen", "id": "settings"},
         card(facts((app.t("settings.name"), app.actor.display_name), (app.t("settings.username"), html.span({"translate": "no"}, app.actor.username)),
@@ -43,5 +41,6 @@ def screen(app: App) -> Any:
             for code, key in CHOICES]),
              title=app.t("settings.language")),
         card(PushSettings({"labels": {key: app.t(f"push.{key}") for key in PUSH_LABELS}}), title=app.t("push.title")),
-        card(button(app.t("settings.sign_out"), action(app, sign_out), "danger block", id="sign-out")),
+        card(SignOut({"text": app.t("settings.sign_out"),
+                      "labels": {key: app.t(f"fieldkit.{key}") for key in ("sign_out_discard", "signing_out")}})),
     )

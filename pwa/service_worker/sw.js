@@ -1,6 +1,7 @@
 // IPMS service worker: precaches the revisioned static files, serves them cache-first, and answers navigations
-// network-first with a short timeout, falling back to the last app page it saw. The offline issue extends this file
-// (outbox sync, push); keep one named function per event.
+// network-first with a short timeout, falling back to the last app page it saw. A new version waits until the page's
+// "update available" button posts SKIP_WAITING (the first install takes over at once). Background Sync (where the
+// browser has it) tells open pages to flush the field kit's outbox. One named function per event.
 importScripts("/sw-push.js"); // push, notificationclick, pushsubscriptionchange (pwa/service_worker/push.js)
 const REVISION = "__REVISION__";
 const STATIC_CACHE = `ipms-static-${REVISION}`;
@@ -12,7 +13,6 @@ const APP_PAGE = "/";
 async function onInstall() {
   const cache = await caches.open(STATIC_CACHE);
   await cache.addAll(PRECACHE);
-  await self.skipWaiting();
 }
 
 async function onActivate() {
@@ -30,16 +30,18 @@ function withTimeout(promise, ms) {
 }
 
 async function navigate(request) {
-  const cache = await caches.open(PAGES_CACHE);
   const url = new URL(request.url);
   const isLogin = url.pathname === "/login";
   try {
     const response = await withTimeout(fetch(request), NAVIGATION_TIMEOUT_MS);
-    // Keep the app page (any in-app path renders the same shell) for cold starts without a network.
-    if (response.ok && !response.redirected && !isLogin) await cache.put(APP_PAGE, response.clone());
+    // Keep the app page (any in-app path renders the same shell) for cold starts without a network. The cache is
+    // opened (created) only here, so after a sign-out wiped it the sign-in page leaves none behind.
+    if (response.ok && !response.redirected && !isLogin) {
+      await (await caches.open(PAGES_CACHE)).put(APP_PAGE, response.clone());
+    }
     return response;
   } catch (error) {
-    const cached = await cache.match(isLogin ? "/login" : APP_PAGE);
+    const cached = await caches.match(isLogin ? "/login" : APP_PAGE, { cacheName: PAGES_CACHE });
     if (cached) return cached;
     throw error;
   }
@@ -68,6 +70,20 @@ function onFetch(event) {
   }
 }
 
+function onMessage(event) {
+  if (event.data && event.data.type === "SKIP_WAITING") self.skipWaiting();
+}
+
+// Background Sync: the outbox lives in the page's IndexedDB and replays with the page's session, so wake the open
+// pages (the sync engine in pwa/static/fieldkit/sync.js answers SYNC_OUTBOX); with none open, the next start flushes.
+async function onSync(event) {
+  if (event.tag !== "ipms-outbox") return;
+  const pages = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  pages.forEach((page) => page.postMessage({ type: "SYNC_OUTBOX" }));
+}
+
 self.addEventListener("install", (event) => event.waitUntil(onInstall()));
+self.addEventListener("message", onMessage);
+self.addEventListener("sync", (event) => event.waitUntil(onSync(event)));
 self.addEventListener("activate", (event) => event.waitUntil(onActivate()));
 self.addEventListener("fetch", onFetch);

@@ -44,11 +44,13 @@ function onOpen(mount) {
   mount.opened = true;
   retryDelay = 1000;
   setStatus("online");
+  whenPainted(mount.element, unmountFieldKit);
 }
 
 function onClose(mount) {
   if (mount.url) retiredUrls.add(mount.url);
   if (mount !== current) return;
+  if (!mount.opened) mountFieldKit(); // the websocket cannot connect: the field kit works from IndexedDB meanwhile
   setStatus(navigator.onLine ? "reconnecting" : "offline");
   scheduleRemount(retryDelay);
   retryDelay = Math.min(retryDelay * 2, 15000);
@@ -89,6 +91,41 @@ function mount() {
                  reconnectInterval: 750, reconnectMaxInterval: 15000, reconnectMaxRetries: 1 });
 }
 
+// ---- the offline field kit (pwa/static/fieldkit/offline.js), mounted by the shell itself ----------------------------
+
+let fieldKit = null;
+
+function whenPainted(element, callback) {
+  if (element.querySelector(".app, .signed-out")) return callback();
+  const observer = new MutationObserver(() => {
+    if (!element.querySelector(".app, .signed-out")) return;
+    observer.disconnect();
+    callback();
+  });
+  observer.observe(element, { childList: true, subtree: true });
+}
+
+function mountFieldKit() {
+  if (fieldKit || !document.querySelector('meta[name="ipms-user"]')) return;
+  const element = document.createElement("div");
+  element.className = "fieldkit-mount";
+  app.prepend(element);
+  app.querySelector(".boot")?.remove();
+  fieldKit = element;
+  Promise.all([import("react"), import("./fieldkit/offline.js")]).then(([react, offline]) => {
+    if (fieldKit !== element) return;
+    const words = offline.pageLabels();
+    react.render(react.createElement(offline.OfflineApp, { labels: words, captureLabels: words.capture || {},
+                                                           lang: document.documentElement.lang.startsWith("zh") ? "zh" : "en" }), element);
+  }).catch((error) => console.warn("IPMS: cannot mount the offline field kit", error));
+}
+
+function unmountFieldKit() {
+  const element = fieldKit;
+  fieldKit = null;
+  if (element) retire(element);
+}
+
 function reconnectNow() {
   const status = document.body.dataset.connection;
   if (status === "offline" || status === "reconnecting") mount();
@@ -105,8 +142,48 @@ document.addEventListener("visibilitychange", () => {
 setStatus(navigator.onLine ? "connecting" : "offline");
 mount();
 
+// The field kit's sync engine: outbox and pull on start, `online`, foreground, a timer and Background Sync.
+import("./fieldkit/sync.js").then((sync) => sync.start()).catch((error) => console.warn("IPMS: sync not started", error));
+
+// ---- service worker and the "update available" prompt ----------------------------------------------------------
+
+function offerUpdate(worker) {
+  if (!worker || document.getElementById("update-prompt")) return;
+  let words = {};
+  try { words = JSON.parse(document.getElementById("fieldkit-text")?.textContent || "{}"); } catch (error) { /* none */ }
+  const prompt = document.createElement("div");
+  prompt.id = "update-prompt";
+  prompt.className = "update-prompt";
+  prompt.setAttribute("role", "status");
+  const text = document.createElement("span");
+  text.textContent = words.update_available || "Update available";
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "button";
+  button.id = "update-now";
+  button.textContent = words.update_now || "Update";
+  button.addEventListener("click", () => worker.postMessage({ type: "SKIP_WAITING" }));
+  prompt.append(text, button);
+  document.body.appendChild(prompt);
+}
+
 if ("serviceWorker" in navigator) {
+  let reloading = false;
+  const hadController = Boolean(navigator.serviceWorker.controller);
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    if (!hadController || reloading) return;
+    reloading = true;
+    window.location.reload();
+  });
   window.addEventListener("load", () => {
-    navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch((error) => console.warn("IPMS: no service worker", error));
+    navigator.serviceWorker.register("/sw.js", { scope: "/" }).then((registration) => {
+      if (registration.waiting && navigator.serviceWorker.controller) offerUpdate(registration.waiting);
+      registration.addEventListener("updatefound", () => {
+        const worker = registration.installing;
+        worker?.addEventListener("statechange", () => {
+          if (worker.state === "installed" && navigator.serviceWorker.controller) offerUpdate(worker);
+        });
+      });
+    }).catch((error) => console.warn("IPMS: no service worker", error));
   });
 }

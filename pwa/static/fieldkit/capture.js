@@ -4,7 +4,7 @@
 // Order for each photo: read capture time (and GPS, when the user allowed location) from the ORIGINAL file →
 // compress in the browser (≤ 1600 px long edge, JPEG, which drops all EXIF) → upload over HTTP with a client UUID,
 // the CSRF token and progress → tell the Python side (onUploaded) so the gallery re-renders.
-// The offline issue adds the outbox between "compress" and "upload"; keep those steps as separate functions.
+// Offline (or when the upload cannot reach the server) the outbox (sync.js) sits between "compress" and "upload".
 import { createElement as h, useEffect, useRef, useState } from "react";
 
 export const MAX_EDGE = 1600;
@@ -169,7 +169,8 @@ export async function preparePhoto(file, parent, { withLocation = locationAllowe
   return { id: newId(), parent, blob, takenAt, location, withLocation, name: file.name || "photo.jpg" };
 }
 
-export function uploadPhoto(photo, onProgress) {
+// `csrf`: the token kept with the session in IndexedDB when the outbox replays (the page's own token otherwise).
+export function uploadPhoto(photo, onProgress, { csrf = csrfToken() } = {}) {
   return new Promise((resolve, reject) => {
     const form = new FormData();
     form.append("id", photo.id);
@@ -183,7 +184,7 @@ export function uploadPhoto(photo, onProgress) {
     form.append("file", photo.blob, photo.blob.type === "image/jpeg" ? "photo.jpg" : photo.name);
     const request = new XMLHttpRequest();
     request.open("POST", UPLOAD_URL);
-    request.setRequestHeader("X-CSRF-Token", csrfToken());
+    request.setRequestHeader("X-CSRF-Token", csrf);
     request.responseType = "json";
     request.upload.onprogress = (event) => {
       if (event.lengthComputable && onProgress) onProgress(event.loaded / event.total);
@@ -201,23 +202,36 @@ export function uploadPhoto(photo, onProgress) {
 // ---- the component ---------------------------------------------------------------------------------------------------
 
 // Props: parentKind ("visit" | "project" | "note"), parentId, labels {take, choose, location, uploading, failed,
-// retry, done}, onUploaded({photoId, bytes, created}).
-export function Capture({ parentKind, parentId, labels = {}, onUploaded }) {
+// retry, done, queued}, onUploaded({photoId, bytes, created}), onQueued({photoId, bytes}), offline (the offline
+// shell: always queue). With no network (or when the upload cannot reach the server) the photo goes into the
+// field kit's outbox (sync.js) and uploads when the network returns.
+export function Capture({ parentKind, parentId, labels = {}, onUploaded, onQueued, offline = false }) {
   const [items, setItems] = useState([]);
   const [withLocation, setWithLocation] = useState(locationAllowed());
   const camera = useRef(null);
   const library = useRef(null);
   const callback = useRef(onUploaded);
   callback.current = onUploaded;
+  const queued = useRef(onQueued);
+  queued.current = onQueued;
   const update = (key, change) => setItems((list) => list.map((item) => (item.key === key ? { ...item, ...change } : item)));
 
+  async function queue(key, photo) {
+    const { queuePhoto } = await import("./sync.js");
+    await queuePhoto(photo);
+    update(key, { state: "queued", progress: 0, photo: null });
+    if (queued.current) queued.current({ photoId: photo.id, bytes: photo.blob.size });
+  }
+
   async function send(key, photo) {
+    if (offline || !navigator.onLine) return queue(key, photo);
     update(key, { state: "uploading", progress: 0, photo });
     try {
       const body = await uploadPhoto(photo, (progress) => update(key, { progress }));
       update(key, { state: "done", progress: 1 });
       if (callback.current) callback.current({ photoId: body?.id || photo.id, bytes: photo.blob.size, created: true });
     } catch (error) {
+      if (!error.status) return queue(key, photo); // the network went away: the outbox takes it
       update(key, { state: "failed", error: error.message });
     }
   }
@@ -255,8 +269,9 @@ export function Capture({ parentKind, parentId, labels = {}, onUploaded }) {
     h("label", { className: "row small muted" },
       h("input", { type: "checkbox", checked: withLocation, onChange: toggleLocation }), labels.location || "GPS"),
     ...visible.map((item) => h("div", { key: item.key, className: "upload", "data-upload-state": item.state },
-      h("span", null, item.state === "failed" ? (labels.failed || "!") : (labels.uploading || "…")),
-      h("progress", { max: 1, value: item.progress || 0 }),
+      h("span", null, item.state === "failed" ? (labels.failed || "!")
+        : item.state === "queued" ? (labels.queued || "⏳") : (labels.uploading || "…")),
+      item.state === "queued" ? null : h("progress", { max: 1, value: item.progress || 0 }),
       item.state === "failed" && item.photo
         ? h("button", { type: "button", className: "button secondary", onClick: () => send(item.key, item.photo) },
             labels.retry || "↻")

@@ -1,0 +1,147 @@
+// Field kit: local data in IndexedDB, keyed by user. A thin promise wrapper of our own (no vendored library).
+//
+// Stores (database "ipms-fieldkit"):
+//   meta     key → value: "current" = { userId, csrf, lang } of the session this browser last saw online
+//   devices  userId → { user, id, label }: the device record of this install for that user (server device ids
+//            belong to one user, so a phone that changes hands gets one per user)
+//   state    userId → { user, cursor, lastSync, lastError, persisted }
+//   records  [user, kind, id] → { user, kind, id, data }: what GET /api/sync/pull gave that user
+//   outbox   id → { id, user, type: "op" | "photo", op, photo, state, error, current, attempts, createdAt }
+// Nothing of one user is ever read under another: every read takes the user id.
+export const DB_NAME = "ipms-fieldkit";
+const VERSION = 1;
+const DEVICE_KEY = "ipms.device.id"; // push.js reads the current user's device id from here
+let opening = null;
+
+export function openDb() {
+  if (opening) return opening;
+  opening = new Promise((resolve, reject) => {
+    const request = indexedDB.open(DB_NAME, VERSION);
+    request.onupgradeneeded = () => {
+      const db = request.result;
+      db.createObjectStore("meta");
+      db.createObjectStore("devices", { keyPath: "user" });
+      db.createObjectStore("state", { keyPath: "user" });
+      db.createObjectStore("records", { keyPath: ["user", "kind", "id"] }).createIndex("user", "user");
+      db.createObjectStore("outbox", { keyPath: "id" }).createIndex("user", "user");
+    };
+    request.onsuccess = () => {
+      const db = request.result;
+      db.onversionchange = () => { db.close(); opening = null; };
+      resolve(db);
+    };
+    request.onerror = () => { opening = null; reject(request.error); };
+  });
+  return opening;
+}
+
+function done(request) {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+function finished(tx) {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error || new Error("aborted"));
+  });
+}
+
+// Run `work(stores)` in one transaction over `names`; resolves with work's result after the commit.
+export async function transaction(names, mode, work) {
+  const db = await openDb();
+  const tx = db.transaction(names, mode);
+  const stores = Object.fromEntries(names.map((name) => [name, tx.objectStore(name)]));
+  const result = await work(stores, done);
+  await finished(tx);
+  return result;
+}
+
+export const get = (store, key) => transaction([store], "readonly", (s) => done(s[store].get(key)));
+export const put = (store, value, key) => transaction([store], "readwrite", (s) => done(key === undefined
+  ? s[store].put(value) : s[store].put(value, key)));
+export const remove = (store, key) => transaction([store], "readwrite", (s) => done(s[store].delete(key)));
+export const byUser = (store, user) => transaction([store], "readonly",
+  (s) => done(s[store].index("user").getAll(IDBKeyRange.only(user))));
+
+// ---- session ---------------------------------------------------------------------------------------------------
+
+// The page's signed-in user (from the page's meta tags); null on a page without one (sign-in page).
+export function pageSession(doc = document) {
+  const userId = doc.querySelector('meta[name="ipms-user"]')?.content;
+  if (!userId) return null;
+  return { userId, csrf: doc.querySelector('meta[name="csrf-token"]')?.content || "",
+           lang: doc.documentElement.lang?.startsWith("zh") ? "zh" : "en" };
+}
+
+export const currentSession = () => get("meta", "current");
+export const rememberSession = (session) => put("meta", session, "current");
+export const forgetSession = () => remove("meta", "current");
+
+// ---- device -----------------------------------------------------------------------------------------------------
+
+export function newId() {
+  if (globalThis.crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const x = Array.from(b, (v) => v.toString(16).padStart(2, "0")).join("");
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+// This install's device record for `user` (made on first use; the first user adopts push.js's id).
+export async function deviceFor(user, { fresh = false } = {}) {
+  let device = fresh ? null : await get("devices", user);
+  if (!device) {
+    const all = await transaction(["devices"], "readonly", (s) => done(s.devices.getAll()));
+    const legacy = globalThis.localStorage?.getItem(DEVICE_KEY);
+    const taken = new Set(all.map((d) => d.id));
+    device = { user, id: !fresh && legacy && !taken.has(legacy) ? legacy : newId(), registered: false };
+    await put("devices", device);
+  }
+  globalThis.localStorage?.setItem(DEVICE_KEY, device.id);
+  return device;
+}
+
+// ---- state, records, outbox -----------------------------------------------------------------------------------
+
+export async function stateOf(user) {
+  return (await get("state", user)) || { user, cursor: 0, lastSync: null, lastError: null };
+}
+
+export async function patchState(user, change) {
+  return transaction(["state"], "readwrite", async (s) => {
+    const current = (await done(s.state.get(user))) || { user, cursor: 0, lastSync: null, lastError: null };
+    const next = { ...current, ...change };
+    s.state.put(next);
+    return next;
+  });
+}
+
+export async function recordsOf(user, kind) {
+  const rows = await byUser("records", user);
+  return rows.filter((row) => !kind || row.kind === kind).map((row) => row.data);
+}
+
+export async function recordOf(user, kind, id) {
+  const row = await get("records", [user, kind, String(id)]);
+  return row ? row.data : null;
+}
+
+export const outboxOf = async (user) => (await byUser("outbox", user)).sort((a, b) => a.createdAt - b.createdAt);
+
+// Everything of `user` goes: records, outbox, state, device record (the device stays registered on the server).
+export async function wipeUser(user) {
+  await transaction(["records", "outbox", "state", "meta"], "readwrite", async (s) => {
+    for (const name of ["records", "outbox"]) {
+      const keys = await done(s[name].index("user").getAllKeys(IDBKeyRange.only(user)));
+      keys.forEach((key) => s[name].delete(key));
+    }
+    s.state.delete(user);
+    const current = await done(s.meta.get("current"));
+    if (current && current.userId === user) s.meta.delete("current");
+  });
+}

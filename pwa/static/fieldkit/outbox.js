@@ -1,0 +1,90 @@
+// Field kit: the outbox view (pending items, progress, last sync, errors with retry; a rejected item stays visible
+// with its reason; a conflict shows both versions and a choice) and the sign-out button that syncs first.
+// Plain ES module: the offline shell renders `Outbox`; ReactPy screens embed `Outbox` and `SignOut` with
+// component_from_url.
+import { createElement as h, useEffect, useState } from "react";
+import * as db from "./db.js";
+import { discard, onStatus, resolveConflict, retry, signOut, start, syncNow } from "./sync.js";
+
+function fill(text, values) {
+  return String(text || "").replace(/\{(\w+)\}/g, (_, key) => (values[key] ?? ""));
+}
+
+function describe(item, labels) {
+  if (item.type === "photo") return `${labels.photo_item || "Photo"} · ${item.label || ""}`;
+  if (item.op?.kind === "note.create") return `${labels.note_item || "Note"} · ${item.op.data.body.slice(0, 60)}`;
+  return item.op?.kind || item.type;
+}
+
+function Versions({ item, labels }) {
+  const mine = { ...item.op.data };
+  const theirs = item.current || {};
+  const keys = Object.keys(mine).filter((key) => key !== "id" && key !== "version");
+  return h("dl", { className: "facts fk-versions" }, ...keys.flatMap((key) => [
+    h("dt", { key: `${key}-k` }, key),
+    h("dd", { key: `${key}-v` }, `${labels.my_version}: ${mine[key] ?? ""} · ${labels.server_version}: ${theirs[key] ?? ""}`)]));
+}
+
+export function Outbox({ labels = {}, lang = "zh", version = 0, onChanged }) {
+  const [status, setStatus] = useState(null);
+  const [items, setItems] = useState([]);
+  useEffect(() => {
+    start().catch((error) => console.warn("IPMS sync: start failed", error));
+    return onStatus(setStatus);
+  }, []);
+  useEffect(() => {
+    let live = true;
+    db.currentSession().then((session) => (session ? db.outboxOf(session.userId) : []))
+      .then((list) => { if (live) setItems(list); }).catch(() => null);
+    return () => { live = false; };
+  }, [version, status?.pending, status?.problems, status?.running]);
+  const act = (promise) => Promise.resolve(promise).then(() => onChanged && onChanged());
+  const when = status?.lastSync ? new Date(status.lastSync).toLocaleString(lang === "zh" ? "zh-CN" : "en") : null;
+  const error = status?.lastError ? labels[`error_${status.lastError}`] || labels.error_failed : null;
+  return h("div", { className: "stack fk-outbox", id: "fk-outbox", "data-pending": String(items.length),
+                    "data-running": String(Boolean(status?.running)) },
+    h("h2", { className: "section-title" }, labels.outbox, h("span", { className: "count", id: "fk-outbox-count" },
+                                                              String(items.length))),
+    h("p", { className: "small muted", id: "fk-sync-state" },
+      status?.running ? labels.syncing : items.length ? fill(labels.pending, { count: items.length }) : labels.all_sent,
+      " · ", when ? fill(labels.last_sync, { when }) : labels.never_synced),
+    error ? h("p", { className: "message error", id: "fk-sync-error", "data-error": status.lastError }, error) : null,
+    status?.persisted === null || status?.persisted === undefined ? null
+      : h("p", { className: "small muted", id: "fk-storage" },
+          status.persisted ? labels.storage_persisted : labels.storage_best_effort),
+    items.length ? h("ul", { className: "list" }, ...items.map((item) => h("li", {
+      key: item.id, className: "fk-outbox-item", "data-state": item.state, "data-type": item.type },
+      h("div", null, describe(item, labels)),
+      item.state === "rejected" ? h("p", { className: "message error" }, fill(labels.rejected, { reason: item.error })) : null,
+      item.state === "conflict" ? h("div", { className: "stack" }, h("p", { className: "message" }, labels.conflict),
+        h(Versions, { item, labels }),
+        h("div", { className: "actions" },
+          h("button", { type: "button", className: "button", onClick: () => act(resolveConflict(item.id, "mine")) }, labels.mine),
+          h("button", { type: "button", className: "button secondary",
+                        onClick: () => act(resolveConflict(item.id, "theirs")) }, labels.theirs))) : null,
+      item.state === "rejected" ? h("div", { className: "actions" },
+        h("button", { type: "button", className: "button secondary", onClick: () => act(retry(item.id)) }, labels.retry),
+        h("button", { type: "button", className: "button danger", onClick: () => act(discard(item.id)) }, labels.discard))
+        : null))) : null,
+    h("button", { type: "button", className: "button secondary block", id: "fk-sync-now", disabled: Boolean(status?.running),
+                  onClick: () => act(syncNow("button")) }, labels.sync_now));
+}
+
+// Sign-out for the settings screen: sync first, ask before discarding what could not be sent, sign out on the
+// server with X-Device-Id, wipe this user's IndexedDB data and caches, then go to the sign-in page.
+export function SignOut({ labels = {}, text = "Sign out" }) {
+  const [busy, setBusy] = useState(false);
+  async function press() {
+    if (busy) return;
+    setBusy(true);
+    try {
+      await start();
+      const ok = await signOut((count) => window.confirm(fill(labels.sign_out_discard, { count })));
+      if (ok) window.location.assign("/login");
+    } finally {
+      setBusy(false);
+    }
+  }
+  return h("button", { type: "button", className: "button danger block", id: "sign-out", disabled: busy, onClick: press },
+    busy ? labels.signing_out || "…" : text);
+}

@@ -1,0 +1,325 @@
+// Field kit: the sync engine. One round = register the device → push the outbox (batches of 100) → upload photos
+// whose parent exists on the server → pull until `more` is false (each answer applied with its cursor in one
+// IndexedDB transaction, one pull at a time per user through navigator.locks). Protocol: backend/sync/services.py.
+//
+// Only the session this browser last saw online (db.currentSession) is synced, and only that user's outbox: another
+// user's outbox waits for its owner. A 401 (expired session) stops the round and touches nothing in IndexedDB.
+// Triggers: start(), `online`, returning to the foreground, a timer while open, and the service worker's
+// Background Sync message (where the browser has Background Sync; iOS relies on the others).
+import * as db from "./db.js";
+import { uploadPhoto } from "./capture.js";
+
+export const BATCH = 100;
+export const PERIOD_MS = 3 * 60 * 1000;
+const SYNC_TAG = "ipms-outbox";
+const KINDS = ["client", "project", "opportunity", "visit", "milestone", "note"];
+const listeners = new Set();
+let status = { user: null, running: false, pending: 0, problems: 0, lastSync: null, lastError: null, progress: null,
+               persisted: null };
+let retryDelay = 2000;
+let retryTimer = null;
+let started = false;
+let registeredFor = null;
+
+export class SyncStop extends Error {
+  constructor(code, message) { super(message || code); this.code = code; }
+}
+
+// ---- status for the UI --------------------------------------------------------------------------------------------
+
+export function onStatus(listener) {
+  listeners.add(listener);
+  listener(status);
+  return () => listeners.delete(listener);
+}
+
+function setStatus(change) {
+  status = { ...status, ...change };
+  listeners.forEach((listener) => { try { listener(status); } catch (error) { console.warn(error); } });
+}
+
+export async function refreshStatus() {
+  const session = await db.currentSession();
+  if (!session) return setStatus({ user: null, pending: 0, problems: 0 });
+  const [items, state] = await Promise.all([db.outboxOf(session.userId), db.stateOf(session.userId)]);
+  setStatus({ user: session.userId, pending: items.filter((i) => i.state === "pending").length,
+              problems: items.filter((i) => i.state !== "pending").length, lastSync: state.lastSync,
+              lastError: state.lastError, persisted: state.persisted ?? null });
+}
+
+// ---- HTTP -----------------------------------------------------------------------------------------------------------
+
+async function call(session, method, url, body, extraHeaders = {}) {
+  let response;
+  try {
+    response = await fetch(url, {
+      method, credentials: "same-origin", cache: "no-store",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": session.csrf, ...extraHeaders },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (error) {
+    throw new SyncStop("network");
+  }
+  if (response.status === 401) throw new SyncStop("expired");
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw Object.assign(new SyncStop(response.status >= 500 ? "server" : "refused", data.message),
+                                        { status: response.status, body: data });
+  return data;
+}
+
+async function registerDevice(session) {
+  let device = await db.deviceFor(session.userId);
+  if (registeredFor === `${session.userId}:${device.id}`) return device;
+  try {
+    await call(session, "PUT", `/api/auth/devices/${device.id}`, { label: deviceLabel() });
+  } catch (error) {
+    if (error.code !== "refused") throw error;
+    device = await db.deviceFor(session.userId, { fresh: true }); // the id belonged to another user
+    await call(session, "PUT", `/api/auth/devices/${device.id}`, { label: deviceLabel() });
+  }
+  registeredFor = `${session.userId}:${device.id}`;
+  return device;
+}
+
+function deviceLabel(ua = navigator.userAgent || "") {
+  const os = /iPhone|iPad|iPod/.test(ua) ? "iPhone" : /Android/.test(ua) ? "Android" : /Mac/.test(ua) ? "Mac"
+    : /Windows/.test(ua) ? "Windows" : "Device";
+  const browser = /Edg\//.test(ua) ? "Edge" : /Firefox\//.test(ua) ? "Firefox" : /Chrome\//.test(ua) ? "Chrome"
+    : /Safari\//.test(ua) ? "Safari" : "Browser";
+  return `${os} ${browser}`;
+}
+
+// ---- push -----------------------------------------------------------------------------------------------------------
+
+async function pushOps(session, device) {
+  for (;;) {
+    const pending = (await db.outboxOf(session.userId)).filter((i) => i.type === "op" && i.state === "pending");
+    if (!pending.length) return;
+    const batch = pending.slice(0, BATCH);
+    setStatus({ progress: { phase: "push", count: batch.length } });
+    const answer = await call(session, "POST", "/api/sync/push", { device_id: device.id, ops: batch.map((i) => i.op) });
+    const byId = new Map(batch.map((item) => [item.op.op_id, item]));
+    await db.transaction(["outbox"], "readwrite", (s) => {
+      for (const result of answer.results || []) {
+        const item = byId.get(result.op_id);
+        if (!item) continue;
+        if (result.status === "applied" || result.status === "duplicate") s.outbox.delete(item.id);
+        else if (result.status === "conflict") s.outbox.put({ ...item, state: "conflict", current: result.current,
+                                                              error: result.error?.message || "conflict" });
+        else s.outbox.put({ ...item, state: "rejected", error: result.error?.message || result.status,
+                            errorCode: result.error?.error });
+      }
+    });
+    await refreshStatus();
+  }
+}
+
+async function uploadPhotos(session) {
+  const items = await db.outboxOf(session.userId);
+  const waitingNotes = new Set(items.filter((i) => i.type === "op" && i.op.kind === "note.create")
+    .map((i) => String(i.op.data.id || i.op.op_id)));
+  for (const item of items.filter((i) => i.type === "photo" && i.state === "pending")) {
+    const photo = item.photo;
+    if (photo.parent.kind === "note" && waitingNotes.has(String(photo.parent.id))) continue; // parent not applied yet
+    setStatus({ progress: { phase: "photo", id: item.id, done: 0 } });
+    try {
+      await uploadPhoto(photo, (fraction) => setStatus({ progress: { phase: "photo", id: item.id, done: fraction } }),
+                        { csrf: session.csrf });
+      await db.remove("outbox", item.id);
+    } catch (error) {
+      if (error.status === 401) throw new SyncStop("expired");
+      if (!error.status || error.status >= 500) throw new SyncStop("network");
+      await db.put("outbox", { ...item, state: "rejected", error: error.message });
+    }
+    await refreshStatus();
+  }
+}
+
+// ---- pull -----------------------------------------------------------------------------------------------------------
+
+async function applyPull(user, answer) {
+  await db.transaction(["records", "state"], "readwrite", async (s, done) => {
+    if (answer.reset) {
+      const keys = await done(s.records.index("user").getAllKeys(IDBKeyRange.only(user)));
+      keys.forEach((key) => s.records.delete(key));
+    }
+    for (const kind of KINDS) {
+      for (const record of answer.records?.[kind] || []) s.records.put({ user, kind, id: String(record.id), data: record });
+      for (const id of answer.tombstones?.[kind] || []) s.records.delete([user, kind, String(id)]);
+    }
+    const state = (await done(s.state.get(user))) || { user };
+    s.state.put({ ...state, cursor: answer.cursor, lastSync: new Date().toISOString(), lastError: null,
+                  window: answer.window });
+  });
+}
+
+async function pull(session, device) {
+  const run = async () => {
+    for (let page = 0; page < 50; page++) {
+      const { cursor } = await db.stateOf(session.userId);
+      setStatus({ progress: { phase: "pull" } });
+      const answer = await call(session, "GET",
+        `/api/sync/pull?device_id=${device.id}&cursor=${encodeURIComponent(cursor || 0)}`);
+      await applyPull(session.userId, answer);
+      if (!answer.more) return;
+    }
+  };
+  if (navigator.locks) return navigator.locks.request(`ipms-pull-${session.userId}`, run);
+  return run();
+}
+
+// ---- one round --------------------------------------------------------------------------------------------------------
+
+let running = null;
+
+export function syncNow(reason = "manual") {
+  if (running) return running;
+  running = round(reason).finally(() => { running = null; });
+  return running;
+}
+
+async function round(reason) {
+  const session = await db.currentSession();
+  if (!session) return { ok: false, reason: "no-session" };
+  clearTimeout(retryTimer);
+  setStatus({ running: true, user: session.userId, lastError: null });
+  try {
+    const device = await registerDevice(session);
+    await pushOps(session, device);
+    await uploadPhotos(session);
+    await pull(session, device);
+    retryDelay = 2000;
+    setStatus({ running: false, progress: null });
+    await refreshStatus();
+    window.dispatchEvent(new CustomEvent("ipms:synced", { detail: { reason } }));
+    return { ok: true };
+  } catch (error) {
+    const code = error.code || "failed";
+    console.warn("IPMS sync stopped:", code, error.message);
+    // An expired session writes nothing to IndexedDB: the outbox simply waits for the next sign-in.
+    if (code !== "expired") await db.patchState(session.userId, { lastError: code }).catch(() => null);
+    setStatus({ running: false, progress: null, lastError: code });
+    await refreshStatus().catch(() => null);
+    if (code === "expired") setStatus({ lastError: "expired" });
+    if (code === "network" || code === "server") {
+      retryTimer = setTimeout(() => syncNow("retry"), retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 5 * 60 * 1000);
+    }
+    return { ok: false, reason: code };
+  }
+}
+
+// ---- queueing (called by the capture UI and the note composer) -----------------------------------------------------
+
+async function requestPersist(user) {
+  const state = await db.stateOf(user);
+  if (state.persisted !== undefined && state.persisted !== null) return state.persisted;
+  let persisted = false;
+  try {
+    persisted = navigator.storage?.persist ? await navigator.storage.persist() : false;
+  } catch (error) { persisted = false; }
+  await db.patchState(user, { persisted });
+  return persisted;
+}
+
+async function enqueue(item) {
+  const session = await db.currentSession();
+  if (!session) throw new SyncStop("no-session");
+  await db.put("outbox", { ...item, user: session.userId, state: "pending", attempts: 0, createdAt: Date.now() });
+  await requestPersist(session.userId);
+  await refreshStatus();
+  requestBackgroundSync();
+  if (navigator.onLine) syncNow("queued");
+  return item;
+}
+
+export function queueNote(parent, body) {
+  const id = db.newId();
+  return enqueue({ id, type: "op", op: { op_id: id, kind: "note.create",
+                                         data: { id, body, [`${parent.kind}_id`]: parent.id } },
+                   label: body.slice(0, 80), parent });
+}
+
+export function queuePhoto(photo) {
+  return enqueue({ id: photo.id, type: "photo", photo, label: photo.name, parent: photo.parent });
+}
+
+export async function retry(itemId) {
+  const item = await db.get("outbox", itemId);
+  if (item) await db.put("outbox", { ...item, state: "pending", error: null, current: null });
+  await refreshStatus();
+  return syncNow("retry");
+}
+
+// Conflict: "mine" queues a new operation based on the server's version; "theirs" drops my edit.
+export async function resolveConflict(itemId, choice) {
+  const item = await db.get("outbox", itemId);
+  if (!item) return;
+  if (choice === "mine" && item.current) {
+    const opId = db.newId();
+    await db.put("outbox", { ...item, state: "pending", error: null, current: null,
+                             op: { ...item.op, op_id: opId, data: { ...item.op.data, version: item.current.version } } });
+  } else {
+    await db.remove("outbox", itemId);
+  }
+  await refreshStatus();
+  if (choice === "mine") syncNow("conflict");
+}
+
+export async function discard(itemId) {
+  await db.remove("outbox", itemId);
+  await refreshStatus();
+}
+
+function requestBackgroundSync() {
+  navigator.serviceWorker?.ready?.then((registration) => {
+    if ("sync" in registration) return registration.sync.register(SYNC_TAG);
+    return null;
+  }).catch(() => null);
+}
+
+// ---- sign-out --------------------------------------------------------------------------------------------------------
+
+// Sync first; if items remain, `confirmDiscard()` decides. Then sign out on the server (X-Device-Id drops this
+// device's push subscription) and wipe this user's IndexedDB data and the caches holding their pages.
+export async function signOut(confirmDiscard = () => true) {
+  const session = await db.currentSession() || db.pageSession();
+  if (session) {
+    await syncNow("sign-out");
+    const left = await db.outboxOf(session.userId);
+    if (left.length && !(await confirmDiscard(left.length))) return false;
+  }
+  const device = session ? await db.get("devices", session.userId) : null;
+  const csrf = session?.csrf || db.pageSession()?.csrf || "";
+  await fetch("/api/auth/logout", { method: "POST", credentials: "same-origin",
+    headers: { "X-CSRF-Token": csrf, ...(device ? { "X-Device-Id": device.id } : {}) } }).catch(() => null);
+  if (session) await db.wipeUser(session.userId);
+  await db.forgetSession();
+  if (globalThis.caches) {
+    const names = await caches.keys();
+    await Promise.all(names.filter((name) => !name.startsWith("ipms-static-")).map((name) => caches.delete(name)));
+  }
+  return true;
+}
+
+// ---- start -------------------------------------------------------------------------------------------------------------
+
+export async function start() {
+  if (started) return;
+  started = true;
+  const session = db.pageSession();
+  if (session && navigator.onLine) await db.rememberSession(session);
+  else if (session && !(await db.currentSession())) await db.rememberSession(session);
+  window.addEventListener("online", () => syncNow("online"));
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") syncNow("foreground");
+  });
+  setInterval(() => { if (navigator.onLine) syncNow("timer"); }, PERIOD_MS);
+  navigator.serviceWorker?.addEventListener("message", (event) => {
+    if (event.data?.type === "SYNC_OUTBOX") syncNow("background-sync");
+  });
+  await refreshStatus();
+  if (navigator.onLine) syncNow("start");
+}
+
+export const currentStatus = () => status;
