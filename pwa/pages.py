@@ -42,6 +42,8 @@ def fieldkit_text(lang: str) -> str:
     from pwa.i18n import catalog
 
     words = {key.split(".", 1)[1]: t(lang, key) for key in catalog(lang) if key.startswith("fieldkit.")}
+    words["visit_status"] = {key.split(".", 1)[1]: t(lang, key) for key in catalog(lang)
+                             if key.startswith("visit_status.")}
     words["capture"] = {key.split(".", 1)[1]: t(lang, key) for key in catalog(lang) if key.startswith("capture.")}
     return json.dumps(words, ensure_ascii=False).replace("</", "<\\/")
 

@@ -16,6 +16,12 @@ CHOICES = (("zh", "settings.lang_zh"), ("en", "settings.lang_en"), ("", "setting
 PushSettings = component_from_url(assets.url("fieldkit/push.js"), "PushSettings")
 # Sign-out syncs the outbox first, asks before discarding, and wipes this user's local data (field kit's module).
 SignOut = component_from_url(assets.url("fieldkit/outbox.js"), "SignOut")
+# The outbox on this phone: pending items, last sync, errors with retry, and whether storage is persistent.
+Outbox = component_from_url(assets.url("fieldkit/outbox.js"), "Outbox")
+OUTBOX_LABELS = ("outbox", "pending", "all_sent", "last_sync", "never_synced", "sync_now", "syncing", "retry", "discard",
+                 "rejected", "conflict", "mine", "theirs", "my_version", "server_version", "note_item", "photo_item",
+                 "error_network", "error_server", "error_expired", "error_failed", "storage_persisted",
+                 "storage_best_effort")
 PUSH_LABELS = ("turn_on", "turn_off", "working", "enabled", "disabled", "ios_tab", "unsupported", "denied", "timeout",
                "failed", "devices", "this_device", "receives", "silent", "remove")
 
@@ -41,6 +47,7 @@ def screen(app: App) -> Any:
             for code, key in CHOICES]),
              title=app.t("settings.language")),
         card(PushSettings({"labels": {key: app.t(f"push.{key}") for key in PUSH_LABELS}}), title=app.t("push.title")),
+        card(Outbox({"lang": app.lang, "labels": {key: app.t(f"fieldkit.{key}") for key in OUTBOX_LABELS}})),
         card(SignOut({"text": app.t("settings.sign_out"),
                       "labels": {key: app.t(f"fieldkit.{key}") for key in ("sign_out_discard", "signing_out")}})),
     )

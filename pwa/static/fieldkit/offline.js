@@ -117,7 +117,7 @@ function VisitDetail({ data, visitId, labels, captureLabels, lang, onBack, onCha
         ...fact(labels.client, client ? [client.name, client.phone ? ` · ${client.phone}` : ""].join("") : ""),
         ...fact(labels.project, project ? project.title : ""),
         ...fact(labels.address, visit.address),
-        ...fact(labels.status, visit.status),
+        ...fact(labels.status, labels.visit_status?.[visit.status] || visit.status),
         ...fact(labels.summary, visit.summary))),
     h("section", { className: "card" },
       h("h2", { className: "section-title" }, labels.photos,
@@ -129,7 +129,7 @@ function VisitDetail({ data, visitId, labels, captureLabels, lang, onBack, onCha
         h("span", { className: "count" }, String(notes.length + queuedNotes.length))),
       h("ul", { className: "list", id: "fk-notes" },
         ...queuedNotes.map((item) => h("li", { key: item.id, className: "fk-note queued", "data-id": item.id },
-          h("p", null, item.op.data.body), h("span", { className: "chip plain" }, "⏳"))),
+          h("p", null, item.op.data.body), h("span", { className: "chip plain" }, labels.queued))),
         ...notes.map((note) => h("li", { key: String(note.id), className: "fk-note", "data-id": String(note.id) },
           h("p", null, note.body)))),
       h(NoteComposer, { parentKind: "visit", parentId: visit.id, labels, onQueued: onChanged })));
