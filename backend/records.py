@@ -222,12 +222,14 @@ async def create_record(actor: Actor, spec: Spec, values: dict[str, Any]) -> dic
     values = from_api(spec, values)
     if values.get("id") is None:
         values.pop("id", None)  # the table makes one; clients may send their own for idempotent creates
+    if "branch" in {c._meta.name for c in spec.table._meta.columns}:
+        values["branch"] = actor.branch_id
+    check_amounts(spec, values)
+    # Validation reads run before the write lock is taken (SQLite has one writer: time under the lock is
+    # throughput). The authoritative check stays inside: the new record must be visible and writable.
+    await _check_owner(actor, spec, values)
+    await check_references(actor, spec, values)
     async with db.write_transaction():
-        if "branch" in {c._meta.name for c in spec.table._meta.columns}:
-            values["branch"] = actor.branch_id
-        check_amounts(spec, values)
-        await _check_owner(actor, spec, values)
-        await check_references(actor, spec, values)
         after = await insert_audited(actor, spec, values)
     return to_api(spec, actor, after)
 
