@@ -110,14 +110,20 @@ def root() -> Any:
             set_replace(False)
             set_path(target)
 
-    router = Router({"path": path, "replace": replace, "reload": reload_to,
-                     "lang": session.get("lang") if session else default_lang, "onNavigate": on_navigate})
+    def frame(*content: Any, title: str = "") -> Any:
+        """The Router sits at the same place in every state, so its onNavigate handler keeps one address: a tap
+        made while the first data loads still reaches the server (a moved handler's events are dropped)."""
+        lang = session["lang"] if session and "lang" in session else default_lang
+        router = Router({"path": path, "replace": replace, "reload": reload_to, "lang": lang, "title": title,
+                         "onNavigate": on_navigate})
+        return html.div({"className": "root"}, router, *content)
+
     if session is None:
-        return html.div({"className": "state", "data-state": "loading"}, router, t(default_lang, "common.loading"))
+        return frame(html.div({"className": "state", "data-state": "loading"}, t(default_lang, "common.loading")))
     if session is False:
-        return html.div(router, signed_out(default_lang))
+        return frame(html.div(signed_out(default_lang)))
     if session.get("error"):
-        return html.div({"className": "state error", "data-state": "error"}, router, t(default_lang, "error.render"))
+        return frame(html.div({"className": "state error", "data-state": "error"}, t(default_lang, "error.render")))
 
     actor: Actor = session["actor"]
     lang: str = session["lang"]
@@ -150,11 +156,9 @@ def root() -> Any:
     name = screen_name(route, actor.role)
     title = t(lang, f"screen.{name}") if name in screens.SCREENS else t(lang, "screen.not_found")
     body = screens.SCREENS.get(name, screens.not_found)
-    return AppContext(
+    return frame(AppContext(
         html.div(
             {"className": "app", "data-screen": name, "data-role": actor.role, "data-lang": lang},
-            Router({"path": path, "replace": replace, "reload": reload_to, "lang": lang,
-                    "title": f"{title} · IPMS", "onNavigate": on_navigate}),
             header(app, name, title, unread, lambda *_: set_refresh_tick(lambda n: n + 1)),
             body(app, key=f"{name}:{route.item_id or ''}:{refresh_tick}"),
             bottom_nav(app, name),
@@ -162,7 +166,7 @@ def root() -> Any:
                       "data-kind": toast["kind"]}, toast["text"]) if toast else "",
         ),
         value=app,
-    )
+    ), title=f"{title} · IPMS")
 
 
 def _with_language(actor: Actor, lang: str) -> Actor:

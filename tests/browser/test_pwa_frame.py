@@ -78,6 +78,7 @@ def sign_in(page: Any, base: str, username: str = "lina") -> None:
     page.click("button[type=submit]")
     page.wait_for_url(base + "/")
     expect(page.locator("#today-visits")).to_be_visible()
+    expect(page.locator("body")).to_have_attribute("data-connection", "online")
 
 
 def test_navigation_lives_in_the_url(phones: Any, served: Served) -> None:
