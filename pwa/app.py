@@ -8,11 +8,12 @@ import logging
 from typing import Any
 
 from reactpy import component, html, use_async_effect, use_location, use_scope, use_state
+from reactpy.reactjs import component_from_url
 
 from backend import records
 from backend.access import Actor
 from backend.accounts.org import BRANCH_SPEC
-from pwa import screens
+from pwa import assets, screens
 from pwa.i18n import Formatter, language_for, t
 from pwa.icons import icon
 from pwa.routes import Route, parse
@@ -38,6 +39,11 @@ NAV: dict[str, list[tuple[str, str, str]]] = {
     "admin": [("admin", "/", "admin"), ("settings", "/settings", "settings")],
 }
 PARENT = {"client": "/clients", "project": "/", "visit": "/"}
+
+# Once after sign-in, on the home screen: offers push (the click is the user gesture), re-syncs a granted subscription.
+PushPrompt = component_from_url(assets.url("fieldkit/push.js"), "PushPrompt")
+PROMPT_LABELS = ("prompt_title", "prompt_body", "prompt_later", "prompt_close", "turn_on", "working", "ios_tab", "timeout",
+                 "denied", "unsupported", "failed")
 
 
 def screen_name(route: Route, role: str) -> str:
@@ -160,6 +166,8 @@ def root() -> Any:
         html.div(
             {"className": "app", "data-screen": name, "data-role": actor.role, "data-lang": lang},
             header(app, name, title, unread, lambda *_: set_refresh_tick(lambda n: n + 1)),
+            PushPrompt({"user": str(actor.id), "labels": {k: app.t(f"push.{k}") for k in PROMPT_LABELS}},
+                       ) if route.screen == "home" else "",
             body(app, key=f"{name}:{route.item_id or ''}:{refresh_tick}"),
             bottom_nav(app, name),
             html.div({"className": f"toast {toast['kind']}", "role": "status", "id": "toast",

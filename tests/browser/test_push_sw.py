@@ -82,11 +82,10 @@ def test_decrypted_escalation_becomes_the_notification(phone: Any, served: Serve
     plaintext = escalated.push.plaintext.decode()
     cdp.send("ServiceWorker.deliverPushMessage", {"origin": served.base, "registrationId": registration_id(cdp, page),
                                                    "data": plaintext})
-    page.wait_for_function("navigator.serviceWorker.ready.then((r) => r.getNotifications())"
-                           ".then((list) => list.length > 0)")
-    shown = page.evaluate("""navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((list) =>
-        list.map((n) => ({title: n.title, body: n.body, tag: n.tag, data: n.data, renotify: n.renotify,
-                          icon: n.icon, badge: n.badge, requireInteraction: n.requireInteraction})))""")
+    # Read the list in the same call that sees it filled (one round trip: nothing can change in between).
+    shown = page.wait_for_function("""navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((list) =>
+        list.length ? list.map((n) => ({title: n.title, body: n.body, tag: n.tag, data: n.data, renotify: n.renotify,
+                          icon: n.icon, badge: n.badge, requireInteraction: n.requireInteraction})) : null)""").json_value()
     message = escalated.push.message
     assert len(shown) == 1, shown
     [notification] = shown

@@ -28,6 +28,10 @@ const DEFAULT_LABELS = {
   receives: "receives notifications",
   silent: "no notifications",
   remove: "Stop notifications",
+  prompt_title: "Get alerts on this device",
+  prompt_body: "Turn on notifications to get deadlines, escalations and nudges on this device, even when it is locked.",
+  prompt_later: "Not now",
+  prompt_close: "Close",
 };
 
 export class PushError extends Error {
@@ -231,9 +235,61 @@ export function PushSettings({ labels = {} }) {
     devices.length ? h("div", { className: "stack", id: "push-devices" },
       h("strong", null, t.devices),
       h("ul", { className: "list" }, devices.map((d) => h("li", { key: d.id, "data-device": d.id },
-        h("span", null, `${d.label || "—"}${d.id === mine ? ` (${t.this_device})` : ""} · `
-          + (d.subscribed ? t.receives : t.silent)),
+        h("span", null, h("span", { translate: "no" }, d.label || "—"),  // a device's own name, e.g. "Android Chrome"
+          `${d.id === mine ? ` (${t.this_device})` : ""} · ${d.subscribed ? t.receives : t.silent}`),
         d.subscribed && d.id !== mine ? h("button", { type: "button", className: "button secondary",
           onClick: () => removeDevice(d.id) }, t.remove) : null)))) : null,
   );
+}
+
+// ---- the one-time prompt after sign-in ----------------------------------------------------------------------------
+// Shown once per user on this browser, on the home screen, while the browser has not been asked yet. It never asks on
+// its own: "Turn on" is the user's gesture. Where permission is already granted it only re-syncs the subscription with
+// the server (a subscription the browser renewed while the app was closed reaches the device record).
+const PROMPTED_KEY = "ipms.push.prompted.";
+
+export function PushPrompt({ user = "", labels = {} }) {
+  const t = { ...DEFAULT_LABELS, ...labels };
+  const key = PROMPTED_KEY + user;
+  const [state, setState] = useState(() => {
+    const blocker = pushBlocker();
+    if (localStorage.getItem(key) || blocker === "denied" || blocker === "unsupported") return "hidden";
+    if (blocker === "ios-tab") return "ios-tab";
+    return Notification.permission === "default" ? "ask" : "hidden";
+  });
+  const [message, setMessage] = useState("");
+
+  useEffect(() => { syncSubscription().catch(() => null); }, []);
+
+  function dismiss() {
+    localStorage.setItem(key, new Date().toISOString());
+    setState("hidden");
+  }
+
+  async function turnOn() {
+    setState("working");
+    try {
+      await subscribe();
+      dismiss();
+    } catch (error) {
+      const code = error instanceof PushError ? error.code : "failed";
+      const known = { timeout: t.timeout, denied: t.denied, unsupported: t.unsupported, "ios-tab": t.ios_tab }[code];
+      localStorage.setItem(key, new Date().toISOString()); // asked once; settings keeps the button
+      setMessage(known || `${t.failed} ${error.message || error}`);
+      setState("failed");
+    }
+  }
+
+  if (state === "hidden") return null;
+  return h("section", { className: "card push-prompt stack", id: "push-prompt", "data-push-prompt": state },
+    h("strong", null, t.prompt_title),
+    h("p", { className: "muted" }, state === "ios-tab" ? t.ios_tab : t.prompt_body),
+    message ? h("p", { className: "message error", role: "alert", id: "push-prompt-error" }, message) : null,
+    h("div", { className: "row" },
+      state === "ask" || state === "working"
+        ? h("button", { type: "button", className: "button", id: "push-prompt-on", disabled: state === "working",
+          onClick: turnOn }, state === "working" ? t.working : t.turn_on)
+        : null,
+      h("button", { type: "button", className: "button secondary", id: "push-prompt-later", onClick: dismiss },
+        state === "ask" || state === "working" ? t.prompt_later : t.prompt_close)));
 }
