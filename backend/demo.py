@@ -67,7 +67,7 @@ async def demo_exists() -> bool:
 async def seed_demo(seed: int = 7, scale: int = 1, now: dt.datetime | None = None) -> DemoSummary:
     """Insert the demo organisation in one transaction; `scale` multiplies clients and projects."""
     rng = random.Random(seed)
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     password_hash = hash_password(DEMO_PASSWORD)
     rows: dict[str, list[Any]] = {k: [] for k in ("regions", "branches", "users", "lines", "clients", "opportunities",
                                                    "projects", "members", "visits", "notes")}
@@ -155,14 +155,14 @@ async def seed_demo(seed: int = 7, scale: int = 1, now: dt.datetime | None = Non
                 client = mine[slot % len(mine)]
                 rows["visits"].append(Visit(
                     branch=branch_id, owner=agent.id, client=client.id, address=f"{client.area_preference}{rng.choice(streets)}{rng.randint(1, 999)}号",
-                    scheduled_at=(today + dt.timedelta(hours=2 * slot)).astimezone(dt.timezone.utc),
+                    scheduled_at=(today + dt.timedelta(hours=2 * slot)).astimezone(dt.UTC),
                 ))
             for _ in range(8):
                 client = rng.choice(mine)
                 visit = Visit(
                     branch=branch_id, owner=agent.id, client=client.id,
                     address=f"{client.area_preference}{rng.choice(streets)}{rng.randint(1, 999)}号",
-                    scheduled_at=(today - dt.timedelta(days=rng.randint(1, 30))).astimezone(dt.timezone.utc),
+                    scheduled_at=(today - dt.timedelta(days=rng.randint(1, 30))).astimezone(dt.UTC),
                     status="done", summary=rng.choice(["客户满意，考虑中", "价格偏高", "需要二次带看", "已初步意向"]),
                 )
                 rows["visits"].append(visit)

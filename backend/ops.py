@@ -38,7 +38,7 @@ async def check(settings: Settings) -> list[str]:
         problems.append(f"data directory {settings.data_dir} is not writable")
     try:
         await Migration.raw("SELECT 1")
-    except Exception as exc:  # noqa: BLE001 - any failure to reach the database is the finding
+    except Exception as exc:
         return [*problems, f"database unreachable: {exc}"]
     missing = await pending_migrations()
     if missing:
@@ -79,7 +79,7 @@ async def backup(settings: Settings, target: Path) -> Path:
     if settings.media_dir.exists():
         await asyncio.to_thread(shutil.copytree, settings.media_dir, target / "media",
                                 ignore=shutil.ignore_patterns("*.tmp", ".tmp*"))
-    manifest = {"created_at": dt.datetime.now(dt.timezone.utc).isoformat(), "database": database,
+    manifest = {"created_at": dt.datetime.now(dt.UTC).isoformat(), "database": database,
                 "engine": "postgres" if settings.uses_postgres else "sqlite"}
     (target / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return target

@@ -50,7 +50,7 @@ class Page:
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 # Column-name sets per table, worked out once: to_api runs for every row of every page, and walking the

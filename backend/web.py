@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hmac
-import re
 import logging
+import re
 from typing import Any
 
 from litestar import Request, Response

@@ -40,7 +40,7 @@ def read_metadata(im: Image.Image, *, exif_tz: tzinfo = UTC) -> PhotoMetadata:
     """
     try:
         exif = im.getexif()
-    except Exception:  # noqa: BLE001 - any EXIF damage means "no metadata", never a failed upload
+    except Exception:
         return PhotoMetadata()
     orientation = _guarded(lambda: _orientation(exif), 1)
     latitude, longitude = _guarded(lambda: _position(exif), (None, None))
@@ -51,7 +51,7 @@ def read_metadata(im: Image.Image, *, exif_tz: tzinfo = UTC) -> PhotoMetadata:
 def _guarded(read: Any, default: Any) -> Any:
     try:
         return read()
-    except Exception:  # noqa: BLE001 - see read_metadata
+    except Exception:
         return default
 
 

@@ -38,7 +38,7 @@ def _clip(text: str, limit: int) -> str:
 async def notify(notices: Iterable[Notice], *, at: dt.datetime | None = None) -> list[uuid.UUID]:
     """Create one inbox item per notice inside the caller's transaction, and its push deliveries; returns their ids."""
     batch = list(notices)
-    created = at or dt.datetime.now(dt.timezone.utc)
+    created = at or dt.datetime.now(dt.UTC)
     rows = []
     for notice in batch:
         if notice.urgency not in URGENCIES:

@@ -55,7 +55,7 @@ def _pg_admin_url() -> str | None:
 
     try:
         asyncio.run(probe())
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         if IN_CI or os.environ.get("IPMS_TEST_POSTGRES_URL"):
             raise RuntimeError(f"PostgreSQL at {url} is required here but unreachable: {exc}") from exc
         return None

@@ -88,7 +88,7 @@ async def _branch(region: Any, line: Any, code: str, executive: Any | None) -> B
             await ProjectMember.insert(ProjectMember(project=project.id, user=legal.id, kind="milestone"),
                                        ProjectMember(project=project.id, user=finance.id, kind="stage"))
         visit = Visit(branch=branch.id, owner=agent.id, client=client.id, project=project.id, address="世纪大道1号",
-                      scheduled_at=dt.datetime.now(dt.timezone.utc))
+                      scheduled_at=dt.datetime.now(dt.UTC))
         await Visit.insert(visit)
         notes = {
             parent: Note(branch=branch.id, author=agent.id, body=f"note on {parent}", **{parent: row.id})
@@ -117,7 +117,7 @@ async def make_org() -> Org:
 async def open_session(user: Any, *, created_at: dt.datetime | None = None) -> tuple[str, str]:
     """A session row for `user`, as a sign-in would make; returns (cookie token, CSRF token)."""
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    at = created_at or dt.datetime.now(dt.timezone.utc)
+    at = created_at or dt.datetime.now(dt.UTC)
     await Session.insert(Session(token_hash=sha256(token), user=user.id, csrf_token=csrf, created_at=at,
                                  last_seen_at=at))
     return token, csrf

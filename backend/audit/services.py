@@ -87,7 +87,7 @@ async def record_changes(changes: list[dict[str, Any]]) -> None:
         raise RuntimeError("record_changes must run inside the mutation's transaction")
     if db.is_postgres():
         await ChangeLog.raw("SELECT pg_advisory_xact_lock({})", CHANGE_LOG_LOCK)
-    at = dt.datetime.now(dt.timezone.utc)
+    at = dt.datetime.now(dt.UTC)
     rows = [
         (at, change.get("actor_id"), change["action"], change["table"], str(change["row_id"]),
          dump_json(change.get("changes") or changed_fields(change.get("before"), change.get("after"))),

@@ -36,4 +36,4 @@ class PreferencesIn(msgspec.Struct, forbid_unknown_fields=True):
     """`kinds`: kind → whether it pushes (kinds left out keep their setting); `quiet_hours`: null for none."""
 
     kinds: dict[str, bool] = msgspec.field(default_factory=dict)
-    quiet_hours: QuietHours | None | msgspec.UnsetType = msgspec.UNSET
+    quiet_hours: QuietHours | msgspec.UnsetType | None = msgspec.UNSET

@@ -191,7 +191,7 @@ async def _apply_run(actor: Actor, device_id: uuid.UUID, ops: list[PushOperation
     run = [(ops[i].op_id, parsed[i]) for i in range(start, end)]
     try:
         created = await notes.create_many(actor, device_id, run)
-    except Exception as exc:  # noqa: BLE001 - rolled back whole; each op gets its precise answer below
+    except Exception as exc:
         log.info("Batch of %d notes taken one by one: %s", len(run), exc)
         for i in range(start, end):
             answers[i] = await _apply_alone(actor, device_id, ops[i], parsed[i])

@@ -64,7 +64,7 @@ async def add_deliveries(notices: Sequence[Announcement], item_ids: Sequence[uui
     Muted kinds make no row; quiet hours set `next_attempt_at` to their end (escalations are not held).
     A notice's `topic` is its project's id (hex): it becomes the `Topic` header and the notification's tag.
     """
-    at = at.astimezone(dt.timezone.utc)
+    at = at.astimezone(dt.UTC)
     subscriptions, preferences = await _recipients(sorted({n.user_id for n in notices}))
     if not subscriptions:
         return 0

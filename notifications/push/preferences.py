@@ -67,7 +67,7 @@ def quiet_hours_end(at: dt.datetime, timezone: str, start: int | None, end: int 
         return None
     day = local.date() if minute < end else local.date() + dt.timedelta(days=1)
     wall = dt.datetime.combine(day, dt.time(end // 60, end % 60), tzinfo=zone)
-    return wall.astimezone(dt.timezone.utc)
+    return wall.astimezone(dt.UTC)
 
 
 def parse_hhmm(text: str) -> int:

@@ -28,7 +28,7 @@ FALLBACK_SUBJECT = "ipms@localhost"
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def audience(endpoint: str) -> str:
@@ -175,7 +175,7 @@ def retry_after(value: str | None, now: dt.datetime) -> dt.timedelta | None:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
+        when = when.replace(tzinfo=dt.UTC)
     return max(dt.timedelta(0), when - now)
 
 

@@ -162,7 +162,7 @@ class PushWorker:
                 reply = await self.transport.post(item.endpoint, headers, body)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - timeouts, refused connections, resets: all retried
+            except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}".strip(": ")[:500]
         outcome = classify(reply, error, item.attempts, self.clock(), self.policy)
         if outcome.status != "sent":

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from backend.app import create_litestar
-from pwa.routes import APP_PATHS
 from backend.settings import Settings
+from pwa.routes import APP_PATHS
 from tests.factories import Org, caller, make_org
 
 pytestmark = pytest.mark.anyio
@@ -183,7 +183,7 @@ CHANGE = {"client": {"area_preference": "张江"}, "opportunity": {"title": "new
 
 def create_body(org: Org, who: str, resource: str) -> dict[str, Any]:
     own = org.a.records["agent2" if who == "a.agent2" else "agent1"]
-    when = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)).isoformat()
+    when = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat()
     return {
         "client": {"name": "新客户", "tags": ["首套"]},
         "opportunity": {"client_id": str(own["client"].id), "title": "新商机"},

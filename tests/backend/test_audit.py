@@ -24,7 +24,7 @@ Call = Callable[[Org, Caller, Any], Awaitable[Any]]
 
 
 def _tomorrow() -> str:
-    return (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)).isoformat()
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat()
 
 
 async def _version(me: Caller, path: str) -> int:
@@ -221,7 +221,7 @@ async def test_audit_read_api_filters_and_scope(api) -> None:
     assert [r["row_id"] for r in mine] == [str(client.id)]  # branch B's change is out of scope
     by_actor = (await manager.get("/api/audit", params={"actor_id": str(org.a.users["agent1"].id)})).json()["items"]
     assert {r["action"] for r in by_actor} == {"update"}
-    future = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)).isoformat()
+    future = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
     assert (await manager.get("/api/audit", params={"since": future})).json()["items"] == []
     executive = await caller(api, org.executive)
     rows = (await executive.get("/api/audit", params={"table": "clients"})).json()["items"]

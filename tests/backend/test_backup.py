@@ -136,7 +136,7 @@ async def test_backup_under_concurrent_writes_restores_everything_committed(data
     backup_dir = tmp_path / "backup"
     target: Settings | None = None
     try:
-        await wait_for(lambda: len(committed) >= 40 and len(logged_ids(log_path)) >= 20
+        await wait_for(lambda: (len(committed) >= 40 and len(logged_ids(log_path)) >= 20)
                        or process.returncode is not None, "both writers to get going")
         assert process.returncode is None, await process.communicate()
         # Everything committed up to here must be in the backup; the writers keep going during it.

@@ -52,7 +52,7 @@ def escalated(tmp_path_factory: pytest.TempPathFactory) -> Escalated:
     def run() -> None:
         try:
             result["done"] = asyncio.run(_escalate(data_dir))
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+        except BaseException as exc:
             result["error"] = exc
 
     thread = threading.Thread(target=run)

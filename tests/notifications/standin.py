@@ -85,7 +85,7 @@ class Received:
 @dataclass
 class PushServiceStandIn:
     application_server_key: str  # the app's VAPID public key, as the browser was given it
-    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
     decrypt: bool = True
     port: int = field(default_factory=free_port)
     browsers: dict[str, Browser] = field(default_factory=dict)
@@ -162,7 +162,7 @@ class PushServiceStandIn:
         if name in self.browsers:
             try:
                 plaintext = self.browsers[name].decrypt(body)
-            except Exception as exc:  # noqa: BLE001 - recorded for the test to report
+            except Exception as exc:
                 self.problems.append(f"cannot decrypt the push for {name}: {exc!r}")
         script = self.answers.get(name) or []
         status, headers = script.pop(0) if script else (201, {})

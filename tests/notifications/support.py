@@ -18,7 +18,7 @@ class Clock:
     """Time that moves only when the test says so."""
 
     def __init__(self, start: dt.datetime | None = None) -> None:
-        self.now = start or dt.datetime.now(dt.timezone.utc)
+        self.now = start or dt.datetime.now(dt.UTC)
 
     def __call__(self) -> dt.datetime:
         return self.now

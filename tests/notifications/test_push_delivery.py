@@ -22,7 +22,7 @@ from tests.notifications.support import Clock, deliveries, subscribe, worker_for
 pytestmark = pytest.mark.anyio
 
 # 10:00 in Shanghai, the factory branches' time zone.
-MORNING = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.timezone.utc)
+MORNING = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -244,7 +244,7 @@ async def test_push_two_workers_at_once_send_each_delivery_once(database, keys, 
 
 
 async def test_quiet_hours_hold_normal_push_and_escalation_goes_at_once(database, keys, standin):
-    clock = standin.clock = Clock(dt.datetime(2026, 12, 1, 15, 0, tzinfo=dt.timezone.utc))  # 23:00 Shanghai
+    clock = standin.clock = Clock(dt.datetime(2026, 12, 1, 15, 0, tzinfo=dt.UTC))  # 23:00 Shanghai
     org = await make_org()
     manager = org.a.users["branch_manager"]
     await subscribe(manager, standin.browser("phone"))
@@ -258,7 +258,7 @@ async def test_quiet_hours_hold_normal_push_and_escalation_goes_at_once(database
         assert [r.message["kind"] for r in standin.received] == ["escalation"]
         held = (await deliveries(kind="stage_entry"))[0]
         assert held["status"] == "pending"
-        assert held["next_attempt_at"] == dt.datetime(2026, 12, 1, 23, 0, tzinfo=dt.timezone.utc)  # 07:00 local
+        assert held["next_attempt_at"] == dt.datetime(2026, 12, 1, 23, 0, tzinfo=dt.UTC)  # 07:00 local
         clock.advance(hours=7, seconds=59 * 60 + 59)
         assert await worker.drain() == 0
         clock.advance(seconds=1)

@@ -18,7 +18,7 @@ from notifications.push.preferences import Preference, parse_hhmm, quiet_hours_e
 from notifications.push.sender import Encryptor, Reply, RetryPolicy, VapidSigner, audience, classify, retry_after
 from tests.notifications.standin import PushServiceStandIn, unb64
 
-T0 = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 in Shanghai
+T0 = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
 
 
 def test_push_keys_generated_once_into_data_dir_with_0600(tmp_path):
@@ -81,16 +81,16 @@ def test_push_payload_short_is_untouched():
 
 def test_quiet_hours_wrap_midnight_in_branch_time_zone():
     start, end = parse_hhmm("22:00"), parse_hhmm("07:00")
-    at_23_local = dt.datetime(2026, 12, 1, 15, 0, tzinfo=dt.timezone.utc)  # 23:00 Shanghai
+    at_23_local = dt.datetime(2026, 12, 1, 15, 0, tzinfo=dt.UTC)  # 23:00 Shanghai
     assert quiet_hours_end(at_23_local, "Asia/Shanghai", start, end) == dt.datetime(
-        2026, 12, 1, 23, 0, tzinfo=dt.timezone.utc)  # 07:00 Shanghai next day
-    at_06_local = dt.datetime(2026, 12, 1, 22, 0, tzinfo=dt.timezone.utc)  # 06:00 Shanghai
+        2026, 12, 1, 23, 0, tzinfo=dt.UTC)  # 07:00 Shanghai next day
+    at_06_local = dt.datetime(2026, 12, 1, 22, 0, tzinfo=dt.UTC)  # 06:00 Shanghai
     assert quiet_hours_end(at_06_local, "Asia/Shanghai", start, end) == dt.datetime(
-        2026, 12, 1, 23, 0, tzinfo=dt.timezone.utc)
+        2026, 12, 1, 23, 0, tzinfo=dt.UTC)
     assert quiet_hours_end(T0, "Asia/Shanghai", start, end) is None
     assert quiet_hours_end(at_23_local, "UTC", start, end) is None  # 15:00 in UTC
     daytime = Preference(quiet_start=parse_hhmm("12:00"), quiet_end=parse_hhmm("13:30"))
-    noon = dt.datetime(2026, 12, 1, 4, 15, tzinfo=dt.timezone.utc)  # 12:15 Shanghai
+    noon = dt.datetime(2026, 12, 1, 4, 15, tzinfo=dt.UTC)  # 12:15 Shanghai
     assert daytime.held_until(noon, "Asia/Shanghai", "reminder") == noon.replace(hour=5, minute=30)
     assert daytime.held_until(noon, "Asia/Shanghai", "nudge") == noon.replace(hour=5, minute=30)
     assert daytime.held_until(noon, "Asia/Shanghai", "escalation") == noon

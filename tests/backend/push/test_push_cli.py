@@ -27,7 +27,7 @@ def in_thread(work: Callable[[], Awaitable[T]]) -> T:
     def run() -> None:
         try:
             result["value"] = asyncio.run(work())  # type: ignore[arg-type]
-        except BaseException as exc:  # noqa: BLE001 - re-raised below
+        except BaseException as exc:
             result["error"] = exc
 
     thread = threading.Thread(target=run)
