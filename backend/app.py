@@ -30,7 +30,7 @@ from backend.push.services import make_worker
 from backend.settings import Settings, SettingsError, get_settings
 from backend.sync.endpoints import sync_router
 from backend.visits.endpoints import notes_router, visits_router
-from backend.web import EXCEPTION_HANDLERS, AuthMiddleware
+from backend.web import EXCEPTION_HANDLERS, AuthMiddleware, authorize_path_record
 from pwa import assets, pages, session
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "pwa" / "templates"
@@ -87,6 +87,7 @@ def create_litestar(settings: Settings, *, run_migrations: bool = True, engine: 
             *assets.ROUTES,
         ],
         middleware=[DefineMiddleware(AuthMiddleware, exclude=["^/schema"])],
+        guards=[authorize_path_record],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine,
                                        engine_callback=_add_reactpy_tag),

@@ -111,6 +111,7 @@ async def list_records(
     search: str = "",
     limit: int = 50,
     offset: int = 0,
+    convert: bool = True,
 ) -> Page:
     if not access.can(actor, "list", spec.resource):
         return Page(items=[], total=0, limit=limit, offset=offset)
@@ -136,7 +137,8 @@ async def list_records(
         for clause in clauses:
             count = count.where(clause)
         total = await count
-    return Page(items=[to_api(spec, actor, r) for r in rows], total=total, limit=limit, offset=offset)
+    items = [to_api(spec, actor, r) for r in rows] if convert else rows
+    return Page(items=items, total=total, limit=limit, offset=offset)
 
 
 async def get_record(actor: Actor, spec: Spec, record_id: uuid.UUID) -> dict[str, Any]:
@@ -158,7 +160,7 @@ async def check_references(actor: Actor, spec: Spec, values: dict[str, Any]) -> 
             raise NotFound(exc.message, field=f"{column}_id") from None
 
 
-async def _check_owner(actor: Actor, spec: Spec, values: dict[str, Any]) -> None:
+async def check_owner(actor: Actor, spec: Spec, values: dict[str, Any]) -> None:
     if not spec.owner_field:
         return
     owner = values.get(spec.owner_field) or actor.id
@@ -207,8 +209,8 @@ async def insert_audited(actor: Actor, spec: Spec, values: dict[str, Any]) -> di
         raise _integrity_error(exc) from None
     record_id = getattr(record, table._meta.primary_key._meta.name)
     await access.authorize(actor, "create", spec.resource, record_id)
-    after = await fetch(spec, record_id)
-    assert after is not None
+    # The inserted object holds every column (defaults filled in): no re-read under the write lock.
+    after = {column._meta.name: getattr(record, column._meta.name) for column in table._meta.columns}
     await record_change(
         actor_id=actor.id, action="create", table=table._meta.tablename, row_id=record_id,
         after=after, branch_id=after.get("branch"), owner_id=after.get(spec.owner_field or ""),
@@ -227,7 +229,7 @@ async def create_record(actor: Actor, spec: Spec, values: dict[str, Any]) -> dic
     check_amounts(spec, values)
     # Validation reads run before the write lock is taken (SQLite has one writer: time under the lock is
     # throughput). The authoritative check stays inside: the new record must be visible and writable.
-    await _check_owner(actor, spec, values)
+    await check_owner(actor, spec, values)
     await check_references(actor, spec, values)
     async with db.write_transaction():
         after = await insert_audited(actor, spec, values)

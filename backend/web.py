@@ -16,9 +16,11 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
+from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from backend import access
 from backend.access import Actor
 from backend.accounts import services as accounts
 from backend.errors import ServiceError
@@ -67,6 +69,18 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=actor, auth=actor.session_id)
 
 
+async def authorize_path_record(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """The record a route's path names (`opt["authorize"] = (resource, parameter)`) must be visible to the caller:
+    a 404 before the body is decoded or validated, so an invisible record answers the same whatever is sent."""
+    target = handler.opt.get("authorize")
+    if not isinstance(target, tuple):
+        return
+    resource, parameter = target
+    record_id = connection.path_params.get(parameter)
+    if record_id is not None:
+        await access.authorize(connection.user, "read", resource, record_id)
+
+
 def session_cookies(settings: Settings, token: str | None) -> list[Cookie]:
     """The session cookie (HttpOnly, SameSite=Lax, Secure outside development); `None` clears it."""
     return [
@@ -94,7 +108,7 @@ def validation_error_handler(_: Request, exc: ValidationException) -> Response:
     if field in (None, "data") and named:  # missing or unknown field: msgspec names it in the message
         field = named.group(1)
     text = f"{field}: {message}" if field and message else (message or exc.detail)
-    return Response(error_body("invalid", text, field), status_code=400)
+    return Response(error_body("invalid", text, field), status_code=422)
 
 
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",

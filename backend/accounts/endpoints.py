@@ -4,7 +4,6 @@ from typing import Any
 from litestar import Request, Response, Router, delete, get, post, put
 from litestar.params import JSONBody
 
-from backend import records
 from backend.accounts import org, services
 from backend.accounts.schemas import (
     BranchCreate,
@@ -80,12 +79,14 @@ async def create_token(request: Request, data: JSONBody[TokenCreate]) -> dict[st
     return {**token, "token": secret}
 
 
-@delete("/tokens/{token_id:uuid}", operation_id="revoke_api_token", summary="Revoke an API token")
+@delete("/tokens/{token_id:uuid}", operation_id="revoke_api_token", summary="Revoke an API token",
+        opt={"authorize": "only the caller's own tokens are found"})
 async def revoke_token(request: Request, token_id: uuid.UUID) -> None:
     await services.revoke_api_token(request.user, token_id)
 
 
-@put("/devices/{device_id:uuid}", operation_id="register_device", summary="Register or refresh this browser install")
+@put("/devices/{device_id:uuid}", operation_id="register_device", summary="Register or refresh this browser install",
+     opt={"authorize": "a new id the device made: the service answers a taken id"})
 async def register_device(request: Request, device_id: uuid.UUID, data: JSONBody[DeviceTouch]) -> dict[str, Any]:
     return await services.touch_device(request.user, device_id, data.label)
 
@@ -94,21 +95,6 @@ auth_router = Router(path="/api/auth", route_handlers=[sign_in, sign_out, who_am
                                                        revoke_token, register_device], tags=["auth"])
 
 
-async def create_branch(actor: Any, values: dict[str, Any]) -> dict[str, Any]:
-    org.check_timezone(values)
-    return await records.create_record(actor, org.BRANCH_SPEC, values)
-
-
-async def update_branch(actor: Any, record_id: uuid.UUID, version: int, values: dict[str, Any]) -> dict[str, Any]:
-    org.check_timezone(values)
-    return await records.update_record(actor, org.BRANCH_SPEC, record_id, version, values)
-
-
-users_router = resource_router(
-    Routes("/api/users", services.USER_SPEC, UserCreate, UserUpdate, create=services.create_user,
-           update=services.update_user)
-)
-regions_router = resource_router(Routes("/api/regions", org.REGION_SPEC, RegionCreate, RegionUpdate))
-branches_router = resource_router(
-    Routes("/api/branches", org.BRANCH_SPEC, BranchCreate, BranchUpdate, create=create_branch, update=update_branch)
-)
+users_router = resource_router(Routes("/api/users", services.USERS, UserCreate, UserUpdate))
+regions_router = resource_router(Routes("/api/regions", org.REGIONS, RegionCreate, RegionUpdate))
+branches_router = resource_router(Routes("/api/branches", org.BRANCHES, BranchCreate, BranchUpdate))

@@ -7,8 +7,11 @@ import zoneinfo
 from typing import Any
 
 from backend import records
+from backend.access import Actor
+from backend.accounts.schemas import BranchOut, RegionOut
 from backend.accounts.tables import Branch, Region
 from backend.errors import Invalid
+from backend.service import ListQuery, Page, Resource
 
 REGION_SPEC = records.Spec(resource="region", table=Region, search=("code", "name"), owner_field=None)
 BRANCH_SPEC = records.Spec(
@@ -25,3 +28,19 @@ def check_timezone(values: dict[str, Any]) -> None:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise Invalid(f"Unknown time zone {name!r}; use an IANA name such as Asia/Shanghai", field="timezone") from None
+
+
+def check_branch(values: dict[str, Any], current: dict[str, Any] | None = None) -> None:
+    check_timezone(values)
+
+
+REGIONS = Resource(REGION_SPEC, RegionOut)
+BRANCHES = Resource(BRANCH_SPEC, BranchOut, on_create=check_branch, on_update=check_branch)
+
+
+async def get_branch(actor: Actor, branch_id: uuid.UUID) -> BranchOut:
+    return await BRANCHES.get(actor, branch_id)
+
+
+async def list_branches(actor: Actor, query: ListQuery | None = None) -> Page[BranchOut]:
+    return await BRANCHES.list(actor, query)

@@ -1,3 +1,4 @@
+import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
@@ -73,3 +74,39 @@ class TokenCreate(msgspec.Struct, forbid_unknown_fields=True):
 
 class DeviceTouch(msgspec.Struct, forbid_unknown_fields=True):
     label: Annotated[str, msgspec.Meta(max_length=100)] = ""
+
+
+class UserOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    username: str
+    display_name: str
+    role: str
+    branch_id: uuid.UUID
+    supervisor_id: uuid.UUID | None
+    email: str
+    phone: str
+    language: str
+    is_active: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+
+
+class RegionOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    code: str
+    name: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+
+
+class BranchOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    region_id: uuid.UUID
+    code: str
+    name: str
+    timezone: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int

@@ -11,14 +11,17 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from backend import db, records
 from backend.access import Actor
+from backend.accounts.schemas import UserOut
 from backend.accounts.tables import ApiToken, Branch, Device, LoginAttempt, Session, User
 from backend.audit.services import record_change
 from backend.errors import Forbidden, Invalid, NotFound, TooMany, Unauthorized
+from backend.service import ListQuery, Page, Resource
 from backend.settings import Settings
 
 HASHER = PasswordHasher()
@@ -304,3 +307,20 @@ async def set_own_language(actor: Actor, language: str) -> None:
         await record_change(actor_id=actor.id, action="set_language", table="users", row_id=actor.id,
                             before={"language": before["language"]}, after={"language": language},
                             branch_id=actor.branch_id, owner_id=actor.id)
+
+
+class UserResource(Resource[UserOut]):
+    """Users: the password is hashed and sign-ins ended by `create_user`/`update_user` above."""
+
+    async def create(self, actor: Actor, values: dict[str, Any]) -> UserOut:
+        return msgspec.convert(await create_user(actor, values), UserOut, strict=False)
+
+    async def update(self, actor: Actor, record_id: uuid.UUID, version: int, changes: dict[str, Any]) -> UserOut:
+        return msgspec.convert(await update_user(actor, record_id, version, changes), UserOut, strict=False)
+
+
+USERS = UserResource(USER_SPEC, UserOut)
+
+
+async def list_users(actor: Actor, query: ListQuery | None = None) -> Page[UserOut]:
+    return await USERS.list(actor, query)

@@ -15,3 +15,13 @@ class ChangeLog(Table, tablename="change_log"):
     changes = JSON(default="{}")
     branch_id = UUID(null=True, default=None, index=True)
     owner_id = UUID(null=True, default=None)
+
+
+class ClaimedId(Table, tablename="claimed_ids"):
+    """Ids that clients made for their own creates (offline notes, photos, devices): kept after the record is
+    deleted, so a reused id is refused the same way whoever holds it (backend.service.taken_id)."""
+
+    id = UUID(primary_key=True)
+    resource = Varchar(length=32)
+    creator = UUID(index=True)
+    created_at = Timestamptz(default=TimestamptzNow())

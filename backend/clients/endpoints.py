@@ -1,5 +1,4 @@
 import uuid
-from typing import Any
 
 from litestar import Request, post
 from litestar.params import JSONBody
@@ -10,22 +9,20 @@ from backend.clients.schemas import (
     ClientUpdate,
     OpportunityCreate,
     OpportunityMove,
+    OpportunityOut,
     OpportunityUpdate,
 )
-from backend.crud import Routes, resource_router
+from backend.crud import Routes, record_opt, resource_router
 
 
 @post("/{record_id:uuid}/move", operation_id="move_opportunity", summary="Move an opportunity along its pipeline",
-      status_code=200)
-async def move_opportunity(request: Request, record_id: uuid.UUID, data: JSONBody[OpportunityMove]) -> dict[str, Any]:
+      status_code=200, opt=record_opt("opportunity"))
+async def move_opportunity(request: Request, record_id: uuid.UUID, data: JSONBody[OpportunityMove]) -> OpportunityOut:
     return await services.move_opportunity(request.user, record_id, data.version, data.state, data.lost_reason)
 
 
-clients_router = resource_router(
-    Routes("/api/clients", services.CLIENT_SPEC, ClientCreate, ClientUpdate, create=services.create_client,
-           update=services.update_client, reassign=services.reassign_client)
-)
+clients_router = resource_router(Routes("/api/clients", services.CLIENTS, ClientCreate, ClientUpdate))
 opportunities_router = resource_router(
-    Routes("/api/opportunities", services.OPPORTUNITY_SPEC, OpportunityCreate, OpportunityUpdate,
+    Routes("/api/opportunities", services.OPPORTUNITIES, OpportunityCreate, OpportunityUpdate,
            extra=(move_opportunity,))
 )

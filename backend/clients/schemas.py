@@ -1,3 +1,4 @@
+import datetime as dt
 import decimal
 import uuid
 from typing import Literal
@@ -54,3 +55,37 @@ class OpportunityMove(msgspec.Struct, forbid_unknown_fields=True):
     version: Version
     state: Literal["potential", "following", "won", "lost"]
     lost_reason: ShortText = ""
+
+
+class ClientOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    branch_id: uuid.UUID
+    owner_id: uuid.UUID
+    name: str
+    intent: str
+    budget_min: int | None
+    budget_max: int | None
+    area_preference: str
+    source: str
+    tags: list[str]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+    # Not sent to roles whose field mask hides them (backend.access.FIELD_MASK).
+    phone: str | msgspec.UnsetType = msgspec.UNSET
+    private_notes: str | msgspec.UnsetType = msgspec.UNSET
+
+
+class OpportunityOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    branch_id: uuid.UUID
+    owner_id: uuid.UUID
+    client_id: uuid.UUID
+    title: str
+    state: str
+    value: decimal.Decimal
+    lost_reason: str
+    closed_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int

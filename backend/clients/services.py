@@ -5,10 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import msgspec
+
 from backend import access, db, records
 from backend.access import Actor
+from backend.clients.schemas import ClientOut, OpportunityOut
+from backend.clients.similar import CANDIDATE_LIMIT, Similarity, rank_similar
 from backend.clients.tables import Client, Opportunity
 from backend.errors import Conflict, Invalid
+from backend.service import ListQuery, Page, Resource
 from backend.visits.services import VISIT_SPEC
 from backend.visits.tables import Visit
 
@@ -32,19 +37,59 @@ def check_budget(values: dict[str, Any], current: dict[str, Any] | None = None) 
         raise Invalid("The budget minimum is above the maximum", field="budget_min")
 
 
-async def create_client(actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
-    check_budget(values)
-    return await records.create_record(actor, CLIENT_SPEC, values)
+class ClientResource(Resource[ClientOut]):
+    async def reassign(self, actor: Actor, record_id: uuid.UUID, owner_id: uuid.UUID, version: int) -> ClientOut:
+        """Move a client to another agent of the branch, with its open opportunities and planned visits."""
+        async with db.write_transaction():
+            await records.authorize_reassign(actor, "client", record_id, owner_id)
+            after = await records.apply_update(actor, CLIENT_SPEC, record_id, version, {"owner": owner_id},
+                                               action="reassign")
+            for spec, table, open_clause in (
+                (OPPORTUNITY_SPEC, Opportunity, Opportunity.state.is_in(["potential", "following"])),
+                (VISIT_SPEC, Visit, Visit.status == "planned"),
+            ):
+                rows = await table.select(table.id, table.version).where((table.client == record_id) & open_clause)
+                for row in rows:
+                    await records.apply_update(actor, spec, row["id"], row["version"], {"owner": owner_id},
+                                               action="reassign")
+        return self.output(actor, after)
 
 
-async def update_client(actor: Actor, client_id: uuid.UUID, version: int, changes: dict[str, Any]) -> dict[str, Any]:
-    check_budget(changes, await records.fetch(CLIENT_SPEC, client_id))
-    return await records.update_record(actor, CLIENT_SPEC, client_id, version, changes)
+CLIENTS = ClientResource(CLIENT_SPEC, ClientOut, on_create=check_budget, on_update=check_budget)
+OPPORTUNITIES = Resource(OPPORTUNITY_SPEC, OpportunityOut)
+
+
+async def list_clients(actor: Actor, query: ListQuery | None = None) -> Page[ClientOut]:
+    return await CLIENTS.list(actor, query)
+
+
+async def get_client(actor: Actor, client_id: uuid.UUID) -> ClientOut:
+    return await CLIENTS.get(actor, client_id)
+
+
+async def create_client(actor: Actor, values: dict[str, Any]) -> ClientOut:
+    return await CLIENTS.create(actor, values)
+
+
+async def update_client(actor: Actor, client_id: uuid.UUID, version: int, changes: dict[str, Any]) -> ClientOut:
+    return await CLIENTS.update(actor, client_id, version, changes)
+
+
+async def reassign_client(actor: Actor, client_id: uuid.UUID, owner_id: uuid.UUID, version: int) -> ClientOut:
+    return await CLIENTS.reassign(actor, client_id, owner_id, version)
+
+
+async def list_opportunities(actor: Actor, query: ListQuery | None = None) -> Page[OpportunityOut]:
+    return await OPPORTUNITIES.list(actor, query)
+
+
+async def create_opportunity(actor: Actor, values: dict[str, Any]) -> OpportunityOut:
+    return await OPPORTUNITIES.create(actor, values)
 
 
 async def move_opportunity(
     actor: Actor, opportunity_id: uuid.UUID, version: int, state: str, lost_reason: str = ""
-) -> dict[str, Any]:
+) -> OpportunityOut:
     async with db.write_transaction():
         await access.authorize(actor, "update", "opportunity", opportunity_id)
         current = await records.fetch(OPPORTUNITY_SPEC, opportunity_id)
@@ -57,19 +102,17 @@ async def move_opportunity(
         if state in ("won", "lost"):
             changes["closed_at"] = records.now()
         after = await records.apply_update(actor, OPPORTUNITY_SPEC, opportunity_id, version, changes, action="move")
-    return records.to_api(OPPORTUNITY_SPEC, actor, after)
+    return OPPORTUNITIES.output(actor, after)
 
 
-async def reassign_client(actor: Actor, client_id: uuid.UUID, owner_id: uuid.UUID, version: int) -> dict[str, Any]:
-    """Move a client to another agent of the branch, with its open opportunities and planned visits."""
-    async with db.write_transaction():
-        await records.authorize_reassign(actor, "client", client_id, owner_id)
-        after = await records.apply_update(actor, CLIENT_SPEC, client_id, version, {"owner": owner_id}, action="reassign")
-        for spec, table, open_clause in (
-            (OPPORTUNITY_SPEC, Opportunity, Opportunity.state.is_in(["potential", "following"])),
-            (VISIT_SPEC, Visit, Visit.status == "planned"),
-        ):
-            rows = await table.select(table.id, table.version).where((table.client == client_id) & open_clause)
-            for row in rows:
-                await records.apply_update(actor, spec, row["id"], row["version"], {"owner": owner_id}, action="reassign")
-    return records.to_api(CLIENT_SPEC, actor, after)
+async def similar_clients(actor: Actor, client_id: uuid.UUID, limit: int = 5) -> list[tuple[ClientOut, Similarity]]:
+    """Clients similar to `client_id` among those the actor may see (a 404 when the client itself is invisible)."""
+    target = records.to_api(CLIENT_SPEC, actor, await CLIENTS.fetch_visible(actor, client_id))
+    candidates: list[dict[str, Any]] = []
+    while len(candidates) < CANDIDATE_LIMIT:
+        page = await records.list_records(actor, CLIENT_SPEC, limit=records.MAX_PAGE, offset=len(candidates))
+        candidates += page.items
+        if not page.items or len(candidates) >= page.total:
+            break
+    return [(msgspec.convert(row, ClientOut, strict=False), score)
+            for row, score in rank_similar(target, candidates, limit)]

@@ -95,17 +95,3 @@ def rank_similar(
     scored = [(c, s) for c, s in scored if s.score >= min_score]
     scored.sort(key=lambda pair: (-pair[1].score, str(pair[0].get("name", "")), str(pair[0].get("id"))))
     return scored[:limit]
-
-
-async def similar_clients(actor: Actor, client_id: uuid.UUID, limit: int = 5) -> list[tuple[dict[str, Any], Similarity]]:
-    """Clients similar to `client_id` among those the actor may see (a 404 when the client itself is invisible)."""
-    from backend.clients.services import CLIENT_SPEC
-
-    target = await records.get_record(actor, CLIENT_SPEC, client_id)
-    candidates: list[dict[str, Any]] = []
-    while len(candidates) < CANDIDATE_LIMIT:
-        page = await records.list_records(actor, CLIENT_SPEC, limit=records.MAX_PAGE, offset=len(candidates))
-        candidates += page.items
-        if not page.items or len(candidates) >= page.total:
-            break
-    return rank_similar(target, candidates, limit)

@@ -5,6 +5,7 @@ import msgspec
 from litestar import Request, Router, get, post
 from litestar.params import JSONBody, Parameter
 
+from backend.crud import record_opt
 from backend.inbox import services
 from backend.records import MAX_PAGE
 from backend.schemas import Timestamp
@@ -29,7 +30,8 @@ async def unread_count(request: Request) -> dict[str, int]:
     return {"unread": await services.unread_count(request.user)}
 
 
-@post("/{item_id:uuid}/read", operation_id="mark_inbox_item_read", status_code=200, summary="Mark one item read")
+@post("/{item_id:uuid}/read", opt=record_opt("notification", "item_id"),
+      operation_id="mark_inbox_item_read", status_code=200, summary="Mark one item read")
 async def mark_read(request: Request, item_id: uuid.UUID) -> dict[str, Any]:
     return await services.mark_read(request.user, item_id)
 

@@ -11,7 +11,7 @@ from litestar.params import Parameter
 from litestar.response import File
 
 from backend import records
-from backend.crud import parse_filters
+from backend.crud import parse_filters, record_opt
 from backend.errors import Invalid
 from backend.photos import services
 from backend.photos.schemas import parse_upload_fields
@@ -60,12 +60,14 @@ async def list_photos(
     return {"items": page.items, "total": page.total, "limit": page.limit, "offset": page.offset}
 
 
-@get("/{photo_id:uuid}", operation_id="read_photo", summary="A photo's metadata and file URLs")
+@get("/{photo_id:uuid}", opt=record_opt("photo", "photo_id"),
+     operation_id="read_photo", summary="A photo's metadata and file URLs")
 async def read_photo(request: Request, photo_id: uuid.UUID) -> dict[str, Any]:
     return await services.get_photo(request.user, photo_id)
 
 
-@delete("/{photo_id:uuid}", operation_id="delete_photo", summary="Delete a photo (its uploader or branch manager)")
+@delete("/{photo_id:uuid}", opt=record_opt("photo", "photo_id"),
+        operation_id="delete_photo", summary="Delete a photo (its uploader or branch manager)")
 async def delete_photo(request: Request, photo_id: uuid.UUID) -> None:
     await services.delete_photo(request.user, photo_id)
 
@@ -79,7 +81,7 @@ def etag_matches(if_none_match: str | None, sha256: str) -> bool:
     return any(tag.strip().removeprefix("W/") == f'"{sha256}"' for tag in if_none_match.split(","))
 
 
-@get("/{photo_id:uuid}/{variant:str}", operation_id="photo_file", opt={"skip_compression": True},
+@get("/{photo_id:uuid}/{variant:str}", operation_id="photo_file", opt={**record_opt("photo", "photo_id"), "skip_compression": True},
      summary="The image: display (≤1600 px), thumbnail (≤320 px) or original (when kept); JPEG, ETag = sha256")
 async def photo_file(request: Request, photo_id: uuid.UUID, variant: str) -> Response[bytes] | File:
     stored = await services.photo_file(request.user, settings_of(request), photo_id, variant)

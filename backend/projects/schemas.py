@@ -1,3 +1,4 @@
+import datetime as dt
 import decimal
 import uuid
 from typing import Annotated, Literal
@@ -47,3 +48,50 @@ class BusinessLineUpdate(msgspec.Struct, forbid_unknown_fields=True):
 
 
 ProjectStatus = Literal["open", "won", "lost"]
+
+
+class BusinessLineOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    key: str
+    name_zh: str
+    name_en: str
+    active: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+
+
+class ProjectOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    branch_id: uuid.UUID
+    business_line_id: uuid.UUID
+    client_id: uuid.UUID | None
+    title: str
+    owner_id: uuid.UUID
+    manager_id: uuid.UUID | None
+    template_version_id: uuid.UUID | None
+    stage_key: str
+    status: str
+    contract_value: decimal.Decimal
+    collected_amount: decimal.Decimal
+    opened_at: dt.datetime
+    closed_at: dt.datetime | None
+    stage_entered_at: dt.datetime | None
+    next_due_at: dt.datetime | None
+    escalation_level: int
+    overdue: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+    # Not sent to roles whose field mask hides it (backend.access.FIELD_MASK).
+    description: str | msgspec.UnsetType = msgspec.UNSET
+
+
+class MemberOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    project_id: uuid.UUID
+    user_id: uuid.UUID
+    kind: str
+    created_at: dt.datetime | msgspec.UnsetType = msgspec.UNSET
+    display_name: str | msgspec.UnsetType = msgspec.UNSET
+    role: str | msgspec.UnsetType = msgspec.UNSET

@@ -5,11 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import msgspec
+
 from backend import access, db, records
 from backend.access import Actor
 from backend.audit.services import record_change
 from backend.errors import Conflict, Invalid, NotFound
+from backend.projects.schemas import BusinessLineOut, MemberOut, ProjectOut
 from backend.projects.tables import BusinessLine, Project, ProjectMember
+from backend.service import ListQuery, Page, Resource
 
 
 def overdue(row: dict[str, Any]) -> dict[str, Any]:
@@ -114,3 +118,42 @@ async def remove_member(actor: Actor, project_id: uuid.UUID, user_id: uuid.UUID)
             await record_change(actor_id=actor.id, action="remove_member", table="project_members",
                                 row_id=row["id"], before={"project": project_id, "user": user_id, "kind": "team"},
                                 branch_id=project["branch"], owner_id=user_id)
+
+
+class ProjectResource(Resource[ProjectOut]):
+    """Projects start their lifecycle on create and take their open milestones along on reassignment."""
+
+    async def create(self, actor: Actor, values: dict[str, Any]) -> ProjectOut:
+        return self.output(actor, await create_project(actor, values))
+
+    async def update(self, actor: Actor, record_id: uuid.UUID, version: int, changes: dict[str, Any]) -> ProjectOut:
+        return self.output(actor, await update_project(actor, record_id, version, changes))
+
+    async def reassign(self, actor: Actor, record_id: uuid.UUID, owner_id: uuid.UUID, version: int) -> ProjectOut:
+        return self.output(actor, await reassign_project(actor, record_id, owner_id, version))
+
+    def output(self, actor: Actor, row: dict[str, Any]) -> ProjectOut:
+        if "overdue" in row:  # already shaped by records.to_api
+            return msgspec.convert(row, ProjectOut, strict=False)
+        return super().output(actor, row)
+
+
+PROJECTS = ProjectResource(PROJECT_SPEC, ProjectOut)
+BUSINESS_LINES = Resource(BUSINESS_LINE_SPEC, BusinessLineOut)
+
+
+async def list_projects(actor: Actor, query: ListQuery | None = None) -> Page[ProjectOut]:
+    return await PROJECTS.list(actor, query)
+
+
+async def get_project(actor: Actor, project_id: uuid.UUID) -> ProjectOut:
+    return await PROJECTS.get(actor, project_id)
+
+
+async def list_business_lines(actor: Actor, query: ListQuery | None = None) -> Page[BusinessLineOut]:
+    return await BUSINESS_LINES.list(actor, query)
+
+
+async def team(actor: Actor, project_id: uuid.UUID) -> list[MemberOut]:
+    return [msgspec.convert({**m, "project_id": project_id}, MemberOut, strict=False)
+            for m in await list_members(actor, project_id)]

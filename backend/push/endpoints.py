@@ -4,6 +4,7 @@ from typing import Any
 from litestar import Request, Router, delete, get, put
 from litestar.params import JSONBody
 
+from backend.crud import record_opt
 from backend.push import services
 from backend.push.schemas import PreferencesIn, SubscriptionIn
 from backend.web import settings_of
@@ -30,7 +31,8 @@ async def list_devices(request: Request) -> list[dict[str, Any]]:
     return await services.list_devices(request.user)
 
 
-@delete("/devices/{device_id:uuid}", operation_id="remove_push_device", summary="Stop pushes to one of your devices")
+@delete("/devices/{device_id:uuid}", opt=record_opt("device", "device_id"),
+        operation_id="remove_push_device", summary="Stop pushes to one of your devices")
 async def remove_device(request: Request, device_id: uuid.UUID) -> None:
     await services.remove_subscription(request.user, device_id)
 

@@ -29,6 +29,7 @@ import msgspec
 from backend import access, db, records
 from backend.access import Actor
 from backend.audit.services import record_changes
+from backend.audit.tables import ClaimedId
 from backend.errors import ServiceError
 from backend.sync.schemas import NoteCreateOp
 from backend.sync.tables import SyncOperation
@@ -59,7 +60,7 @@ async def candidates(actor: Actor, ops: list[tuple[int, uuid.UUID, NoteCreateOp]
         return set()
     note_ids = [note_id(op_id, data) for _, op_id, data in ops]
     seen_ops = await _existing(SyncOperation, [op_id for _, op_id, _ in ops])
-    seen_notes = await _existing(Note, note_ids)
+    seen_notes = await _existing(Note, note_ids) | await _existing(ClaimedId, note_ids)
     visible: dict[tuple[str, uuid.UUID], bool] = {}
     chosen: set[int] = set()
     taken: set[uuid.UUID] = set()
@@ -93,8 +94,12 @@ async def create_many(actor: Actor, device_id: uuid.UUID, ops: list[Candidate]) 
     (as JSON values, exactly what a replay is answered)."""
     ids = [note_id(op_id, data) for op_id, data in ops]
     async with db.write_transaction():
-        await Note.insert(*(Note(id=nid, branch=actor.branch_id, author=actor.id, body=data.body, client=data.client_id,
-                                 project=data.project_id, visit=data.visit_id) for (_, data), nid in zip(ops, ids)))
+        # The note ids are the device's own: claimed like every client-made id (backend.service.claim_id).
+        await ClaimedId.insert(*(ClaimedId(id=nid, resource="note", creator=actor.id) for nid in ids))
+        await Note.insert(*(
+            Note(id=nid, branch=actor.branch_id, author=actor.id, body=data.body, client=data.client_id,
+                 project=data.project_id, visit=data.visit_id)
+            for (_, data), nid in zip(ops, ids, strict=True)))
         for mode in ("read", "write"):
             allowed = await access.scope(Note.select(Note.id).where(Note.id.is_in(ids)), actor, "note", mode)
             if len(allowed) != len(ids):
@@ -107,7 +112,8 @@ async def create_many(actor: Actor, device_id: uuid.UUID, ops: list[Candidate]) 
         stored = [_encoder.encode(records.to_api(NOTE_SPEC, actor, row)).decode() for row in after]
         claimed = await SyncOperation.insert(*(
             SyncOperation(id=op_id, user=actor.id, device_id=device_id, kind="note.create", result=result)
-            for (op_id, _), result in zip(ops, stored))).on_conflict(action="DO NOTHING").returning(SyncOperation.id)
+            for (op_id, _), result in zip(ops, stored, strict=True)
+        )).on_conflict(action="DO NOTHING").returning(SyncOperation.id)
         if len(claimed) != len(ops):
             raise BatchRefused("an op id of this batch was taken meanwhile (a concurrent replay)")
     return [msgspec.json.decode(result) for result in stored]  # exactly what a replay will answer

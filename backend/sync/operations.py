@@ -12,10 +12,11 @@ from typing import Any
 
 import msgspec
 
-from backend import records
+from backend import access
 from backend.access import Actor
 from backend.clients import services as clients
 from backend.errors import Invalid
+from backend.service import Resource
 from backend.sync.schemas import (
     OPERATIONS,
     ClientUpdateOp,
@@ -26,13 +27,22 @@ from backend.sync.schemas import (
 )
 from backend.visits import services as visits
 
-Handler = Callable[[Actor, uuid.UUID, Any], Awaitable[dict[str, Any]]]
+Handler = Callable[[Actor, uuid.UUID, Any], Awaitable[msgspec.Struct]]
 
 
-def parse(kind: str, data: dict[str, Any]) -> msgspec.Struct:
+async def parse(actor: Actor, kind: str, data: dict[str, Any]) -> msgspec.Struct:
+    """The op's payload, typed. An op on an existing record first checks that the caller sees it: an invisible
+    record is the plain 404 whatever the payload says, exactly as over HTTP (backend.web.authorize_path_record)."""
     schema = OPERATIONS.get(kind)
     if schema is None:
         raise Invalid(f"Unknown operation kind {kind!r}; known: {', '.join(OPERATIONS)}", field="kind")
+    target = TARGETS.get(kind)
+    if target is not None:
+        try:
+            record_id = uuid.UUID(str(data.get("id")))
+        except ValueError:
+            raise Invalid(f"{kind}: id must be the UUID of the record to change", field="id") from None
+        await access.authorize(actor, "read", target.name, record_id)
     try:
         return msgspec.convert(data, schema)
     except msgspec.ValidationError as exc:
@@ -47,22 +57,21 @@ def _field_named(message: str) -> str | None:
     return parts[1] if "field `" in message and len(parts) >= 3 else None
 
 
-async def create_note(actor: Actor, op_id: uuid.UUID, data: NoteCreateOp) -> dict[str, Any]:
+async def create_note(actor: Actor, op_id: uuid.UUID, data: NoteCreateOp) -> msgspec.Struct:
     values = fields_of(data)
     values["id"] = data.id or op_id
     return await visits.create_note(actor, values)
 
 
-async def update_visit(actor: Actor, op_id: uuid.UUID, data: VisitUpdateOp) -> dict[str, Any]:
-    changes = fields_of(data, "id", "version")
-    return await records.update_record(actor, visits.VISIT_SPEC, data.id, data.version, changes)
+async def update_visit(actor: Actor, op_id: uuid.UUID, data: VisitUpdateOp) -> msgspec.Struct:
+    return await visits.update_visit(actor, data.id, data.version, fields_of(data, "id", "version"))
 
 
-async def update_client(actor: Actor, op_id: uuid.UUID, data: ClientUpdateOp) -> dict[str, Any]:
+async def update_client(actor: Actor, op_id: uuid.UUID, data: ClientUpdateOp) -> msgspec.Struct:
     return await clients.update_client(actor, data.id, data.version, fields_of(data, "id", "version"))
 
 
-async def move_opportunity(actor: Actor, op_id: uuid.UUID, data: OpportunityMoveOp) -> dict[str, Any]:
+async def move_opportunity(actor: Actor, op_id: uuid.UUID, data: OpportunityMoveOp) -> msgspec.Struct:
     return await clients.move_opportunity(actor, data.id, data.version, data.state, data.lost_reason)
 
 
@@ -73,8 +82,8 @@ HANDLERS: dict[str, Handler] = {
     "opportunity.move": move_opportunity,
 }
 # Where to read the server's copy when an operation meets a newer version (conflict).
-TARGETS: dict[str, records.Spec] = {
-    "visit.update": visits.VISIT_SPEC,
-    "client.update": clients.CLIENT_SPEC,
-    "opportunity.move": clients.OPPORTUNITY_SPEC,
+TARGETS: dict[str, Resource[Any]] = {
+    "visit.update": visits.VISITS,
+    "client.update": clients.CLIENTS,
+    "opportunity.move": clients.OPPORTUNITIES,
 }

@@ -97,7 +97,7 @@ from typing import Any
 
 import msgspec
 
-from backend import access, db, records
+from backend import access, db
 from backend.access import Actor
 from backend.errors import Conflict, NotFound, ServiceError
 from backend.sync import dataset, manifest, notes, operations
@@ -160,7 +160,7 @@ async def push(actor: Actor, device_id: uuid.UUID, ops: list[PushOperation]) -> 
     parsed: list[Any] = [None] * len(ops)
     for index, op in enumerate(ops):
         try:
-            parsed[index] = operations.parse(op.kind, op.data)
+            parsed[index] = await operations.parse(actor, op.kind, op.data)
         except ServiceError as exc:
             answers[index] = {"op_id": op.op_id, "kind": op.kind} | _refusal(exc)
     eligible = await notes.candidates(actor, [(i, op.op_id, parsed[i]) for i, op in enumerate(ops)
@@ -251,10 +251,11 @@ def _refusal(exc: ServiceError) -> dict[str, Any]:
 
 async def _server_copy(actor: Actor, kind: str, data: Any) -> dict[str, Any] | None:
     """The record as it stands now, for a conflict found by the UPDATE itself (a concurrent writer won)."""
-    spec = operations.TARGETS.get(kind)
-    if spec is None:
+    resource = operations.TARGETS.get(kind)
+    if resource is None:
         return None
     try:
-        return await records.get_record(actor, spec, data.id)
+        current: dict[str, Any] = msgspec.to_builtins(await resource.get(actor, data.id))
+        return current
     except NotFound:
         return None

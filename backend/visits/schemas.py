@@ -1,3 +1,4 @@
+import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
@@ -43,3 +44,32 @@ class NoteCreate(msgspec.Struct, forbid_unknown_fields=True):
 class NoteUpdate(msgspec.Struct, forbid_unknown_fields=True):
     version: Version
     body: Body | msgspec.UnsetType = msgspec.UNSET
+
+
+class VisitOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    branch_id: uuid.UUID
+    owner_id: uuid.UUID
+    client_id: uuid.UUID
+    project_id: uuid.UUID | None
+    address: str
+    scheduled_at: dt.datetime
+    duration_minutes: int
+    status: str
+    summary: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+
+
+class NoteOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    branch_id: uuid.UUID
+    author_id: uuid.UUID
+    client_id: uuid.UUID | None
+    project_id: uuid.UUID | None
+    visit_id: uuid.UUID | None
+    body: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int

@@ -8,7 +8,9 @@ from typing import Any
 
 from backend import access, records
 from backend.access import Actor
-from backend.errors import Conflict, Invalid
+from backend.errors import Invalid
+from backend.service import ListQuery, Page, Resource
+from backend.visits.schemas import NoteOut, VisitOut
 from backend.visits.tables import Note, Visit
 
 VISIT_SPEC = records.Spec(
@@ -22,25 +24,43 @@ NOTE_SPEC = records.Spec(
     references={"client": "client", "project": "project", "visit": "visit"}, owner_field="author",
 )
 PARENTS = ("client_id", "project_id", "visit_id")
+_PARENT_COLUMNS = ("client", "project", "visit")
 
 
-async def create_note(actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
-    """A note belongs to exactly one client, project or visit, and only someone who sees it may write one."""
-    parents = [p for p in PARENTS if values.get(p) is not None]
-    if len(parents) != 1:
+def check_one_parent(values: dict[str, Any], current: dict[str, Any] | None = None) -> None:
+    """A note belongs to exactly one client, project or visit (and only someone who sees it may write one:
+    the template checks the reference)."""
+    if sum(values.get(p) is not None for p in _PARENT_COLUMNS) != 1:
         raise Invalid("A note needs exactly one of client_id, project_id or visit_id", field="client_id")
-    if values.get("id") is not None:
-        existing = await records.fetch(NOTE_SPEC, values["id"])
-        if existing is not None:
-            if existing["author"] != actor.id:
-                raise Conflict("That note id is already taken", field="id")
-            return records.to_api(NOTE_SPEC, actor, existing)  # a retry of a create that went through
-    return await records.create_record(actor, NOTE_SPEC, values)
+
+
+VISITS = Resource(VISIT_SPEC, VisitOut)
+NOTES = Resource(NOTE_SPEC, NoteOut, on_create=check_one_parent)
+
+
+async def list_visits(actor: Actor, query: ListQuery | None = None) -> Page[VisitOut]:
+    return await VISITS.list(actor, query)
+
+
+async def get_visit(actor: Actor, visit_id: uuid.UUID) -> VisitOut:
+    return await VISITS.get(actor, visit_id)
+
+
+async def update_visit(actor: Actor, visit_id: uuid.UUID, version: int, changes: dict[str, Any]) -> VisitOut:
+    return await VISITS.update(actor, visit_id, version, changes)
+
+
+async def list_notes(actor: Actor, query: ListQuery | None = None) -> Page[NoteOut]:
+    return await NOTES.list(actor, query)
+
+
+async def create_note(actor: Actor, values: dict[str, Any]) -> NoteOut:
+    return await NOTES.create(actor, values)
 
 
 async def list_visits_between(
     actor: Actor, start: dt.datetime, end: dt.datetime, *, owner: uuid.UUID | None = None, limit: int = 100
-) -> list[dict[str, Any]]:
+) -> list[VisitOut]:
     """Visits scheduled in [start, end) that `actor` may see, earliest first (e.g. today's viewings)."""
     if not access.can(actor, "list", "visit"):
         return []
@@ -48,4 +68,4 @@ async def list_visits_between(
     if owner is not None:
         query = query.where(Visit.owner == owner)
     rows = await access.scope(query, actor, "visit").order_by(Visit.scheduled_at).limit(limit)
-    return [records.to_api(VISIT_SPEC, actor, row) for row in rows]
+    return [VISITS.output(actor, row) for row in rows]

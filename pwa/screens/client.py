@@ -6,11 +6,12 @@ import decimal
 import uuid
 from typing import Any
 
+import msgspec
 from reactpy import html, use_state
 
 from backend import access, records
-from backend.clients.services import CLIENT_SPEC, OPPORTUNITY_SPEC
-from backend.clients.similar import Similarity, similar_clients
+from backend.clients.services import CLIENT_SPEC, OPPORTUNITY_SPEC, similar_clients
+from backend.clients.similar import Similarity
 from backend.errors import Invalid
 from backend.visits.services import NOTE_SPEC, VISIT_SPEC, create_note
 from pwa.screens import common
@@ -40,7 +41,7 @@ async def load(app: App, client_id: uuid.UUID) -> dict[str, Any]:
     visits = (await records.list_records(actor, VISIT_SPEC, filters={"client": client_id}, limit=50)).items
     visits.sort(key=lambda v: v["scheduled_at"], reverse=True)
     notes = (await records.list_records(actor, NOTE_SPEC, filters={"client": client_id}, limit=50)).items
-    similar = await similar_clients(actor, client_id)
+    similar = [(msgspec.structs.asdict(c), s) for c, s in await similar_clients(actor, client_id)]
     return {"client": client, "opportunities": opportunities, "visits": visits, "notes": notes, "similar": similar,
             "can_add_opportunity": access.can(actor, "create", "opportunity"),
             "can_note": access.can(actor, "create", "note")}

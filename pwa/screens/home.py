@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from reactpy import html
 
 from backend import records
@@ -16,7 +17,7 @@ from pwa.ui import App, card, chip, empty, guarded, list_link, query_state, use_
 async def load(app: App) -> dict[str, Any]:
     actor = await app.ensure_actor()
     start, end = common.local_day_bounds(app)
-    visits = await list_visits_between(actor, start, end)
+    visits = [msgspec.structs.asdict(v) for v in await list_visits_between(actor, start, end)]
     projects = (await records.list_records(actor, PROJECT_SPEC, filters={"status": "open"}, limit=100)).items
     projects.sort(key=lambda p: (p.get("next_due_at") is None, p.get("next_due_at") or p["created_at"]))
     names = await common.client_names(actor, {v["client_id"] for v in visits})

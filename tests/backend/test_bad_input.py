@@ -14,31 +14,31 @@ LONG = "名" * 101
 
 # (method, path or "{client}" placeholder, JSON body or raw bytes, expected status, expected field)
 CASES = [
-    ("POST", CLIENT, {"name": 42}, 400, "name"),  # wrong type
-    ("POST", CLIENT, {}, 400, "name"),  # missing field
-    ("POST", CLIENT, {"name": LONG}, 400, "name"),  # oversize string
-    ("POST", CLIENT, {"name": "x", "intent": "steal"}, 400, "intent"),  # unknown enum value
-    ("POST", CLIENT, {"name": "x", "owner_id": "not-a-uuid"}, 400, "owner_id"),  # malformed UUID
-    ("POST", CLIENT, {"name": "x", "tags": ["a" * 33]}, 400, "tags[0]"),
-    ("POST", CLIENT, {"name": "x", "budget_min": -1}, 400, "budget_min"),
+    ("POST", CLIENT, {"name": 42}, 422, "name"),  # wrong type
+    ("POST", CLIENT, {}, 422, "name"),  # missing field
+    ("POST", CLIENT, {"name": LONG}, 422, "name"),  # oversize string
+    ("POST", CLIENT, {"name": "x", "intent": "steal"}, 422, "intent"),  # unknown enum value
+    ("POST", CLIENT, {"name": "x", "owner_id": "not-a-uuid"}, 422, "owner_id"),  # malformed UUID
+    ("POST", CLIENT, {"name": "x", "tags": ["a" * 33]}, 422, "tags[0]"),
+    ("POST", CLIENT, {"name": "x", "budget_min": -1}, 422, "budget_min"),
     ("POST", CLIENT, {"name": "x", "budget_min": 500, "budget_max": 100}, 422, "budget_min"),
-    ("POST", CLIENT, {"name": "x", "is_admin": True}, 400, "is_admin"),  # unknown field
-    ("POST", CLIENT, b'{"name": "x",', 400, None),  # invalid JSON
-    ("PATCH", "{client}", {"name": "x"}, 400, "version"),  # no version
-    ("PATCH", "{client}", {"version": "one"}, 400, "version"),
+    ("POST", CLIENT, {"name": "x", "is_admin": True}, 422, "is_admin"),  # unknown field
+    ("POST", CLIENT, b'{"name": "x",', 400, None),  # invalid JSON: not a validation failure but a broken body
+    ("PATCH", "{client}", {"name": "x"}, 422, "version"),  # no version
+    ("PATCH", "{client}", {"version": "one"}, 422, "version"),
     ("PATCH", "/api/clients/not-a-uuid", {"version": 1}, 404, None),  # a malformed id in the URL names no record
     ("POST", "/api/opportunities", {"client_id": "00000000-0000-0000-0000-000000000001", "title": "x"}, 404,
      "client_id"),  # guessed id
     ("POST", "/api/opportunities", {"client_id": "{client}", "title": "x", "value": "-5"}, 422, "value"),
     ("POST", "/api/opportunities", {"client_id": "{client}", "title": "x", "value": "1.234"}, 422, "value"),
-    ("POST", "/api/opportunities", {"client_id": "{client}", "title": "x", "value": "lots"}, 400, "value"),
-    ("POST", "/api/visits", {"client_id": "{client}", "address": "a", "scheduled_at": "tomorrow"}, 400,
+    ("POST", "/api/opportunities", {"client_id": "{client}", "title": "x", "value": "lots"}, 422, "value"),
+    ("POST", "/api/visits", {"client_id": "{client}", "address": "a", "scheduled_at": "tomorrow"}, 422,
      "scheduled_at"),
-    ("POST", "/api/visits", {"client_id": "{client}", "address": "a", "scheduled_at": "2026-12-01T10:00:00"}, 400,
+    ("POST", "/api/visits", {"client_id": "{client}", "address": "a", "scheduled_at": "2026-12-01T10:00:00"}, 422,
      "scheduled_at"),  # no time zone
     ("POST", "/api/notes", {"body": "x"}, 422, "client_id"),  # no parent
-    ("POST", "/api/notes", {"body": ""}, 400, "body"),
-    ("GET", "/api/clients?limit=1000", None, 400, None),
+    ("POST", "/api/notes", {"body": ""}, 422, "body"),
+    ("GET", "/api/clients?limit=1000", None, 422, None),
     ("GET", "/api/clients?owner_id=zzz", None, 422, "owner_id"),
 ]
 

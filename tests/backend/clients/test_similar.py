@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from backend.clients import similar
-from backend.clients.services import create_client
+from backend.clients.services import create_client, similar_clients
 from backend.errors import NotFound
 from tests.factories import actor, make_org
 
@@ -59,9 +59,9 @@ async def test_similar_clients_only_among_clients_the_actor_sees(database: objec
     manager = actor(org.a.users["branch_manager"])
     mine = org.a.records["agent1"]["client"]
     twin = await create_client(agent1, {"name": "twin", "tags": ["首套"], "area_preference": "浦东"})
-    ranked = await similar.similar_clients(agent1, mine.id)
-    assert [c["id"] for c, _ in ranked] == [twin["id"]]  # agent2's client is just as similar, but not visible
-    ranked_by_manager = {c["id"] for c, _ in await similar.similar_clients(manager, mine.id)}
-    assert ranked_by_manager == {twin["id"], org.a.records["agent2"]["client"].id}
+    ranked = await similar_clients(agent1, mine.id)
+    assert [c.id for c, _ in ranked] == [twin.id]  # agent2's client is just as similar, but not visible
+    ranked_by_manager = {c.id for c, _ in await similar_clients(manager, mine.id)}
+    assert ranked_by_manager == {twin.id, org.a.records["agent2"]["client"].id}
     with pytest.raises(NotFound):
-        await similar.similar_clients(agent2, mine.id)
+        await similar_clients(agent2, mine.id)

@@ -58,8 +58,8 @@ async def test_payments_add_up_and_complete_the_collection_milestone(api):
     ({"amount": "10.005"}, 422, "amount"),
     ({"amount": "1e20"}, 422, "amount"),
     ({"amount": "10.00", "received_on": (dt.date.today() + dt.timedelta(days=2)).isoformat()}, 422, "received_on"),
-    ({"amount": "10.00", "method": "barter"}, 400, "method"),
-    ({"amount": "abc"}, 400, "amount"),
+    ({"amount": "10.00", "method": "barter"}, 422, "method"),
+    ({"amount": "abc"}, 422, "amount"),
 ])
 async def test_bad_payments_are_refused_and_change_nothing(api, body, status, field):
     org = await make_org()

@@ -80,7 +80,7 @@ async def test_nudge_puts_the_managers_words_in_the_owners_inbox(api):
     project, review = await contract_review(org)
     manager = await caller(api, org.a.users["branch_manager"])
     url = f"/api/milestones/{review['id']}/nudge"
-    assert (await manager.post(url, json={"message": ""})).status_code == 400
+    assert (await manager.post(url, json={"message": ""})).status_code == 422
     blank = await manager.post(url, json={"message": "   "})
     assert blank.status_code == 422 and blank.json()["field"] == "message"
     sent = await manager.post(url, json={"message": "客户今天下午要签字，请优先审核合同"})

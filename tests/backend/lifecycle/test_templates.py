@@ -85,8 +85,8 @@ async def test_editing_creates_a_new_version_and_needs_the_current_one(api):
                                                     "user_id": "00000000-0000-0000-0000-000000000001"}), 404,
      "definition.stages[0].escalation[2].user_id"),
     (lambda d: d.update(stages=[]), 422, "definition.stages"),
-    (lambda d: d["stages"][0].update(sla_hours=0), 400, "definition.stages[0].sla_hours"),
-    (lambda d: d["stages"][0].update(owner="cleaner"), 400, "definition.stages[0].owner"),
+    (lambda d: d["stages"][0].update(sla_hours=0), 422, "definition.stages[0].sla_hours"),
+    (lambda d: d["stages"][0].update(owner="cleaner"), 422, "definition.stages[0].owner"),
 ])
 async def test_invalid_templates_are_refused_naming_the_field(api, change, status, field):
     org = await make_org()

@@ -139,7 +139,7 @@ async def test_calendar_api_is_admin_only_versioned_and_validated(api):
     reversed_hours = await admin.request("PUT", url, json={**body, "version": 1, "hours": [["18:00", "09:00"]]})
     assert reversed_hours.status_code == 422 and reversed_hours.json()["field"] == "hours[0]"
     bad_time = await admin.request("PUT", url, json={**body, "version": 1, "hours": [["25:00", "26:00"]]})
-    assert bad_time.status_code == 400
+    assert bad_time.status_code == 422
     updated = await admin.request("PUT", url, json={**body, "version": 1, "working_days": [1, 2, 3, 4, 5, 6]})
     assert updated.status_code == 200 and updated.json()["version"] == 2
     assert (await manager.delete(url)).status_code == 403

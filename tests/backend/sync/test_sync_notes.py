@@ -6,6 +6,7 @@ import json
 import uuid
 from typing import Any
 
+import msgspec
 import pytest
 
 from backend import db
@@ -58,10 +59,9 @@ async def test_batch_path_stores_what_create_note_stores(database, monkeypatch) 
     assert [r["status"] for r in reply["results"]] == ["applied"] * 3
     singles = [await create_note(agent, {"body": f"批量{i}", **{f"{k}_id": v.id for k, v in parent.items()}})
                for i, parent in enumerate(parents)]
-    assert await _stored([uuid.UUID(op.data["id"]) for op in batch]) == await _stored([n["id"] for n in singles])
+    assert await _stored([uuid.UUID(op.data["id"]) for op in batch]) == await _stored([n.id for n in singles])
     answered = [{k: v for k, v in r["record"].items() if k not in GENERATED} for r in reply["results"]]
-    created = [json.loads(json.dumps({k: v for k, v in n.items() if k not in GENERATED}, default=str))
-               for n in singles]
+    created = [{k: v for k, v in msgspec.to_builtins(n).items() if k not in GENERATED} for n in singles]
     assert answered == created  # the same API record
 
 

@@ -187,9 +187,9 @@ async def test_push_envelope_is_validated_as_a_whole(api) -> None:
     me = await caller(api, org.a.users["agent1"])
     device_id = await register_device(me)
     bad = await me.post("/api/sync/push", json={"device_id": device_id, "ops": [{"op_id": "nope", "kind": "x"}]})
-    assert bad.status_code == 400
+    assert bad.status_code == 422
     too_many = [note_op("x", visit=org.a.records["agent1"]["visit"]) for _ in range(251)]
-    assert (await me.post("/api/sync/push", json={"device_id": device_id, "ops": too_many})).status_code == 400
+    assert (await me.post("/api/sync/push", json={"device_id": device_id, "ops": too_many})).status_code == 422
     assert await Visit.count() == 4  # untouched
 
 
