@@ -80,12 +80,27 @@ class Resource(Generic[Out]):
         """The stored row as this actor may receive it (foreign keys as `<name>_id`, the role's field mask)."""
         return msgspec.convert(records.to_api(self.spec, actor, row), self.out, strict=False)
 
-    async def list(self, actor: Actor, query: ListQuery | None = None) -> Page[Out]:
-        query = query or ListQuery()
+    def may(self, actor: Actor, action: access.Action) -> bool:
+        """Whether the actor's role may take `action` on this resource at all (screens show or hide a button)."""
+        return access.can(actor, action, self.name)
+
+    async def list(self, actor: Actor, query: ListQuery | None = None, **options: Any) -> Page[Out]:
+        """One page; `options` are ListQuery's fields (filters, search, limit, offset) when no query is given."""
+        query = query or ListQuery(**options)
         page = await records.list_records(actor, self.spec, filters=dict(query.filters), search=query.search,
                                           limit=query.limit, offset=query.offset, convert=False)
         return Page(items=[self.output(actor, row) for row in page.items], total=page.total, limit=page.limit,
                     offset=page.offset)
+
+    async def every(self, actor: Actor, *, cap: int = 1000, **options: Any) -> list[Out]:
+        """Every visible record matching `options` (filters, search), up to `cap`, page by page."""
+        items: list[Out] = []
+        while len(items) < cap:
+            page = await self.list(actor, limit=MAX_LIMIT, offset=len(items), **options)
+            items += page.items
+            if not page.items or len(items) >= page.total:
+                break
+        return items[:cap]
 
     async def get(self, actor: Actor, record_id: uuid.UUID) -> Out:
         await access.authorize(actor, "read", self.name, record_id)

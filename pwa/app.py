@@ -10,13 +10,13 @@ from typing import Any
 from reactpy import component, html, use_async_effect, use_location, use_scope, use_state
 from reactpy.reactjs import component_from_url
 
-from backend import records
 from backend.access import Actor
-from backend.accounts.org import BRANCH_SPEC
+from backend.accounts.services import get_branch
 from pwa import assets, screens
 from pwa.i18n import Formatter, language_for, t
 from pwa.icons import icon
 from pwa.routes import Route, parse
+from pwa.screens import common
 from pwa.session import active_settings, current_actor
 from pwa.ui import App, AppContext, Router, SignedOut, button, link
 
@@ -63,7 +63,7 @@ async def load_session(scope: dict[str, Any]) -> dict[str, Any] | None:
     actor = await current_actor(scope)
     if actor is None:
         return None
-    branch = await records.get_record(actor, BRANCH_SPEC, actor.branch_id)
+    branch = common.plain(await get_branch(actor, actor.branch_id))
     lang = language_for(actor.language, scope.get("headers"), active_settings().default_language)
     return {"actor": actor, "lang": lang, "timezone": branch.get("timezone") or "Asia/Shanghai"}
 

@@ -7,11 +7,10 @@ import zoneinfo
 from typing import Any
 
 from backend import records
-from backend.access import Actor
 from backend.accounts.schemas import BranchOut, RegionOut
 from backend.accounts.tables import Branch, Region
 from backend.errors import Invalid
-from backend.service import ListQuery, Page, Resource
+from backend.service import Resource
 
 REGION_SPEC = records.Spec(resource="region", table=Region, search=("code", "name"), owner_field=None)
 BRANCH_SPEC = records.Spec(
@@ -36,11 +35,3 @@ def check_branch(values: dict[str, Any], current: dict[str, Any] | None = None) 
 
 REGIONS = Resource(REGION_SPEC, RegionOut)
 BRANCHES = Resource(BRANCH_SPEC, BranchOut, on_create=check_branch, on_update=check_branch)
-
-
-async def get_branch(actor: Actor, branch_id: uuid.UUID) -> BranchOut:
-    return await BRANCHES.get(actor, branch_id)
-
-
-async def list_branches(actor: Actor, query: ListQuery | None = None) -> Page[BranchOut]:
-    return await BRANCHES.list(actor, query)

@@ -17,7 +17,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from backend import db, records
 from backend.access import Actor
-from backend.accounts.schemas import UserOut
+from backend.accounts.org import BRANCHES
+from backend.accounts.schemas import BranchOut, UserOut
 from backend.accounts.tables import ApiToken, Branch, Device, LoginAttempt, Session, User
 from backend.audit.services import record_change
 from backend.errors import Forbidden, Invalid, NotFound, TooMany, Unauthorized
@@ -324,3 +325,7 @@ USERS = UserResource(USER_SPEC, UserOut)
 
 async def list_users(actor: Actor, query: ListQuery | None = None) -> Page[UserOut]:
     return await USERS.list(actor, query)
+
+
+async def get_branch(actor: Actor, branch_id: uuid.UUID) -> BranchOut:
+    return await BRANCHES.get(actor, branch_id)

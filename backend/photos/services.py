@@ -285,3 +285,8 @@ async def collect_media_garbage(
         if row[column] and row[column] in report.missing_files
     ]
     return MediaGcResult(report, missing)
+
+
+def may(actor: Actor, action: access.Action) -> bool:
+    """Whether the actor's role may take `action` on photos at all (screens show or hide the camera)."""
+    return access.can(actor, action, "photo")

@@ -6,11 +6,11 @@ from typing import Any
 
 from reactpy import html
 
-from backend.accounts.org import BRANCH_SPEC
-from backend.accounts.services import USER_SPEC
-from backend.projects.services import BUSINESS_LINE_SPEC
+from backend.accounts.services import BRANCHES, USERS
+from backend.lifecycle import services as life
+from backend.projects.services import BUSINESS_LINES
 from pwa.routes import href
-from pwa.screens import common, work
+from pwa.screens import common
 from pwa.ui import App, button, card, chip, empty, guarded, query_state, use_query
 
 TABS = ("users", "branches", "lines", "templates")
@@ -18,16 +18,16 @@ TABS = ("users", "branches", "lines", "templates")
 
 async def load(app: App, tab: str) -> dict[str, Any]:
     actor = await app.ensure_actor()
-    branches = await common.all_records(actor, BRANCH_SPEC)
+    branches = await common.all_records(actor, BRANCHES)
     if tab == "users":
-        items = await common.all_records(actor, USER_SPEC, cap=5000)
+        items = await common.all_records(actor, USERS, cap=5000)
         items.sort(key=lambda u: (str(u["branch_id"]), u["role"], u["username"]))
     elif tab == "branches":
         items = branches
     elif tab == "lines":
-        items = await common.all_records(actor, BUSINESS_LINE_SPEC)
+        items = await common.all_records(actor, BUSINESS_LINES)
     else:
-        items = await work.templates_overview(actor)
+        items = await life.templates_overview(actor)
     return {"items": items, "branches": {b["id"]: b["name"] for b in branches}}
 
 

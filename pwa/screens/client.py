@@ -6,14 +6,11 @@ import decimal
 import uuid
 from typing import Any
 
-import msgspec
 from reactpy import html, use_state
 
-from backend import access, records
-from backend.clients.services import CLIENT_SPEC, OPPORTUNITY_SPEC, similar_clients
-from backend.clients.similar import Similarity
+from backend.clients.services import CLIENTS, OPPORTUNITIES, Similarity, similar_clients
 from backend.errors import Invalid
-from backend.visits.services import NOTE_SPEC, VISIT_SPEC, create_note
+from backend.visits.services import NOTES, VISITS, create_note
 from pwa.screens import common
 from pwa.ui import (
     App,
@@ -35,16 +32,14 @@ from pwa.ui import (
 
 async def load(app: App, client_id: uuid.UUID) -> dict[str, Any]:
     actor = await app.ensure_actor()
-    client = await records.get_record(actor, CLIENT_SPEC, client_id)
-    opportunities = (await records.list_records(actor, OPPORTUNITY_SPEC, filters={"client": client_id},
-                                                limit=100)).items
-    visits = (await records.list_records(actor, VISIT_SPEC, filters={"client": client_id}, limit=50)).items
+    client = await common.one(actor, CLIENTS, client_id)
+    opportunities = await common.page(actor, OPPORTUNITIES, filters={"client": client_id}, limit=100)
+    visits = await common.page(actor, VISITS, filters={"client": client_id}, limit=50)
     visits.sort(key=lambda v: v["scheduled_at"], reverse=True)
-    notes = (await records.list_records(actor, NOTE_SPEC, filters={"client": client_id}, limit=50)).items
-    similar = [(msgspec.structs.asdict(c), s) for c, s in await similar_clients(actor, client_id)]
+    notes = await common.page(actor, NOTES, filters={"client": client_id}, limit=50)
+    similar = [(common.plain(c), s) for c, s in await similar_clients(actor, client_id)]
     return {"client": client, "opportunities": opportunities, "visits": visits, "notes": notes, "similar": similar,
-            "can_add_opportunity": access.can(actor, "create", "opportunity"),
-            "can_note": access.can(actor, "create", "note")}
+            "can_add_opportunity": OPPORTUNITIES.may(actor, "create"), "can_note": NOTES.may(actor, "create")}
 
 
 def reason_text(app: App, similarity: Similarity) -> str:
@@ -88,8 +83,7 @@ def new_opportunity(app: App, client: dict[str, Any], on_created: Any) -> Any:
         if not title:
             set_error(app.t("opportunity.need_title"))
             return
-        await records.create_record(actor, OPPORTUNITY_SPEC, {"client_id": client["id"], "title": title,
-                                                              "value": value})
+        await OPPORTUNITIES.create(actor, {"client_id": client["id"], "title": title, "value": value})
         set_error("")
         set_open(False)
         app.notify(app.t("opportunity.created"), "ok")

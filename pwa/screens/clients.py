@@ -7,7 +7,7 @@ from typing import Any
 
 from reactpy import html, use_state
 
-from backend.clients.services import CLIENT_SPEC
+from backend.clients.services import CLIENTS
 from pwa.routes import href
 from pwa.screens import common
 from pwa.ui import App, button, card, chip, empty, form, guarded, list_link, query_state, use_query
@@ -17,7 +17,7 @@ PAGE = 50
 
 async def load(app: App, search: str) -> dict[str, Any]:
     actor = await app.ensure_actor()
-    clients = await common.all_records(actor, CLIENT_SPEC, search=search)
+    clients = await common.all_records(actor, CLIENTS, search=search)
     clients.sort(key=lambda c: c["name"])
     tags = Counter(tag for c in clients for tag in c.get("tags") or [])
     return {"clients": clients, "tags": [tag for tag, _ in tags.most_common()]}

@@ -6,37 +6,48 @@ import datetime as dt
 import uuid
 from typing import Any
 
+import msgspec
 from reactpy import html
 
-from backend import records
 from backend.access import Actor
-from backend.clients.services import CLIENT_SPEC
-from backend.errors import NotFound
+from backend.clients.services import CLIENTS
+from backend.errors import Conflict, NotFound
 from pwa.i18n import t
 from pwa.ui import App, chip
 
 STAGES = ("intake", "assessment", "signing", "execution", "collection", "review")
 
 
-async def all_records(actor: Actor, spec: records.Spec, *, cap: int = 1000, **options: Any) -> list[dict[str, Any]]:
-    """Every record of a scoped list (up to `cap`), page by page."""
-    items: list[dict[str, Any]] = []
-    while len(items) < cap:
-        page = await records.list_records(actor, spec, limit=records.MAX_PAGE, offset=len(items), **options)
-        items += page.items
-        if not page.items or len(items) >= page.total:
-            break
-    return items[:cap]
+def plain(value: Any) -> Any:
+    """A service's typed reply as the screens' view model: plain dicts (and lists of them), native values kept."""
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, msgspec.Struct):
+        return {k: v for k, v in msgspec.structs.asdict(value).items() if v is not msgspec.UNSET}
+    return value
 
 
-async def names_of(actor: Actor, spec: records.Spec, ids: set[Any], field: str = "name") -> dict[Any, str]:
+async def all_records(actor: Actor, resource: Any, *, cap: int = 1000, **options: Any) -> list[dict[str, Any]]:
+    """Every record of a service's scoped list (up to `cap`), as view-model dicts."""
+    return plain(await resource.every(actor, cap=cap, **options))
+
+
+async def one(actor: Actor, resource: Any, record_id: Any) -> dict[str, Any]:
+    return plain(await resource.get(actor, record_id))
+
+
+async def page(actor: Actor, resource: Any, **options: Any) -> list[dict[str, Any]]:
+    return plain((await resource.list(actor, **options)).items)
+
+
+async def names_of(actor: Actor, resource: Any, ids: set[Any], field: str = "name") -> dict[Any, str]:
     """Display names of the records the actor may see; invisible ones are simply absent."""
     names: dict[Any, str] = {}
     for record_id in ids:
         if record_id is None:
             continue
         try:
-            names[record_id] = (await records.get_record(actor, spec, record_id)).get(field, "")
+            names[record_id] = getattr(await resource.get(actor, record_id), field, "")
         except NotFound:
             continue
     return names
@@ -46,8 +57,8 @@ async def client_names(actor: Actor, ids: set[Any]) -> dict[Any, str]:
     """Names of the clients the actor may see: one by one for a few, else one scoped list (two queries)."""
     ids = {i for i in ids if i is not None}
     if len(ids) <= 3:
-        return await names_of(actor, CLIENT_SPEC, ids)
-    return {c["id"]: c["name"] for c in await all_records(actor, CLIENT_SPEC, cap=5000) if c["id"] in ids}
+        return await names_of(actor, CLIENTS, ids)
+    return {c.id: c.name for c in await CLIENTS.every(actor, cap=5000) if c.id in ids}
 
 
 def now() -> dt.datetime:
@@ -108,3 +119,15 @@ def label(lang: str, group: str, key: str) -> str:
 def heading(text: str, count: int | None = None) -> Any:
     return html.h2({"className": "section-title"}, text,
                    html.span({"className": "count"}, str(count)) if count is not None else "")
+
+
+def guard_text(app: Any, exc: Exception) -> str:
+    """The transition guard's refusal in the user's words (which milestones are still open), or ""."""
+    if not isinstance(exc, Conflict):
+        return ""
+    missing = (exc.extra or {}).get("missing") or []
+    if not missing:
+        return ""
+    separator = "、" if app.lang == "zh" else ", "
+    titles = separator.join(f"“{m.get(f'title_{app.lang}') or m.get('title_zh') or m.get('key')}”" for m in missing)
+    return app.t("project.guard_blocked", items=titles)

@@ -9,8 +9,9 @@ from typing import Any
 
 from reactpy import html, use_state
 
-from backend.projects.services import PROJECT_SPEC
-from pwa.screens import common, work
+from backend.lifecycle import services as life
+from backend.projects.services import PROJECTS
+from pwa.screens import common
 from pwa.ui import App, action, button, card, empty, form, form_value, guarded, link, query_state, use_query
 
 METHODS = ("bank_transfer", "alipay", "wechat_pay", "cash", "cheque", "card", "other")
@@ -18,11 +19,11 @@ METHODS = ("bank_transfer", "alipay", "wechat_pay", "cash", "cheque", "card", "o
 
 async def load(app: App) -> dict[str, Any]:
     actor = await app.ensure_actor()
-    projects = await common.all_records(actor, PROJECT_SPEC, cap=2000)
+    projects = await common.all_records(actor, PROJECTS, cap=2000)
     projects = [p for p in projects if Decimal(p.get("contract_value") or 0) > 0]
     projects.sort(key=lambda p: (p["status"] != "open", -(Decimal(p["contract_value"]) - Decimal(p["collected_amount"]))))
-    return {"projects": projects, "can_record": work.can_record_collections(actor),
-            "stage_names": await work.stage_names_for(actor, projects)}
+    return {"projects": projects, "can_record": life.can_record_collections(actor),
+            "stage_names": await life.stage_names_for(actor, projects)}
 
 
 def outstanding(project: dict[str, Any]) -> Decimal:
@@ -48,7 +49,7 @@ def collection_item(app: App, project: dict[str, Any], can_record: bool, on_reco
         except ValueError:
             set_error(app.t("finance.bad_date"))
             return
-        await work.record_collection(actor, project, amount, received_on, form_value(data, "method") or "bank_transfer",
+        await life.record_collection(actor, project, amount, received_on, form_value(data, "method") or "bank_transfer",
                                      form_value(data, "note"))
         set_error("")
         set_recording(False)

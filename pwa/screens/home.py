@@ -4,25 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from reactpy import html
 
-from backend import records
-from backend.projects.services import PROJECT_SPEC
+from backend.lifecycle import services as life
+from backend.projects.services import PROJECTS
 from backend.visits.services import list_visits_between
-from pwa.screens import common, work
+from pwa.screens import common
 from pwa.ui import App, card, chip, empty, guarded, list_link, query_state, use_query
 
 
 async def load(app: App) -> dict[str, Any]:
     actor = await app.ensure_actor()
     start, end = common.local_day_bounds(app)
-    visits = [msgspec.structs.asdict(v) for v in await list_visits_between(actor, start, end)]
-    projects = (await records.list_records(actor, PROJECT_SPEC, filters={"status": "open"}, limit=100)).items
+    visits = common.plain(await list_visits_between(actor, start, end))
+    projects = await common.page(actor, PROJECTS, filters={"status": "open"}, limit=100)
     projects.sort(key=lambda p: (p.get("next_due_at") is None, p.get("next_due_at") or p["created_at"]))
     names = await common.client_names(actor, {v["client_id"] for v in visits})
-    milestones = await work.my_open_milestones(actor)
-    stage_names = await work.stage_names_for(actor, projects)
+    milestones = await life.my_open_milestones(actor)
+    stage_names = await life.stage_names_for(actor, projects)
     return {"visits": visits, "projects": projects, "client_names": names, "milestones": milestones,
             "stage_names": stage_names}
 

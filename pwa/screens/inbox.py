@@ -7,17 +7,17 @@ from typing import Any
 from reactpy import html
 
 from backend.access import Actor
-from pwa.screens import work
+from backend.inbox import services as inbox
 from pwa.ui import App, action, button, card, chip, empty, guarded, query_state, use_query
 
 
 async def unread_count(actor: Actor) -> int:
-    return await work.unread_count(actor)
+    return await inbox.unread_count(actor)
 
 
 async def load(app: App) -> dict[str, Any]:
     actor = await app.ensure_actor()
-    return {"items": await work.inbox_items(actor)}
+    return {"items": (await inbox.list_items(actor, limit=100))["items"]}
 
 
 def in_app_link(link: str) -> str:
@@ -36,13 +36,13 @@ def screen(app: App) -> Any:
     def opener(item: dict[str, Any]) -> Any:
         async def open_item(actor: Any, _: Any) -> None:
             if not item.get("read_at"):
-                await work.mark_read(actor, item["id"])
+                await inbox.mark_read(actor, item["id"])
                 app.changed()
             app.navigate(in_app_link(item.get("link") or "/"))
         return action(app, open_item)
 
     async def read_all(actor: Any, _: Any) -> None:
-        await work.mark_all_read(actor)
+        await inbox.mark_all_read(actor)
         app.changed()
         query.reload()
 

@@ -11,10 +11,11 @@ from typing import Any
 
 from reactpy import html, use_state
 
-from backend.accounts.services import USER_SPEC
-from backend.projects.services import PROJECT_SPEC
+from backend.accounts.services import USERS
+from backend.lifecycle import services as life
+from backend.projects.services import PROJECTS
 from pwa.routes import href
-from pwa.screens import common, work
+from pwa.screens import common
 from pwa.ui import (
     App,
     action,
@@ -34,13 +35,13 @@ from pwa.ui import (
 
 async def load(app: App) -> dict[str, Any]:
     actor = await app.ensure_actor()
-    projects = await common.all_records(actor, PROJECT_SPEC, filters={"status": "open"}, cap=2000)
-    users = [u for u in await common.all_records(actor, USER_SPEC, filters={"is_active": True}, cap=500)
+    projects = await common.all_records(actor, PROJECTS, filters={"status": "open"}, cap=2000)
+    users = [u for u in await common.all_records(actor, USERS, filters={"is_active": True}, cap=500)
              if u["role"] in ("agent", "project_manager", "legal", "finance")]
-    milestones = await work.open_milestones_in_scope(actor)
-    stage_names = await work.stage_names_for(actor, projects)
+    milestones = await life.open_milestones_in_scope(actor)
+    stage_names = await life.stage_names_for(actor, projects)
     return {"projects": projects, "users": users, "milestones": milestones, "stage_names": stage_names,
-            "can_reassign": work.can_reassign_milestones(actor)}
+            "can_reassign": life.can_reassign_milestones(actor)}
 
 
 @guarded
@@ -53,13 +54,13 @@ def milestone_tools(app: App, milestone: dict[str, Any], users: list[dict[str, A
         owner_id = common.parse_uuid(form_value(data, "owner_id"))
         if owner_id is None:
             return
-        await work.reassign_milestone(actor, milestone, owner_id)
+        await life.reassign_milestone(actor, milestone, owner_id)
         set_choosing(False)
         app.notify(app.t("manager.reassigned"), "ok")
         on_changed()
 
     async def nudge(actor: Any, _: Any) -> None:
-        await work.nudge_milestone(actor, milestone, app.t("manager.nudge_message", title=title))
+        await life.nudge_milestone(actor, milestone, app.t("manager.nudge_message", title=title))
         app.notify(app.t("manager.nudged"), "ok")
 
     candidates = [u for u in users if u["id"] != milestone.get("owner_id") and u["branch_id"] == milestone.get("branch_id")]

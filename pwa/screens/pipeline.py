@@ -6,8 +6,7 @@ from typing import Any
 
 from reactpy import html, use_state
 
-from backend import access
-from backend.clients.services import OPPORTUNITY_SPEC, TRANSITIONS, move_opportunity
+from backend.clients.services import OPPORTUNITIES, TRANSITIONS, move_opportunity
 from pwa.routes import href
 from pwa.screens import common
 from pwa.ui import App, action, button, card, empty, form, form_value, guarded, link, query_state, use_query
@@ -17,12 +16,12 @@ STATES = ("potential", "following", "won", "lost")
 
 async def load(app: App, state: str) -> dict[str, Any]:
     actor = await app.ensure_actor()
-    everything = await common.all_records(actor, OPPORTUNITY_SPEC, cap=2000)
+    everything = await common.all_records(actor, OPPORTUNITIES, cap=2000)
     counts = {s: sum(1 for o in everything if o["state"] == s) for s in STATES}
     items = [o for o in everything if o["state"] == state][:200]
     names = await common.client_names(actor, {o["client_id"] for o in items})
     return {"counts": counts, "items": items, "client_names": names,
-            "can_move": access.can(actor, "update", "opportunity")}
+            "can_move": OPPORTUNITIES.may(actor, "update")}
 
 
 @guarded

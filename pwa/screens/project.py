@@ -9,13 +9,14 @@ from typing import Any
 
 from reactpy import html, use_state
 
-from backend import access, records
-from backend.accounts.services import USER_SPEC
-from backend.clients.services import CLIENT_SPEC
+from backend.accounts.services import USERS
+from backend.clients.services import CLIENTS
 from backend.errors import NotFound, ServiceError
-from backend.projects.services import PROJECT_SPEC, list_members
-from backend.visits.services import NOTE_SPEC
-from pwa.screens import common, manager, photos, work
+from backend.lifecycle import services as life
+from backend.photos import services as photo_service
+from backend.projects.services import PROJECTS, team
+from backend.visits.services import NOTES
+from pwa.screens import common, manager, photos
 from pwa.screens.client import note_form, notes_list
 from pwa.ui import (
     App,
@@ -37,23 +38,23 @@ from pwa.ui import (
 
 async def load(app: App, project_id: uuid.UUID) -> dict[str, Any]:
     actor = await app.ensure_actor()
-    project = await records.get_record(actor, PROJECT_SPEC, project_id)
+    project = await common.one(actor, PROJECTS, project_id)
     client = None
     if project.get("client_id"):
         try:
-            client = await records.get_record(actor, CLIENT_SPEC, project["client_id"])
+            client = await common.one(actor, CLIENTS, project["client_id"])
         except NotFound:
             client = None
-    lifecycle = await work.project_lifecycle(actor, project)
-    users = [u for u in await common.all_records(actor, USER_SPEC, filters={"is_active": True}, cap=500)
+    lifecycle = await life.project_lifecycle(actor, project)
+    users = [u for u in await common.all_records(actor, USERS, filters={"is_active": True}, cap=500)
              if u["role"] != "admin"] if lifecycle["can_reassign"] else []
     return {
         "project": project, "client": client, "lifecycle": lifecycle, "users": users,
-        "members": await list_members(actor, project_id),
-        "notes": (await records.list_records(actor, NOTE_SPEC, filters={"project": project_id}, limit=100)).items
-        if access.can(actor, "list", "note") else [],
-        "can_photo": access.can(actor, "list", "photo"), "can_add_photo": access.can(actor, "create", "photo"),
-        "can_note": access.can(actor, "create", "note"),
+        "members": common.plain(await team(actor, project_id)),
+        "notes": await common.page(actor, NOTES, filters={"project": project_id}, limit=100)
+        if NOTES.may(actor, "list") else [],
+        "can_photo": photo_service.may(actor, "list"), "can_add_photo": photo_service.may(actor, "create"),
+        "can_note": NOTES.may(actor, "create"),
     }
 
 
@@ -72,7 +73,7 @@ def milestone_check(app: App, milestone: dict[str, Any], users: list[dict[str, A
     title = milestone.get(f"title_{app.lang}") or milestone.get("title_zh") or ""
 
     async def complete(actor: Any, _: Any) -> None:
-        await work.complete_milestone(actor, milestone)
+        await life.complete_milestone(actor, milestone)
         app.notify(app.t("project.milestone_done", title=title), "ok")
         on_changed()
 
@@ -102,9 +103,9 @@ def stage_actions(app: App, project: dict[str, Any], lifecycle: dict[str, Any], 
 
     async def advance(actor: Any, _: Any) -> None:
         try:
-            await work.advance_stage(actor, project)
+            await life.advance_stage(actor, project)
         except ServiceError as exc:
-            set_message(work.guard_text(app, exc) or error_text(app, exc))
+            set_message(common.guard_text(app, exc) or error_text(app, exc))
             return
         set_message("")
         app.notify(app.t("project.advanced"), "ok")
@@ -112,9 +113,9 @@ def stage_actions(app: App, project: dict[str, Any], lifecycle: dict[str, Any], 
 
     async def send_back(actor: Any, data: Any) -> None:
         try:
-            await work.send_back_stage(actor, project, lifecycle["previous_stage"], form_value(data, "reason"))
+            await life.send_back_stage(actor, project, lifecycle["previous_stage"], form_value(data, "reason"))
         except ServiceError as exc:
-            set_message(work.guard_text(app, exc) or error_text(app, exc))
+            set_message(common.guard_text(app, exc) or error_text(app, exc))
             return
         set_message("")
         set_sending_back(False)
@@ -123,9 +124,9 @@ def stage_actions(app: App, project: dict[str, Any], lifecycle: dict[str, Any], 
 
     async def close_won(actor: Any, _: Any) -> None:
         try:
-            await work.close_won(actor, project)
+            await life.close_won(actor, project)
         except ServiceError as exc:
-            set_message(work.guard_text(app, exc) or error_text(app, exc))
+            set_message(common.guard_text(app, exc) or error_text(app, exc))
             return
         set_message("")
         app.notify(app.t("project.closed_won"), "ok")

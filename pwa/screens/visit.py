@@ -7,25 +7,25 @@ from typing import Any
 
 from reactpy import html
 
-from backend import access, records
-from backend.clients.services import CLIENT_SPEC
+from backend.clients.services import CLIENTS
 from backend.errors import NotFound
-from backend.visits.services import NOTE_SPEC, VISIT_SPEC
-from pwa.screens import photos
+from backend.photos import services as photo_service
+from backend.visits.services import NOTES, VISITS
+from pwa.screens import common, photos
 from pwa.screens.client import note_form, notes_list
 from pwa.ui import App, action, button, card, chip, facts, guarded, link, query_state, use_query
 
 
 async def load(app: App, visit_id: uuid.UUID) -> dict[str, Any]:
     actor = await app.ensure_actor()
-    visit = await records.get_record(actor, VISIT_SPEC, visit_id)
+    visit = await common.one(actor, VISITS, visit_id)
     try:
-        client = await records.get_record(actor, CLIENT_SPEC, visit["client_id"])
+        client = await common.one(actor, CLIENTS, visit["client_id"])
     except NotFound:
         client = None
-    notes = (await records.list_records(actor, NOTE_SPEC, filters={"visit": visit_id}, limit=100)).items
-    return {"visit": visit, "client": client, "notes": notes, "can_photo": access.can(actor, "create", "photo"),
-            "can_note": access.can(actor, "create", "note"), "can_update": access.can(actor, "update", "visit")}
+    notes = await common.page(actor, NOTES, filters={"visit": visit_id}, limit=100)
+    return {"visit": visit, "client": client, "notes": notes, "can_photo": photo_service.may(actor, "create"),
+            "can_note": NOTES.may(actor, "create"), "can_update": VISITS.may(actor, "update")}
 
 
 @guarded
@@ -39,7 +39,7 @@ def screen(app: App) -> Any:
     visit, client = data["visit"], data["client"]
 
     async def mark_done(actor: Any, _: Any) -> None:
-        await records.update_record(actor, VISIT_SPEC, visit["id"], visit["version"], {"status": "done"})
+        await VISITS.update(actor, visit["id"], visit["version"], {"status": "done"})
         query.reload()
 
     status = visit.get("status", "planned")

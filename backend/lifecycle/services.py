@@ -1,5 +1,7 @@
-"""The lifecycle and inbox as screens need them: a thin layer over their services (which apply the access rules),
-so screens read one shape and stay free of the services' details."""
+"""The lifecycle's one service face: what screens and endpoints call (stages, milestones, collections, templates).
+
+The rules live in the modules beside it (`stages`, `actions`, `collections`, `templates`, `views`); this module is
+the only one of them the PWA imports, so screens read one shape and cannot reach a table or skip a rule."""
 
 from __future__ import annotations
 
@@ -10,9 +12,8 @@ from typing import Any
 
 from backend import access, records
 from backend.access import Actor
-from backend.errors import Conflict
-from backend.inbox import services as inbox
 from backend.lifecycle import actions, collections, stages, templates, views
+from backend.projects.services import BUSINESS_LINE_SPEC
 
 
 async def my_open_milestones(actor: Actor) -> list[dict[str, Any]]:
@@ -62,8 +63,6 @@ def _names(definition: Any) -> dict[str, dict[str, str]]:
 
 async def templates_overview(actor: Actor) -> list[dict[str, Any]]:
     """The current lifecycle template of each business line: id, number, line_zh/en, stages [{key, zh, en}]."""
-    from backend.projects.services import BUSINESS_LINE_SPEC
-
     out = []
     for line in (await records.list_records(actor, BUSINESS_LINE_SPEC, limit=records.MAX_PAGE)).items:
         current = await templates.read_current(actor, line["id"])
@@ -114,18 +113,6 @@ async def send_back_stage(actor: Actor, project: dict[str, Any], to_stage: str, 
     await stages.transition(actor, project["id"], project["version"], "send_back", to_stage=to_stage, note=reason)
 
 
-def guard_text(app: Any, exc: Exception) -> str:
-    """The transition guard's refusal in the user's words (which milestones are still open), or ""."""
-    if not isinstance(exc, Conflict):
-        return ""
-    missing = (exc.extra or {}).get("missing") or []
-    if not missing:
-        return ""
-    separator = "、" if app.lang == "zh" else ", "
-    titles = separator.join(f"“{m.get(f'title_{app.lang}') or m.get('title_zh') or m.get('key')}”" for m in missing)
-    return app.t("project.guard_blocked", items=titles)
-
-
 def can_record_collections(actor: Actor) -> bool:
     return access.can(actor, "create", "collection")
 
@@ -136,17 +123,5 @@ async def record_collection(actor: Actor, project: dict[str, Any], amount: decim
                                         note=note)
 
 
-async def inbox_items(actor: Actor, limit: int = 100) -> list[dict[str, Any]]:
-    return (await inbox.list_items(actor, limit=limit))["items"]
-
-
-async def unread_count(actor: Actor) -> int:
-    return await inbox.unread_count(actor)
-
-
-async def mark_read(actor: Actor, item_id: Any) -> None:
-    await inbox.mark_read(actor, item_id)
-
-
-async def mark_all_read(actor: Actor) -> None:
-    await inbox.mark_all_read(actor)
+def can_complete_milestones(actor: Actor) -> bool:
+    return access.can(actor, "update", "milestone")
