@@ -22,14 +22,13 @@ from backend.errors import Forbidden, NotFound
 from backend.lifecycle.tables import BusinessCalendar, Collection, Milestone
 from backend.photos.tables import Photo
 from backend.projects.tables import BusinessLine, Project, ProjectMember, TemplateVersion
+from backend.specs import BUSINESS_ROLES, ROLES
 from backend.visits.tables import Note, Visit
 from notifications.push.tables import PushDelivery
 from notifications.tables import InboxItem
 
 Action = Literal["list", "read", "create", "update", "delete", "reassign", "nudge"]
 Mode = Literal["read", "write"]
-ROLES = ("agent", "project_manager", "legal", "finance", "branch_manager", "executive", "admin")
-BUSINESS_ROLES = ("agent", "project_manager", "legal", "finance", "branch_manager", "executive")
 ADMIN_TABLES = ("users", "branches", "regions", "business_lines", "lifecycle_template_versions", "business_calendars")
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from backend import db
 from backend.settings import Settings, SettingsError, get_settings
+from backend.specs import ROLES
 
 
 async def with_database(settings: Settings, work: Callable[[], Awaitable[Any]], migrate_first: bool = True) -> Any:
@@ -214,8 +215,7 @@ def parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=cmd_demo)
     user = sub.add_parser("create-user", help="create a user")
     user.add_argument("username")
-    user.add_argument("--role", required=True, choices=["agent", "project_manager", "legal", "finance",
-                                                       "branch_manager", "executive", "admin"])
+    user.add_argument("--role", required=True, choices=ROLES)
     user.add_argument("--branch", required=True, help="branch code, e.g. SH-PD")
     user.add_argument("--name", default="")
     user.add_argument("--password", default="", help="or IPMS_NEW_USER_PASSWORD, or asked for")

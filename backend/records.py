@@ -6,7 +6,6 @@ machines, reassignment) build on `fetch`, `apply_update` and `backend.audit.serv
 
 from __future__ import annotations
 
-import datetime as dt
 import decimal
 import functools
 import sqlite3
@@ -20,7 +19,7 @@ from piccolo.columns import ForeignKey, Numeric
 from piccolo.columns.combination import WhereRaw
 from piccolo.table import Table
 
-from backend import access, db
+from backend import access, db, specs
 from backend.access import Actor
 from backend.audit.services import record_change
 from backend.errors import Conflict, Forbidden, Invalid, NotFound
@@ -49,8 +48,7 @@ class Page:
     offset: int
 
 
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+now = specs.now
 
 
 # Column-name sets per table, worked out once: to_api runs for every row of every page, and walking the
@@ -185,11 +183,15 @@ def check_amounts(spec: Spec, values: dict[str, Any]) -> None:
     for column in spec.table._meta.columns:
         value = values.get(column._meta.name)
         if isinstance(column, Numeric) and value is not None:
-            name = f"{column._meta.name}"
-            if not value.is_finite() or value < 0 or value > MAX_AMOUNT:
-                raise Invalid(f"{name} must be between 0 and {MAX_AMOUNT}", field=name)
-            if value != value.quantize(CENT):
-                raise Invalid(f"{name} has more than two decimals", field=name)
+            check_money(column._meta.name, value)
+
+
+def check_money(name: str, value: decimal.Decimal) -> None:
+    """The one money rule: 0 … 999,999,999,999.99 with at most two decimals."""
+    if not value.is_finite() or value < 0 or value > MAX_AMOUNT:
+        raise Invalid(f"{name} must be between 0 and {MAX_AMOUNT}", field=name)
+    if value != value.quantize(CENT):
+        raise Invalid(f"{name} has more than two decimals", field=name)
 
 
 def _integrity_error(exc: Exception) -> Conflict:

@@ -69,6 +69,19 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=actor, auth=actor.session_id)
 
 
+def origin_allowed(origin: str | None, host: str, settings: Settings, *, missing_ok: bool) -> bool:
+    """The one Origin rule: the request's own host (http or https) or a configured origin. A missing Origin is
+    a non-browser client for HTTP sign-in (`missing_ok`), but never acceptable on the websocket."""
+    if not origin:
+        return missing_ok
+    return origin.rstrip("/") in {f"http://{host}", f"https://{host}", *settings.allowed_origins}
+
+
+def same_origin(request: Request) -> bool:
+    return origin_allowed(request.headers.get("origin"), request.headers.get("host", ""), settings_of(request),
+                          missing_ok=True)
+
+
 async def authorize_path_record(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     """The record a route's path names (`opt["authorize"] = (resource, parameter)`) must be visible to the caller:
     a 404 before the body is decoded or validated, so an invisible record answers the same whatever is sent."""

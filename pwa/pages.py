@@ -11,7 +11,7 @@ from litestar.response import Redirect, Template
 
 from backend.accounts import services as accounts
 from backend.errors import ServiceError
-from backend.web import SESSION_COOKIE, actor_from_connection, peer_ip, session_cookies, settings_of
+from backend.web import SESSION_COOKIE, actor_from_connection, peer_ip, same_origin, session_cookies, settings_of
 from pwa.assets import shell_context
 from pwa.i18n import language_from_header, t
 from pwa.routes import APP_PATHS
@@ -58,8 +58,6 @@ async def login_page(request: Request) -> Template:
 async def login_form(
     request: Request, data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 ) -> Any:
-    from backend.accounts.endpoints import same_origin
-
     settings = settings_of(request)
     username = (data.get("username") or "")[:64]
     try:

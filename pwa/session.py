@@ -8,7 +8,7 @@ from typing import Any
 from backend.access import Actor
 from backend.accounts import services as accounts
 from backend.settings import Settings, get_settings
-from backend.web import SESSION_COOKIE
+from backend.web import SESSION_COOKIE, origin_allowed
 
 _active: dict[str, Settings] = {}
 
@@ -37,10 +37,9 @@ async def current_actor(scope: dict[str, Any]) -> Actor | None:
     return await accounts.actor_for_session(session_token(scope), active_settings())
 
 
-def origin_allowed(scope: dict[str, Any], settings: Settings) -> bool:
+def websocket_origin_allowed(scope: dict[str, Any], settings: Settings) -> bool:
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-    origin, host = headers.get("origin", "").rstrip("/"), headers.get("host", "")
-    return bool(origin) and origin in {f"http://{host}", f"https://{host}", *settings.allowed_origins}
+    return origin_allowed(headers.get("origin"), headers.get("host", ""), settings, missing_ok=False)
 
 
 class OriginGuard:
@@ -50,7 +49,7 @@ class OriginGuard:
         self.app, self.settings = app, settings
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "websocket" and not origin_allowed(scope, self.settings):
+        if scope["type"] == "websocket" and not websocket_origin_allowed(scope, self.settings):
             await receive()
             await send({"type": "websocket.close", "code": 1008, "reason": "foreign origin"})
             return

@@ -18,16 +18,7 @@ from backend.accounts.schemas import (
 )
 from backend.crud import Routes, resource_router
 from backend.errors import Forbidden
-from backend.web import SESSION_COOKIE, peer_ip, session_cookies, settings_of
-
-
-def same_origin(request: Request) -> bool:
-    """Browsers send Origin on cross-site POSTs; an absent header means a non-browser client."""
-    origin = request.headers.get("origin")
-    if origin is None:
-        return True
-    host = request.headers.get("host", "")
-    return origin.rstrip("/") in {f"http://{host}", f"https://{host}", *settings_of(request).allowed_origins}
+from backend.web import SESSION_COOKIE, peer_ip, same_origin, session_cookies, settings_of
 
 
 def me(actor: Any) -> dict[str, Any]:

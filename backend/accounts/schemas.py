@@ -5,8 +5,8 @@ from typing import Annotated, Literal
 import msgspec
 
 from backend.schemas import Code, Name, Phone, Version
+from backend.specs import Role
 
-Role = Literal["agent", "project_manager", "legal", "finance", "branch_manager", "executive", "admin"]
 Username = Annotated[str, msgspec.Meta(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 Password = Annotated[str, msgspec.Meta(min_length=8, max_length=200)]
 Email = Annotated[str, msgspec.Meta(max_length=255)]

@@ -13,8 +13,6 @@ from piccolo.columns import (
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-ROLES = ("agent", "project_manager", "legal", "finance", "branch_manager", "executive", "admin")
-
 
 class Region(Table, tablename="regions"):
     id = UUID(primary_key=True)

@@ -16,6 +16,7 @@ from backend.lifecycle.parties import Staff, ensure_participants, load_people
 from backend.lifecycle.stages import cancel_timers, insert_many, load, lock_project, plan_timers
 from backend.lifecycle.tables import Milestone, Timer
 from backend.projects.tables import Project
+from backend.specs import is_overdue
 from notifications import notify
 
 MILESTONE_SPEC = records.Spec(
@@ -27,7 +28,7 @@ MILESTONE_SPEC = records.Spec(
 def milestone_to_api(actor: Actor, row: dict[str, Any], now: dt.datetime | None = None) -> dict[str, Any]:
     out = records.to_api(MILESTONE_SPEC, actor, row)
     now = now or records.now()
-    out["overdue"] = row["state"] == "open" and row["due_at"] is not None and row["due_at"] < now
+    out["overdue"] = row["state"] == "open" and is_overdue(row["due_at"], now)
     return out
 
 

@@ -27,12 +27,10 @@ ZERO = decimal.Decimal(0)
 
 
 def check_amount(amount: decimal.Decimal) -> None:
-    if not amount.is_finite() or amount <= ZERO:
+    """A payment: a money amount (records.check_money) that is more than nothing."""
+    records.check_money("amount", amount)
+    if amount <= ZERO:
         raise Invalid("The amount must be more than 0", field="amount")
-    if amount != amount.quantize(records.CENT):
-        raise Invalid("The amount has more than two decimals", field="amount")
-    if amount > records.MAX_AMOUNT:
-        raise Invalid(f"The amount must be at most {records.MAX_AMOUNT}", field="amount")
 
 
 async def record_collection(actor: Actor, project_id: uuid.UUID, *, amount: decimal.Decimal, received_on: dt.date,

@@ -14,12 +14,12 @@ from backend.errors import Conflict, Invalid, NotFound
 from backend.projects.schemas import BusinessLineOut, MemberOut, ProjectOut
 from backend.projects.tables import BusinessLine, Project, ProjectMember
 from backend.service import ListQuery, Page, Resource
+from backend.specs import is_overdue
 
 
 def overdue(row: dict[str, Any]) -> dict[str, Any]:
     """An open project is overdue while its earliest open milestone deadline has passed."""
-    due = row.get("next_due_at")
-    return {"overdue": row.get("status") == "open" and due is not None and due < records.now()}
+    return {"overdue": row.get("status") == "open" and is_overdue(row.get("next_due_at"))}
 
 
 PROJECT_SPEC = records.Spec(

@@ -12,6 +12,7 @@ from reactpy import html
 from backend.access import Actor
 from backend.clients.services import CLIENTS
 from backend.errors import Conflict, NotFound
+from backend.specs import is_overdue, now
 from pwa.i18n import t
 from pwa.ui import App, chip
 
@@ -61,8 +62,6 @@ async def client_names(actor: Actor, ids: set[Any]) -> dict[Any, str]:
     return {c.id: c.name for c in await CLIENTS.every(actor, cap=5000) if c.id in ids}
 
 
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def local_day_bounds(app: App, day: dt.date | None = None) -> tuple[dt.datetime, dt.datetime]:
@@ -80,10 +79,6 @@ def stage_name(app: App, key: str, names: dict[str, dict[str, str]] | None = Non
     if key in STAGES:
         return app.t(f"stage.{key}")
     return key
-
-
-def is_overdue(due: dt.datetime | None) -> bool:
-    return due is not None and due < now()
 
 
 def overdue_chip(app: App, due: dt.datetime | None, escalation: int = 0) -> Any:

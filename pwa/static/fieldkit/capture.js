@@ -6,27 +6,16 @@
 // the CSRF token and progress → tell the Python side (onUploaded) so the gallery re-renders.
 // Offline (or when the upload cannot reach the server) the outbox (sync.js) sits between "compress" and "upload".
 import { createElement as h, useEffect, useRef, useState } from "react";
+import { csrfToken, newId } from "./ids.js";
+import { uploadPhoto } from "./upload.js";
+import { queuePhoto } from "./sync.js";
 
 export const MAX_EDGE = 1600;
 export const JPEG_QUALITY = 0.82;
-export const UPLOAD_URL = "/api/photos";
 const LOCATION_KEY = "ipms.capture.location";
 const EXIF_SCAN_BYTES = 256 * 1024;
 
 // ---- identity and tokens ----------------------------------------------------------------------------------------
-
-export function newId() {
-  if (globalThis.crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
-  const bytes = crypto.getRandomValues(new Uint8Array(16)); // insecure contexts (plain http on a LAN)
-  bytes[6] = (bytes[6] & 0x0f) | 0x40;
-  bytes[8] = (bytes[8] & 0x3f) | 0x80;
-  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-export function csrfToken() {
-  return document.querySelector('meta[name="csrf-token"]')?.content || "";
-}
 
 // ---- EXIF: capture time and GPS from the original file ----------------------------------------------------------
 
@@ -169,35 +158,6 @@ export async function preparePhoto(file, parent, { withLocation = locationAllowe
   return { id: newId(), parent, blob, takenAt, location, withLocation, name: file.name || "photo.jpg" };
 }
 
-// `csrf`: the token kept with the session in IndexedDB when the outbox replays (the page's own token otherwise).
-export function uploadPhoto(photo, onProgress, { csrf = csrfToken() } = {}) {
-  return new Promise((resolve, reject) => {
-    const form = new FormData();
-    form.append("id", photo.id);
-    form.append(`${photo.parent.kind}_id`, photo.parent.id);
-    if (photo.takenAt) form.append("taken_at", photo.takenAt);
-    form.append("location_allowed", photo.withLocation ? "true" : "false");
-    if (photo.location) {
-      form.append("latitude", String(photo.location.latitude));
-      form.append("longitude", String(photo.location.longitude));
-    }
-    form.append("file", photo.blob, photo.blob.type === "image/jpeg" ? "photo.jpg" : photo.name);
-    const request = new XMLHttpRequest();
-    request.open("POST", UPLOAD_URL);
-    request.setRequestHeader("X-CSRF-Token", csrf);
-    request.responseType = "json";
-    request.upload.onprogress = (event) => {
-      if (event.lengthComputable && onProgress) onProgress(event.loaded / event.total);
-    };
-    request.onload = () => {
-      if (request.status === 200 || request.status === 201) resolve(request.response);
-      else reject(Object.assign(new Error(request.response?.message || `HTTP ${request.status}`),
-                                { status: request.status, body: request.response }));
-    };
-    request.onerror = () => reject(Object.assign(new Error("network"), { status: 0 }));
-    request.send(form);
-  });
-}
 
 // ---- the component ---------------------------------------------------------------------------------------------------
 
@@ -217,7 +177,6 @@ export function Capture({ parentKind, parentId, labels = {}, onUploaded, onQueue
   const update = (key, change) => setItems((list) => list.map((item) => (item.key === key ? { ...item, ...change } : item)));
 
   async function queue(key, photo) {
-    const { queuePhoto } = await import("./sync.js");
     await queuePhoto(photo);
     update(key, { state: "queued", progress: 0, photo: null });
     if (queued.current) queued.current({ photoId: photo.id, bytes: photo.blob.size });

@@ -8,6 +8,7 @@
 //   records  [user, kind, id] → { user, kind, id, data }: what GET /api/sync/pull gave that user
 //   outbox   id → { id, user, type: "op" | "photo", op, photo, state, error, current, attempts, createdAt }
 // Nothing of one user is ever read under another: every read takes the user id.
+import { newId } from "./ids.js";
 export const DB_NAME = "ipms-fieldkit";
 const VERSION = 1;
 const DEVICE_KEY = "ipms.device.id"; // push.js reads the current user's device id from here
@@ -82,15 +83,6 @@ export const rememberSession = (session) => put("meta", session, "current");
 export const forgetSession = () => remove("meta", "current");
 
 // ---- device -----------------------------------------------------------------------------------------------------
-
-export function newId() {
-  if (globalThis.crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const x = Array.from(b, (v) => v.toString(16).padStart(2, "0")).join("");
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
-}
 
 // This install's device record for `user` (made on first use; the first user adopts push.js's id).
 export async function deviceFor(user, { fresh = false } = {}) {

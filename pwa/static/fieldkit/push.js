@@ -3,6 +3,7 @@
 // gets a timeout because in some browser states it neither resolves nor rejects; on iOS in a browser tab (not
 // installed) push does not exist, so the user is told to "Add to Home Screen" instead of getting a broken button.
 import { createElement as h, useEffect, useState } from "react";
+import { csrfToken, deviceLabel, newId } from "./ids.js";
 
 export const SUBSCRIBE_TIMEOUT_MS = 15000;
 const DEVICE_KEY = "ipms.device.id"; // the offline issue may move this to IndexedDB; keep deviceId() the one reader
@@ -70,9 +71,6 @@ export function withTimeout(promise, ms, code = "timeout") {
 
 // ---- server calls -------------------------------------------------------------------------------------------------
 
-function csrfToken() {
-  return document.querySelector('meta[name="csrf-token"]')?.content || "";
-}
 
 async function api(method, url, body) {
   const response = await fetch(url, {
@@ -87,23 +85,7 @@ async function api(method, url, body) {
   return response.status === 204 ? null : response.json();
 }
 
-function newId() {
-  if (globalThis.crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const x = Array.from(b, (v) => v.toString(16).padStart(2, "0")).join("");
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
-}
-
-export function deviceLabel(nav = navigator) {
-  const ua = nav.userAgent || "";
-  const os = /iPhone|iPad|iPod/.test(ua) ? "iPhone" : /Android/.test(ua) ? "Android" : /Mac/.test(ua) ? "Mac"
-    : /Windows/.test(ua) ? "Windows" : /Linux/.test(ua) ? "Linux" : "Device";
-  const browser = /Edg\//.test(ua) ? "Edge" : /Firefox\//.test(ua) ? "Firefox" : /Chrome\//.test(ua) ? "Chrome"
-    : /Safari\//.test(ua) ? "Safari" : "Browser";
-  return `${os} ${browser}`;
-}
+export { deviceLabel };
 
 // This install's device record: made once, registered with the server, and shared with the service worker.
 export async function deviceId() {

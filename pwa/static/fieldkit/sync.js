@@ -7,7 +7,8 @@
 // Triggers: start(), `online`, returning to the foreground, a timer while open, and the service worker's
 // Background Sync message (where the browser has Background Sync; iOS relies on the others).
 import * as db from "./db.js";
-import { uploadPhoto } from "./capture.js";
+import { deviceLabel, newId } from "./ids.js";
+import { uploadPhoto } from "./upload.js";
 
 export const BATCH = 100;
 export const PERIOD_MS = 3 * 60 * 1000;
@@ -79,14 +80,6 @@ async function registerDevice(session) {
   }
   registeredFor = `${session.userId}:${device.id}`;
   return device;
-}
-
-function deviceLabel(ua = navigator.userAgent || "") {
-  const os = /iPhone|iPad|iPod/.test(ua) ? "iPhone" : /Android/.test(ua) ? "Android" : /Mac/.test(ua) ? "Mac"
-    : /Windows/.test(ua) ? "Windows" : "Device";
-  const browser = /Edg\//.test(ua) ? "Edge" : /Firefox\//.test(ua) ? "Firefox" : /Chrome\//.test(ua) ? "Chrome"
-    : /Safari\//.test(ua) ? "Safari" : "Browser";
-  return `${os} ${browser}`;
 }
 
 // ---- push -----------------------------------------------------------------------------------------------------------
@@ -234,7 +227,7 @@ async function enqueue(item) {
 }
 
 export function queueNote(parent, body) {
-  const id = db.newId();
+  const id = newId();
   return enqueue({ id, type: "op", op: { op_id: id, kind: "note.create",
                                          data: { id, body, [`${parent.kind}_id`]: parent.id } },
                    label: body.slice(0, 80), parent });
@@ -256,7 +249,7 @@ export async function resolveConflict(itemId, choice) {
   const item = await db.get("outbox", itemId);
   if (!item) return;
   if (choice === "mine" && item.current) {
-    const opId = db.newId();
+    const opId = newId();
     await db.put("outbox", { ...item, state: "pending", error: null, current: null,
                              op: { ...item.op, op_id: opId, data: { ...item.op.data, version: item.current.version } } });
   } else {
