@@ -8,6 +8,7 @@ a 404 before any rule looks at the body, so no validation message can tell anyth
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -92,9 +93,9 @@ class Resource(Generic[Out]):
         return Page(items=[self.output(actor, row) for row in page.items], total=page.total, limit=page.limit,
                     offset=page.offset)
 
-    async def every(self, actor: Actor, *, cap: int = 1000, **options: Any) -> list[Out]:
+    async def every(self, actor: Actor, *, cap: int = 1000, **options: Any) -> builtins.list[Out]:
         """Every visible record matching `options` (filters, search), up to `cap`, page by page."""
-        items: list[Out] = []
+        items: builtins.list[Out] = []
         while len(items) < cap:
             page = await self.list(actor, limit=MAX_LIMIT, offset=len(items), **options)
             items += page.items

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from reactpy import component, html, use_async_effect, use_location, use_scope, use_state
 from reactpy.reactjs import component_from_url
@@ -15,7 +17,7 @@ from backend.accounts.services import get_branch
 from pwa import assets, screens
 from pwa.i18n import Formatter, language_for, t
 from pwa.icons import icon
-from pwa.routes import Route, parse
+from pwa.routes import BY_SCREEN, Route, parse
 from pwa.screens import common
 from pwa.session import active_settings, current_actor
 from pwa.ui import App, AppContext, Router, SignedOut, button, link
@@ -38,12 +40,11 @@ NAV: dict[str, list[tuple[str, str, str]]] = {
                   ("settings", "/settings", "settings")],
     "admin": [("admin", "/", "admin"), ("settings", "/settings", "settings")],
 }
-PARENT = {"client": "/clients", "project": "/", "visit": "/"}
 
 # Once after sign-in, on the home screen: offers push (the click is the user gesture), re-syncs a granted subscription.
 PushPrompt = component_from_url(assets.url("fieldkit/push.js"), "PushPrompt")
-PROMPT_LABELS = ("prompt_title", "prompt_body", "prompt_later", "prompt_close", "turn_on", "working", "ios_tab", "timeout",
-                 "denied", "unsupported", "failed")
+PROMPT_LABELS = ("prompt_title", "prompt_body", "prompt_later", "prompt_close", "turn_on", "working", "ios_tab",
+                 "timeout", "denied", "unsupported", "failed")
 
 
 def screen_name(route: Route, role: str) -> str:
@@ -68,60 +69,77 @@ async def load_session(scope: dict[str, Any]) -> dict[str, Any] | None:
     return {"actor": actor, "lang": lang, "timezone": branch.get("timezone") or "Asia/Shanghai"}
 
 
+@dataclass(frozen=True)
+class Frame:
+    """All the root keeps between renders, in one value (a reconnect rebuilds it from the URL and the session).
+
+    `session`: None while loading, False when signed out, else {actor, lang, timezone} (or {error: True}).
+    `path`: the URL shown; `replace`: navigate without a history entry; `reload_to`: a full page load (sign-out);
+    `ticks`: bumped to re-count unread alerts; `refresh`: bumped by the refresh button to reload the screen."""
+
+    path: str
+    session: dict[str, Any] | Literal[False] | None = None
+    replace: bool = False
+    reload_to: str = ""
+    toast: dict[str, Any] | None = None
+    unread: int | None = None
+    ticks: int = 0
+    refresh: int = 0
+
+
 @component
 def root() -> Any:
     scope = use_scope()
     location = use_location()
-    session, set_session = use_state(None)  # None: loading; False: signed out; dict: actor, lang, timezone
-    path, set_path = use_state(lambda: (location.path or "/") + (location.query_string or ""))
-    replace, set_replace = use_state(False)
-    reload_to, set_reload_to = use_state("")
-    toast, set_toast = use_state(None)
-    unread, set_unread = use_state(None)
-    frame_tick, set_frame_tick = use_state(0)
-    refresh_tick, set_refresh_tick = use_state(0)
+    state, set_state = use_state(lambda: Frame(path=(location.path or "/") + (location.query_string or "")))
+    session, path = state.session, state.path
+
+    def update(**changes: Any) -> None:
+        set_state(lambda current: dataclasses.replace(current, **changes))
+
     default_lang = language_for("", scope.get("headers"), active_settings().default_language)
 
     @use_async_effect(dependencies=[])
     async def start() -> None:
         try:
-            set_session(await load_session(scope) or False)
+            update(session=await load_session(scope) or False)
         except Exception:
             log.exception("Opening the app failed")
-            set_session({"error": True})
+            update(session={"error": True})
 
     actor_id = str(session["actor"].id) if session and "actor" in session else ""
 
-    @use_async_effect(dependencies=[actor_id, frame_tick, path])
+    @use_async_effect(dependencies=[actor_id, state.ticks, path])
     async def count_unread() -> None:
         """On start, on every screen change and after reading: alerts that arrived meanwhile show up."""
-        if not actor_id:
+        if not actor_id or not session:
             return
         try:
-            set_unread(await screens.inbox.unread_count(session["actor"]))
+            update(unread=await screens.inbox.unread_count(session["actor"]))
         except Exception:
             log.exception("Counting unread inbox items failed")
 
+    toast = state.toast
     toast_id = toast["id"] if toast else 0
 
     @use_async_effect(dependencies=[toast_id])
     async def dismiss_toast() -> None:
         if toast_id:
             await asyncio.sleep(6)
-            set_toast(lambda current: None if current and current["id"] == toast_id else current)
+            set_state(lambda current: dataclasses.replace(current, toast=None)
+                      if current.toast and current.toast["id"] == toast_id else current)
 
     def on_navigate(data: Any) -> None:
         target = data.get("path") if hasattr(data, "get") else None
         if isinstance(target, str) and target.startswith("/"):
-            set_replace(False)
-            set_path(target)
+            update(replace=False, path=target)
 
     def frame(*content: Any, title: str = "") -> Any:
         """The Router sits at the same place in every state, so its onNavigate handler keeps one address: a tap
         made while the first data loads still reaches the server (a moved handler's events are dropped)."""
         lang = session["lang"] if session and "lang" in session else default_lang
-        router = Router({"path": path, "replace": replace, "reload": reload_to, "lang": lang, "title": title,
-                         "onNavigate": on_navigate})
+        router = Router({"path": path, "replace": state.replace, "reload": state.reload_to, "lang": lang,
+                         "title": title, "onNavigate": on_navigate})
         return html.div({"className": "root"}, router, *content)
 
     if session is None:
@@ -136,28 +154,30 @@ def root() -> Any:
     route = parse(path)
 
     def navigate(target: str, replace_entry: bool = False) -> None:
-        set_replace(replace_entry)
-        set_path(target)
+        update(replace=replace_entry, path=target)
 
     async def ensure_actor() -> Actor:
         fresh = await current_actor(scope)
         if fresh is None:
-            set_session(False)
+            update(session=False)
             raise SignedOut()
         return fresh
 
     def notify(text: str, kind: str = "ok") -> None:
-        set_toast(lambda current: {"id": (current["id"] + 1) if current else 1, "text": text, "kind": kind})
+        set_state(lambda current: dataclasses.replace(current, toast={
+            "id": (current.toast["id"] + 1) if current.toast else 1, "text": text, "kind": kind}))
 
     def set_language(new_lang: str) -> None:
-        set_session(lambda current: {**current, "lang": new_lang,
-                                     "actor": _with_language(current["actor"], new_lang)})
+        set_state(lambda current: dataclasses.replace(current, session={
+            **current.session, "lang": new_lang, "actor": dataclasses.replace(current.session["actor"],
+                                                                             language=new_lang)}))
 
     def sign_out() -> None:
-        set_reload_to("/login")
+        update(reload_to="/login")
 
     app = App(actor=actor, lang=lang, fmt=Formatter(lang, session["timezone"]), route=route, navigate=navigate,
-              notify=notify, ensure_actor=ensure_actor, changed=lambda: set_frame_tick(lambda n: n + 1),
+              notify=notify, ensure_actor=ensure_actor,
+              changed=lambda: set_state(lambda c: dataclasses.replace(c, ticks=c.ticks + 1)),
               set_language=set_language, sign_out=sign_out)
     name = screen_name(route, actor.role)
     title = t(lang, f"screen.{name}") if name in screens.SCREENS else t(lang, "screen.not_found")
@@ -165,10 +185,11 @@ def root() -> Any:
     return frame(AppContext(
         html.div(
             {"className": "app", "data-screen": name, "data-role": actor.role, "data-lang": lang},
-            header(app, name, title, unread, lambda *_: set_refresh_tick(lambda n: n + 1)),
+            header(app, name, title, state.unread,
+                   lambda *_: set_state(lambda c: dataclasses.replace(c, refresh=c.refresh + 1))),
             PushPrompt({"user": str(actor.id), "labels": {k: app.t(f"push.{k}") for k in PROMPT_LABELS}},
                        ) if route.screen == "home" else "",
-            body(app, key=f"{name}:{route.item_id or ''}:{refresh_tick}"),
+            body(app, key=f"{name}:{route.item_id or ''}:{state.refresh}"),
             bottom_nav(app, name),
             html.div({"className": f"toast {toast['kind']}", "role": "status", "id": "toast",
                       "data-kind": toast["kind"]}, toast["text"]) if toast else "",
@@ -177,15 +198,10 @@ def root() -> Any:
     ), title=f"{title} · IPMS")
 
 
-def _with_language(actor: Actor, lang: str) -> Actor:
-    from dataclasses import replace
-
-    return replace(actor, language=lang)
-
-
 def header(app: App, name: str, title: str, unread: int | None, on_refresh: Any) -> Any:
     route = app.route
-    back = PARENT.get(name) if route.item_id else None
+    place = BY_SCREEN.get(name)
+    back = place.parent if place and route.item_id else None
     return html.header(
         {"className": "app-header"},
         link(back, icon("back"), class_name="icon-button back-link", **{"aria-label": app.t("common.back"),

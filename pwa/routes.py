@@ -7,12 +7,35 @@ import uuid
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlencode
 
+
+@dataclass(frozen=True)
+class Place:
+    """One screen's URL: `path` is "/section" or "/section/{id}" (a record's UUID); `parent` is where the back
+    arrow of a record screen leads. Adding a screen = one row here and its component in `pwa.screens.SCREENS`."""
+
+    screen: str
+    path: str
+    parent: str | None = None
+
+
+# The one route table. "/" is each role's home screen (pwa.app.NAV names which).
+PLACES = (
+    Place("home", "/"),
+    Place("clients", "/clients"),
+    Place("client", "/clients/{id}", parent="/clients"),
+    Place("pipeline", "/pipeline"),
+    Place("projects", "/projects"),
+    Place("project", "/projects/{id}", parent="/"),
+    Place("visit", "/visits/{id}", parent="/"),
+    Place("inbox", "/inbox"),
+    Place("manager", "/manager"),
+    Place("finance", "/finance"),
+    Place("admin", "/admin"),
+    Place("settings", "/settings"),
+)
+BY_SCREEN = {place.screen: place for place in PLACES}
 # Litestar paths served by the page shell (pwa.pages.app_page).
-APP_PATHS = [
-    "/", "/clients", "/clients/{item_id:str}", "/pipeline", "/projects", "/projects/{item_id:str}",
-    "/visits/{item_id:str}", "/inbox", "/manager", "/finance", "/admin", "/settings",
-]
-SECTIONS = ("clients", "pipeline", "projects", "visits", "inbox", "manager", "finance", "admin", "settings")
+APP_PATHS = [place.path.replace("{id}", "{item_id:str}") for place in PLACES]
 
 
 @dataclass(frozen=True)
@@ -29,25 +52,23 @@ class Route:
 
 
 def parse(url: str) -> Route:
-    path, _, query_string = url.partition("?")
+    """The screen a URL names. A `#fragment` (an alert's "#milestone-…") only points inside the screen."""
+    path, _, query_string = url.split("#", 1)[0].partition("?")
     query = {k: v[0] for k, v in parse_qs(query_string, keep_blank_values=False).items() if v}
     parts = [p for p in path.split("/") if p]
     full = path + (f"?{query_string}" if query_string else "")
-    if not parts:
-        return Route("home", query=query, path=full)
-    section = parts[0]
-    if section not in SECTIONS or len(parts) > 2:
-        return Route("not_found", path=full)
-    if len(parts) == 1:
-        return Route(section if section != "visits" else "not_found", query=query, path=full)
-    if section not in ("clients", "projects", "visits"):
-        return Route("not_found", path=full)
-    try:
-        item_id = uuid.UUID(parts[1])
-    except ValueError:
-        return Route("not_found", path=full)
-    singular = {"clients": "client", "projects": "project", "visits": "visit"}[section]
-    return Route(singular, item_id=item_id, query=query, path=full)
+    for place in PLACES:
+        pattern = [p for p in place.path.split("/") if p]
+        if len(pattern) != len(parts) or any(a != b for a, b in zip(pattern, parts, strict=True) if a != "{id}"):
+            continue
+        if "{id}" not in pattern:
+            return Route(place.screen, query=query, path=full)
+        try:
+            item_id = uuid.UUID(parts[pattern.index("{id}")])
+        except ValueError:
+            break
+        return Route(place.screen, item_id=item_id, query=query, path=full)
+    return Route("not_found", path=full)
 
 
 def href(path: str, **query: str | None) -> str:

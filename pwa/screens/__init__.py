@@ -43,3 +43,13 @@ SCREENS: dict[str, Any] = {
     "admin": admin.screen,
     "settings": settings.screen,
 }
+
+
+def _check_table() -> None:
+    """Every place in the route table has its screen, and every screen a place (a typo fails at import)."""
+    from pwa.routes import BY_SCREEN
+
+    assert set(SCREENS) == set(BY_SCREEN), set(SCREENS) ^ set(BY_SCREEN)
+
+
+_check_table()

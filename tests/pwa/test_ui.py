@@ -57,3 +57,10 @@ def test_routes_parse_screens_records_and_filters() -> None:
     assert parse("/clients/not-a-uuid").screen == "not_found"
     assert parse("/visits").screen == "not_found"
     assert href("/clients", q="王", tag=None) == "/clients?q=%E7%8E%8B"
+
+
+def test_routes_ignore_the_fragment_an_alert_link_carries() -> None:
+    project = "0146d3fe-b83c-4141-b7be-063589b33479"
+    route = parse(f"/projects/{project}#milestone-5d0c")
+    assert (route.screen, str(route.item_id)) == ("project", project)
+    assert parse("/inbox?unread=1#top").query == {"unread": "1"}
