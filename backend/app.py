@@ -17,6 +17,7 @@ from reactpy.templatetags import ReactPyJinja
 
 from backend import db
 from backend.accounts.endpoints import auth_router, branches_router, regions_router, users_router
+from backend.accounts.tables import Region
 from backend.audit.endpoints import audit_router
 from backend.clients.endpoints import clients_router, opportunities_router
 from backend.inbox.endpoints import inbox_router
@@ -39,8 +40,6 @@ ROOT_COMPONENTS = ["pwa.app.root"]
 
 @get("/healthz", exclude_from_auth=True, operation_id="health", summary="Liveness and database check")
 async def health() -> dict[str, Any]:
-    from backend.accounts.tables import Region
-
     await Region.count()
     return {"ok": True}
 

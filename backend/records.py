@@ -21,6 +21,7 @@ from piccolo.table import Table
 
 from backend import access, db, specs
 from backend.access import Actor
+from backend.accounts.tables import User
 from backend.audit.services import record_change
 from backend.errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -165,8 +166,6 @@ async def check_owner(actor: Actor, spec: Spec, values: dict[str, Any]) -> None:
     values[spec.owner_field] = owner
     if owner == actor.id:
         return
-    from backend.accounts.tables import User
-
     user = await User.select(User.branch, User.is_active).where(User.id == owner).first()
     if not access.can(actor, "reassign", spec.resource) or not user or user["branch"] != actor.branch_id:
         raise Invalid("The owner must be yourself or, for a branch manager, a user of your branch",
@@ -301,8 +300,6 @@ async def delete_record(actor: Actor, spec: Spec, record_id: uuid.UUID) -> None:
 
 async def authorize_reassign(actor: Actor, resource: str, record_id: Any, owner_id: uuid.UUID) -> None:
     """Branch managers move records to an active user of the record's branch."""
-    from backend.accounts.tables import User
-
     await access.authorize(actor, "reassign", resource, record_id)
     table = access.TABLES[resource]
     record = await table.select(table.branch).where(table._meta.primary_key == record_id).first()  # type: ignore[attr-defined]

@@ -15,6 +15,7 @@ from backend.lifecycle import messages
 from backend.lifecycle.parties import Staff, ensure_participants, load_people
 from backend.lifecycle.stages import cancel_timers, insert_many, load, lock_project, plan_timers
 from backend.lifecycle.tables import Milestone, Timer
+from backend.projects.specs import PROJECT_SPEC
 from backend.projects.tables import Project
 from backend.specs import is_overdue
 from notifications import notify
@@ -132,8 +133,6 @@ async def reassign_milestone(actor: Actor, milestone_id: uuid.UUID, owner_id: uu
 async def reassign_project(actor: Actor, project_id: uuid.UUID, owner_id: uuid.UUID, version: int,
                            at: dt.datetime | None = None) -> dict[str, Any]:
     """Hand a project to another user of the branch, with the open milestones its owner held as project owner."""
-    from backend.projects.services import PROJECT_SPEC
-
     at = at or records.now()
     async with db.write_transaction():
         await records.authorize_reassign(actor, "project", project_id, owner_id)

@@ -20,6 +20,7 @@ from backend.lifecycle.actions import complete_automatically
 from backend.lifecycle.calendars import branch_timezone
 from backend.lifecycle.stages import fully_collected, lock_project
 from backend.lifecycle.tables import PAYMENT_METHODS, Collection
+from backend.projects.specs import PROJECT_SPEC
 
 COLLECTION_SPEC = records.Spec(resource="collection", table=Collection, owner_field=None,
                                filters={"project": uuid.UUID})
@@ -38,8 +39,6 @@ async def record_collection(actor: Actor, project_id: uuid.UUID, *, amount: deci
                             ) -> dict[str, Any]:
     """Add a payment; the collected total follows, and the full-collection milestone completes itself when the
     contract value is reached. An amount above what is still due is refused (422), nothing written."""
-    from backend.projects.services import PROJECT_SPEC
-
     at = at or records.now()
     if not access.can(actor, "create", "collection"):
         raise Forbidden("Only finance and branch managers record payments")

@@ -13,7 +13,7 @@ from typing import Any
 from backend import access, records
 from backend.access import Actor
 from backend.lifecycle import actions, collections, stages, templates, views
-from backend.projects.services import BUSINESS_LINE_SPEC
+from backend.projects.specs import BUSINESS_LINE_SPEC
 
 
 async def my_open_milestones(actor: Actor) -> list[dict[str, Any]]:

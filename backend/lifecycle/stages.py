@@ -26,6 +26,7 @@ from backend.lifecycle.parties import Person, Staff, ensure_participants, load_p
 from backend.lifecycle.tables import Milestone, StageEntry, Timer
 from backend.lifecycle.templates import definition_of, ensure_template
 from backend.lifecycle.workhours import Deadlines
+from backend.projects.specs import PROJECT_SPEC
 from backend.projects.tables import Project
 from notifications import Notice, notify
 
@@ -260,8 +261,6 @@ async def _guard(life: Lifecycle, stage: StageDef) -> None:
 async def transition(actor: Actor, project_id: uuid.UUID, version: int, action: str, *, to_stage: str | None = None,
                      note: str = "", at: dt.datetime | None = None) -> dict[str, Any]:
     """`advance`, `send_back` (to an earlier stage), `won` or `lost`; guards are checked before anything changes."""
-    from backend.projects.services import PROJECT_SPEC
-
     at = at or records.now()
     note = note.strip()
     async with db.write_transaction():

@@ -12,6 +12,7 @@ from backend.lifecycle.actions import milestone_to_api
 from backend.lifecycle.collections import list_collections
 from backend.lifecycle.tables import Milestone, StageEntry
 from backend.lifecycle.templates import definition_of
+from backend.projects.specs import PROJECT_SPEC
 from backend.projects.tables import Project, TemplateVersion
 
 OWNER_NAME = Milestone.owner.display_name.as_alias("owner_name")
@@ -20,8 +21,6 @@ OWNER_NAME = Milestone.owner.display_name.as_alias("owner_name")
 async def project_lifecycle(actor: Actor, project_id: uuid.UUID, now: dt.datetime | None = None) -> dict[str, Any]:
     """Current stage, the template's stages marked done/current/upcoming, every milestone with its state, deadline
     and overdue flag, the escalation level reached, the stage history and (for roles that see money) collections."""
-    from backend.projects.services import PROJECT_SPEC
-
     now = now or records.now()
     await access.authorize(actor, "read", "project", project_id)
     project = await Project.select().where(Project.id == project_id).first()

@@ -9,29 +9,16 @@ import msgspec
 
 from backend import access, db, records
 from backend.access import Actor
+from backend.accounts.tables import User
 from backend.audit.services import record_change
 from backend.errors import Conflict, Invalid, NotFound
+from backend.lifecycle import stages
+from backend.lifecycle.actions import reassign_project as reassign_with_milestones
+from backend.lifecycle.collections import on_contract_value_changed
 from backend.projects.schemas import BusinessLineOut, MemberOut, ProjectOut
-from backend.projects.tables import BusinessLine, Project, ProjectMember
+from backend.projects.specs import BUSINESS_LINE_SPEC, PROJECT_SPEC
+from backend.projects.tables import Project, ProjectMember
 from backend.service import ListQuery, Page, Resource
-from backend.specs import is_overdue
-
-
-def overdue(row: dict[str, Any]) -> dict[str, Any]:
-    """An open project is overdue while its earliest open milestone deadline has passed."""
-    return {"overdue": row.get("status") == "open" and is_overdue(row.get("next_due_at"))}
-
-
-PROJECT_SPEC = records.Spec(
-    resource="project", table=Project, search=("title",),
-    filters={"owner": uuid.UUID, "manager": uuid.UUID, "client": uuid.UUID, "business_line": uuid.UUID,
-             "stage_key": str, "status": str},
-    references={"client": "client", "business_line": "business_line", "manager": "user"},
-    computed=overdue,
-)
-BUSINESS_LINE_SPEC = records.Spec(
-    resource="business_line", table=BusinessLine, search=("key", "name_zh", "name_en"), owner_field=None,
-)
 
 
 def check_collected_within_contract(values: dict[str, Any], current: dict[str, Any] | None = None) -> None:
@@ -42,8 +29,6 @@ def check_collected_within_contract(values: dict[str, Any], current: dict[str, A
 
 async def create_project(actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
     """Create the project and start its lifecycle (first stage, milestones, timers) in the same transaction."""
-    from backend.lifecycle import stages
-
     at = records.now()
     async with db.write_transaction():
         created = await records.create_record(actor, PROJECT_SPEC, await stages.prepare(values, at))
@@ -52,8 +37,6 @@ async def create_project(actor: Actor, values: dict[str, Any]) -> dict[str, Any]
 
 
 async def update_project(actor: Actor, project_id: uuid.UUID, version: int, changes: dict[str, Any]) -> dict[str, Any]:
-    from backend.lifecycle.collections import on_contract_value_changed
-
     async with db.write_transaction():
         check_collected_within_contract(changes, await records.fetch(PROJECT_SPEC, project_id))
         updated = await records.update_record(actor, PROJECT_SPEC, project_id, version, changes)
@@ -66,8 +49,6 @@ async def update_project(actor: Actor, project_id: uuid.UUID, version: int, chan
 
 async def reassign_project(actor: Actor, project_id: uuid.UUID, owner_id: uuid.UUID, version: int) -> dict[str, Any]:
     """The owner's open milestones go with the project (see backend.lifecycle.actions.reassign_project)."""
-    from backend.lifecycle.actions import reassign_project as reassign_with_milestones
-
     return await reassign_with_milestones(actor, project_id, owner_id, version)
 
 
@@ -84,8 +65,6 @@ async def add_member(
     actor: Actor, project_id: uuid.UUID, user_id: uuid.UUID, kind: str = "team"
 ) -> dict[str, Any]:
     """Add a participant; the lifecycle engine calls this with kind "milestone"/"stage" inside its transaction."""
-    from backend.accounts.tables import User
-
     async with db.write_transaction():
         await access.authorize(actor, "update", "project", project_id)
         project = await Project.select(Project.branch).where(Project.id == project_id).first()

@@ -33,7 +33,7 @@ from backend.clients.services import CLIENT_SPEC, OPPORTUNITY_SPEC
 from backend.clients.tables import Client, Opportunity
 from backend.lifecycle.actions import MILESTONE_SPEC, milestone_to_api
 from backend.lifecycle.tables import Milestone
-from backend.projects.services import PROJECT_SPEC
+from backend.projects.specs import PROJECT_SPEC
 from backend.projects.tables import Project, ProjectMember
 from backend.visits.services import NOTE_SPEC, VISIT_SPEC
 from backend.visits.tables import Note, Visit
