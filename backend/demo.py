@@ -22,14 +22,19 @@ from notifications.tables import InboxItem
 
 DEMO_PASSWORD = "demo1234"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
-GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英",
-         "霞", "平", "刚", "桂英", "建华", "文", "辉", "玲", "晨", "浩然", "子涵", "欣怡", "宇轩", "思远", "嘉怡", "俊杰"]
+GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超",
+         "秀英", "霞", "平", "刚", "桂英", "建华", "文", "辉", "玲", "晨", "浩然", "子涵", "欣怡",
+         "宇轩", "思远", "嘉怡", "俊杰"]
 BRANCHES = [
     # region, code, name, city areas, streets
-    ("east", "SH-PD", "上海浦东店", ["陆家嘴", "张江", "世纪公园", "金桥", "川沙"], ["世纪大道", "张杨路", "锦绣路", "碧波路"]),
-    ("east", "SH-JA", "上海静安店", ["静安寺", "南京西路", "大宁", "彭浦"], ["延安中路", "南京西路", "共和新路", "万荣路"]),
-    ("south", "SZ-NS", "深圳南山店", ["科技园", "蛇口", "前海", "西丽"], ["深南大道", "科苑路", "南海大道", "沙河西路"]),
-    ("south", "GZ-TH", "广州天河店", ["珠江新城", "天河北", "体育西", "员村"], ["天河路", "黄埔大道", "花城大道", "体育东路"]),
+    ("east", "SH-PD", "上海浦东店", ["陆家嘴", "张江", "世纪公园", "金桥", "川沙"],
+     ["世纪大道", "张杨路", "锦绣路", "碧波路"]),
+    ("east", "SH-JA", "上海静安店", ["静安寺", "南京西路", "大宁", "彭浦"],
+     ["延安中路", "南京西路", "共和新路", "万荣路"]),
+    ("south", "SZ-NS", "深圳南山店", ["科技园", "蛇口", "前海", "西丽"],
+     ["深南大道", "科苑路", "南海大道", "沙河西路"]),
+    ("south", "GZ-TH", "广州天河店", ["珠江新城", "天河北", "体育西", "员村"],
+     ["天河路", "黄埔大道", "花城大道", "体育东路"]),
 ]
 REGIONS = {"east": "华东区", "south": "华南区"}
 LINES = [("real_estate", "房产交易", "Real-estate deal"), ("legal_case", "法律案件", "Legal case"),
@@ -111,7 +116,8 @@ async def seed_demo(seed: int = 7, scale: int = 1, now: dt.datetime | None = Non
             agent = rng.choice(agents)
             low = rng.choice([100, 200, 300, 500, 800, 1200]) * 10_000
             client = Client(
-                branch=branch_id, owner=agent.id, name=_person(rng), phone=f"1{rng.choice('3589')}{rng.randrange(10**8, 10**9)}",
+                branch=branch_id, owner=agent.id, name=_person(rng),
+                phone=f"1{rng.choice('3589')}{rng.randrange(10**8, 10**9)}",
                 intent=rng.choice(INTENTS[:5]), budget_min=low, budget_max=low + rng.choice([50, 100, 200]) * 10_000,
                 area_preference=rng.choice(areas), source=rng.choice(SOURCES), tags=rng.sample(TAGS, rng.randint(1, 3)),
                 private_notes=rng.choice(["", "客户希望周末看房", "对价格敏感", "需要尽快搬入", "配偶决策"]),
@@ -135,7 +141,8 @@ async def seed_demo(seed: int = 7, scale: int = 1, now: dt.datetime | None = Non
             owner = next(a for a in agents if a.id == client.owner)
             stage = rng.choice(STAGES)
             value = decimal.Decimal(rng.randrange(20, 500) * 1000)
-            collected = value * decimal.Decimal(rng.choice([0, 0, 0.3, 0.5, 1])) if stage in ("collection", "review") else 0
+            collecting = stage in ("collection", "review")
+            collected = value * decimal.Decimal(rng.choice([0, 0, 0.3, 0.5, 1])) if collecting else 0
             project = Project(
                 branch=branch_id, business_line=line.id, client=client.id, owner=owner.id, manager=pm.id,
                 title=rng.choice(PROJECT_TITLES[line.key]).format(area=client.area_preference),
@@ -154,7 +161,8 @@ async def seed_demo(seed: int = 7, scale: int = 1, now: dt.datetime | None = Non
             for slot in range(4):  # today's viewings, 9:30 to 16:30
                 client = mine[slot % len(mine)]
                 rows["visits"].append(Visit(
-                    branch=branch_id, owner=agent.id, client=client.id, address=f"{client.area_preference}{rng.choice(streets)}{rng.randint(1, 999)}号",
+                    branch=branch_id, owner=agent.id, client=client.id,
+                    address=f"{client.area_preference}{rng.choice(streets)}{rng.randint(1, 999)}号",
                     scheduled_at=(today + dt.timedelta(hours=2 * slot)).astimezone(dt.UTC),
                 ))
             for _ in range(8):
@@ -166,8 +174,8 @@ async def seed_demo(seed: int = 7, scale: int = 1, now: dt.datetime | None = Non
                     status="done", summary=rng.choice(["客户满意，考虑中", "价格偏高", "需要二次带看", "已初步意向"]),
                 )
                 rows["visits"].append(visit)
-                rows["notes"].append(Note(branch=branch_id, author=agent.id, visit=visit.id,
-                                          body=rng.choice(["采光很好，客户喜欢南向阳台", "业主可以降价五万", "客户下周带家人再看"])))
+                body = rng.choice(["采光很好，客户喜欢南向阳台", "业主可以降价五万", "客户下周带家人再看"])
+                rows["notes"].append(Note(branch=branch_id, author=agent.id, visit=visit.id, body=body))
     history = build_history(rows, rng, now)  # stage histories, milestones, timers, inbox, collections (回款)
     rows["members"] += history.pop("members")
     rows.update(history)

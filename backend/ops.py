@@ -26,7 +26,9 @@ async def pending_migrations() -> list[str]:
     pending = []
     for app_name, config in APP_REGISTRY.app_configs.items():
         modules = manager.get_migration_modules(config.migrations_folder_path)
-        ran = set(await Migration.get_migrations_which_ran(app_name=app_name)) if await Migration.table_exists() else set()
+        ran: set[str] = set()
+        if await Migration.table_exists():
+            ran = set(await Migration.get_migrations_which_ran(app_name=app_name))
         pending += [f"{app_name}:{mid}" for mid in sorted(modules) if mid not in ran]
     return pending
 
@@ -45,7 +47,7 @@ async def check(settings: Settings) -> list[str]:
         problems.append(f"migrations not applied: {', '.join(missing)} (run `ipms migrate`)")
     if not db.is_postgres():
         result = await Migration.raw("PRAGMA integrity_check")
-        if [r for r in result if list(r.values())[0] != "ok"]:
+        if [r for r in result if next(iter(r.values())) != "ok"]:
             problems.append(f"SQLite integrity check failed: {result[:5]}")
         if await Migration.raw("PRAGMA foreign_key_check"):
             problems.append("SQLite foreign key check found orphaned rows")

@@ -41,10 +41,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-import aiohttp
 
 DEMO_PASSWORD = "demo1234"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -212,7 +212,8 @@ class Phase:
 
     def line(self) -> str:
         text = (f"{self.name:<34} {self.rps:8.0f} req/s   p50 {self.pct(0.5):7.1f} ms   p95 {self.pct(0.95):7.1f} ms"
-                f"   errors {self.errors}   server CPU {self.server_cpu:4.0%}   generator CPU {self.generator_cpu:4.0%}")
+                f"   errors {self.errors}   server CPU {self.server_cpu:4.0%}"
+                f"   generator CPU {self.generator_cpu:4.0%}")
         if self.error_samples:
             text += "\n    first errors: " + " | ".join(self.error_samples[:3])
         return text
@@ -382,14 +383,16 @@ async def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
             async def app_note(h: aiohttp.ClientSession, i: int) -> tuple[int, bytes]:
                 agent = agents[i % len(agents)]
-                body = {"body": f"bench-app {next(counter)} 客户对南向阳台很满意", "client_id": random.choice(agent.client_ids)}
+                body = {"body": f"bench-app {next(counter)} 客户对南向阳台很满意",
+                        "client_id": random.choice(agent.client_ids)}
                 async with h.post(f"{app.url}/api/notes", json=body, headers={
                     "Cookie": f"ipms_session={agent.cookie}", "X-CSRF-Token": agent.csrf}) as r:
                     return r.status, await r.read()
 
             async def base_note(h: aiohttp.ClientSession, i: int) -> tuple[int, bytes]:
                 agent = agents[i % len(agents)]
-                body = {"body": f"bench-base {next(counter)} 客户对南向阳台很满意", "client_id": random.choice(agent.client_ids),
+                body = {"body": f"bench-base {next(counter)} 客户对南向阳台很满意",
+                        "client_id": random.choice(agent.client_ids),
                         "author_id": agent.user_id, "branch_id": agent.branch_id}
                 async with h.post(f"{base.url}/notes", json=body) as r:
                     return r.status, await r.read()
@@ -402,9 +405,9 @@ async def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 ("note", "app: POST /api/notes", app_note, 201, app),
                 ("note_baseline", "baseline: note + change_log, raw", base_note, 201, base),
             ]
-            print(f"load: {args.concurrency} concurrent connections (aiohttp, one process); each phase {args.duration:g} s "
-                  f"measured in {args.rounds} slice(s) alternating app and baseline, {args.warmup:g} s warm-up per slice; "
-                  f"Accept-Encoding: {encoding}", flush=True)
+            print(f"load: {args.concurrency} concurrent connections (aiohttp, one process); "
+                  f"each phase {args.duration:g} s measured in {args.rounds} slice(s) alternating app and baseline, "
+                  f"{args.warmup:g} s warm-up per slice; Accept-Encoding: {encoding}", flush=True)
             # App and baseline take turns in slices, so a burst of load from elsewhere on the machine hits both.
             slice_options = {**options, "duration": args.duration / args.rounds}
             for group in (plan[:3], plan[3:]):
@@ -475,7 +478,8 @@ async def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description="API benchmark: scoped client list and note writes vs. a bare baseline")
+    parser = argparse.ArgumentParser(
+        description="API benchmark: scoped client list and note writes vs. a bare baseline")
     parser.add_argument("--quick", action="store_true", help="demo ×1 and 3 s phases (under a minute in all)")
     parser.add_argument("--postgres", metavar="URL", default="",
                         help="PostgreSQL server URL, e.g. postgresql://postgres@127.0.0.1:5432/postgres "
@@ -483,7 +487,8 @@ def main() -> int:
     parser.add_argument("--scale", type=int, help="demo data multiplier (default 10, quick 1)")
     parser.add_argument("--duration", type=float, help="measured seconds per phase (default 15, quick 3)")
     parser.add_argument("--warmup", type=float, help="unmeasured seconds before each slice (default 1, quick 0.5)")
-    parser.add_argument("--rounds", type=int, help="slices per phase, app and baseline alternating (default 3, quick 1)")
+    parser.add_argument("--rounds", type=int,
+                        help="slices per phase, app and baseline alternating (default 3, quick 1)")
     parser.add_argument("--concurrency", type=int, default=50, help="concurrent connections (default 50)")
     parser.add_argument("--sessions", type=int, default=50, help="distinct signed-in sessions (default 50)")
     parser.add_argument("--gzip", action="store_true", help="send Accept-Encoding: gzip (the app compresses)")

@@ -42,7 +42,7 @@ class NoteIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 def _dict_factory(cursor: sqlite3.Cursor, row: tuple) -> dict[str, Any]:
-    return {name[0]: value for name, value in zip(cursor.description, row)}
+    return {name[0]: value for name, value in zip(cursor.description, row, strict=True)}
 
 
 def _changes(note: dict[str, Any]) -> str:

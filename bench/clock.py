@@ -30,10 +30,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 import asyncpg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout: `python bench/clock.py`
 
 from backend import db
 from backend.lifecycle import definitions
@@ -191,7 +190,8 @@ async def raw_tick(engine: Any, limit: int) -> int:
                       str(row["project"]).replace("-", ""), "high", timer["id"], None, NOW)
             inbox.append(values if postgres else tuple(str(v) if isinstance(v, uuid.UUID) else v for v in values))
             changes = json.dumps({"before": {"state": "pending"}, "after": {"state": "fired", "to": [str(user)]}})
-            entry = (NOW, None, "escalation", "lifecycle_timers", str(timer["id"]), changes, row["branch"], row["owner"])
+            entry = (NOW, None, "escalation", "lifecycle_timers", str(timer["id"]), changes,
+                     row["branch"], row["owner"])
             log.append(entry if postgres else tuple(str(v) if isinstance(v, uuid.UUID) else v for v in entry))
         inbox_sql = ("INSERT INTO inbox_items (id, \"user\", kind, title, body, link, topic, urgency, source_id, "
                      f"read_at, created_at) VALUES ({', '.join(marks(11))})")

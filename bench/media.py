@@ -21,14 +21,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from PIL import ExifTags, Image, ImageChops, ImageOps
+
 # This script is itself named media.py: drop its folder from the path so ``import media`` finds the library.
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
-from PIL import ExifTags, Image, ImageChops, ImageOps
-
-from media.ingest import ingest
+from media.ingest import ingest  # noqa: E402 -- only once this script's own folder has left sys.path
 
 WIDTH, HEIGHT = 4000, 3000
 

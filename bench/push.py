@@ -175,8 +175,9 @@ def encrypt_only(keys: list[tuple[str, str]], keys_dir: Path) -> float:
 
     vapid = load_or_create_keys(keys_dir)
     encryptor, signer = Encryptor(vapid), VapidSigner(vapid, "bench@example.com")
-    payload = build_payload(title="超时未办（第1级升级）：合同审核", body="项目「浦东三居室买卖」的「合同审核」已到期。",
-                            url="/projects/x", tag="p-x", project_id=uuid.uuid4(), kind="escalation", urgency="high")
+    payload = build_payload(title="超时未办（第1级升级）：合同审核",
+                            body="项目「浦东三居室买卖」的「合同审核」已到期。", url="/projects/x", tag="p-x",
+                            project_id=uuid.uuid4(), kind="escalation", urgency="high")
     started = time.perf_counter()
     for p256dh, auth in keys:
         encryptor.encrypt(payload, p256dh, auth)

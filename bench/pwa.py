@@ -299,7 +299,8 @@ def main() -> None:
               f"{json.dumps({k: round(v / 1024, 1) for k, v in cold['by_kind'].items()})} + websocket "
               f"{cold['ws_bytes'] / 1024:.1f} KiB until the first visit row; first row at {cold['first_row_ms']} ms")
         print(f"first load (warm, service worker): {warm['http_bytes'] / 1024:.1f} KiB on the network, "
-              f"{warm['from_service_worker']} responses from the service worker; first row at {warm['first_row_ms']} ms")
+              f"{warm['from_service_worker']} responses from the service worker; "
+              f"first row at {warm['first_row_ms']} ms")
         tokens = [server.session(AGENTS[i % len(AGENTS)]) for i in range(args.sessions)]
         baseline = asyncio.run(event_times(server, tokens[:1], rounds * 4))
         loaded = asyncio.run(event_times(server, tokens, rounds, think_s=args.think))

@@ -117,7 +117,8 @@ async def new_device(session: Session, label: str) -> str:
 
 def note_ops(count: int, visit_id: str, prefix: str) -> list[dict[str, Any]]:
     return [{"op_id": str(uuid.uuid4()), "kind": "note.create",
-             "data": {"id": str(uuid.uuid4()), "visit_id": visit_id, "body": f"{prefix} 第{i}条：客户对采光满意，预算可谈"}}
+             "data": {"id": str(uuid.uuid4()), "visit_id": visit_id,
+                      "body": f"{prefix} 第{i}条：客户对采光满意，预算可谈"}}
             for i in range(count)]
 
 
@@ -155,7 +156,8 @@ def count_rows(database_url: str, sqlite_path: Path, prefix: str, visit_id: str)
         async def run() -> tuple[int, int, int]:
             connection = await asyncpg.connect(database_url)
             try:
-                return tuple([await connection.fetchval(q.format(p=prefix, v=visit_id, cast="n.id::text")) for q in queries])
+                return tuple([await connection.fetchval(q.format(p=prefix, v=visit_id, cast="n.id::text"))
+                              for q in queries])
             finally:
                 await connection.close()
 
@@ -232,9 +234,11 @@ async def measure(base: str, agents: list[str], args: argparse.Namespace, pid: i
         fresh = await new_device(puller, "fresh phone")
         await fresh_pull(puller, await new_device(puller, "warm-up"))
         records, pages, pull_seconds = await fresh_pull(puller, fresh)
-    return {"single_create_s": single, "single_create_cpu_s": single_cpu, "push_requests": push_requests, "push_s": push_seconds,
-            "push_cpu_s": push_cpu, "photo_requests": photo_requests, "photo_s": photo_seconds,
-            "pull_records": records, "pull_pages": pages, "pull_s": pull_seconds, "prefix": prefix, "visit_id": visit_id}
+    return {"single_create_s": single, "single_create_cpu_s": single_cpu,
+            "push_requests": push_requests, "push_s": push_seconds, "push_cpu_s": push_cpu,
+            "photo_requests": photo_requests, "photo_s": photo_seconds,
+            "pull_records": records, "pull_pages": pages, "pull_s": pull_seconds,
+            "prefix": prefix, "visit_id": visit_id}
 
 
 def main() -> None:

@@ -122,7 +122,7 @@ async def static_file(request: Request, rev: str, name: str) -> Response[bytes]:
 def service_worker() -> Asset:
     source = SERVICE_WORKER.read_text()
     body = source.replace("__REVISION__", revision()).replace(
-        "__PRECACHE__", json.dumps(precache_urls() + ["/manifest.webmanifest"], indent=2))
+        "__PRECACHE__", json.dumps([*precache_urls(), "/manifest.webmanifest"], indent=2))
     data = body.encode()
     return Asset(data, gzip.compress(data, 9, mtime=0), "text/javascript; charset=utf-8",
                  hashlib.sha256(data).hexdigest()[:16])

@@ -89,7 +89,9 @@ def use_query(load: Callable[[], Awaitable[Any]], *deps: str | int | None) -> Qu
             log.exception("Loading a screen's data failed")
             set_state({"status": "error", "data": None, "key": key})
 
-    reload = lambda: set_tick(lambda n: n + 1)
+    def reload() -> None:
+        set_tick(lambda n: n + 1)
+
     if state["key"] != key:  # data of other parameters (a new tab or filter): not shown as if it were this one's
         return Query("loading", None, reload)
     return Query(state["status"], state["data"], reload)

@@ -29,7 +29,8 @@ async def list_items(actor: Actor, *, unread_only: bool = False, limit: int = 50
     count = access.scope(InboxItem.count(), actor, "notification")
     if unread_only:
         query, count = query.where(InboxItem.read_at.is_null()), count.where(InboxItem.read_at.is_null())
-    rows = await query.order_by(InboxItem.created_at, ascending=False).order_by(InboxItem.id).limit(limit).offset(offset)
+    query = query.order_by(InboxItem.created_at, ascending=False).order_by(InboxItem.id)
+    rows = await query.limit(limit).offset(offset)
     return {"items": [_to_api(r) for r in rows], "total": await count, "unread": await unread_count(actor),
             "limit": limit, "offset": offset}
 
@@ -55,7 +56,9 @@ async def mark_read(actor: Actor, item_id: uuid.UUID, at: dt.datetime | None = N
     return _to_api(row)
 
 
-async def mark_all_read(actor: Actor, up_to: dt.datetime | None = None, at: dt.datetime | None = None) -> dict[str, Any]:
+async def mark_all_read(
+    actor: Actor, up_to: dt.datetime | None = None, at: dt.datetime | None = None
+) -> dict[str, Any]:
     """Mark every unread item read, or only those created up to `up_to` (what the user has actually seen)."""
     at = at or records.now()
     clause = InboxItem.created_at <= (up_to or at)

@@ -45,7 +45,9 @@ async def read_calendar(actor: Actor, branch_id: uuid.UUID) -> dict[str, Any]:
     return _to_api(row)
 
 
-async def save_calendar(actor: Actor, branch_id: uuid.UUID, calendar: CalendarDef, version: int | None) -> dict[str, Any]:
+async def save_calendar(
+    actor: Actor, branch_id: uuid.UUID, calendar: CalendarDef, version: int | None
+) -> dict[str, Any]:
     """Create (version omitted) or replace (current version given) the branch's calendar."""
     if not access.can(actor, "update", "calendar"):
         raise Forbidden("Only admins set business hours")

@@ -35,7 +35,8 @@ def office_hours(year: int) -> CalendarDef:
     """Mon–Fri 09:00–12:00 and 13:30–18:00, with the fixed-date public holidays and their make-up Saturdays."""
     holidays, workdays = [], []
     for y in (year - 1, year, year + 1):
-        holidays += [dt.date(y, 1, 1), *(dt.date(y, 5, d) for d in range(1, 6)), *(dt.date(y, 10, d) for d in range(1, 8))]
+        holidays += [dt.date(y, 1, 1), *(dt.date(y, 5, d) for d in range(1, 6)),
+                     *(dt.date(y, 10, d) for d in range(1, 8))]
         workdays += [dt.date(y, 4, 27), dt.date(y, 9, 28), dt.date(y, 10, 11)]
     return CalendarDef(hours=[("09:00", "12:00"), ("13:30", "18:00")], holidays=holidays, workdays=workdays)
 
@@ -180,7 +181,8 @@ def build_history(rows: dict[str, list[Any]], rng: random.Random, now: dt.dateti
     for branch in rows["branches"]:
         if branch.code in CALENDAR_BRANCHES:
             calendar = office_hours(now.year)
-            out["calendars"].append(BusinessCalendar(branch=branch.id, definition=msgspec.json.encode(calendar).decode()))
+            definition = msgspec.json.encode(calendar).decode()
+            out["calendars"].append(BusinessCalendar(branch=branch.id, definition=definition))
             clocks[branch.id] = WorkingHours.of(calendar, branch.timezone)
     zones = {b.id: b.timezone for b in rows["branches"]}
     for project in rows["projects"]:

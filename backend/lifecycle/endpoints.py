@@ -84,7 +84,8 @@ async def list_milestones(
     offset: int = Parameter(default=0, ge=0),
 ) -> dict[str, Any]:
     return await views.list_milestones(request.user, owner_id=request.user.id if mine else owner_id,
-                                       project_id=project_id, state=milestone_state, overdue=overdue, limit=limit, offset=offset)
+                                       project_id=project_id, state=milestone_state, overdue=overdue,
+                                       limit=limit, offset=offset)
 
 
 @get("/milestones/{milestone_id:uuid}", opt=record_opt("milestone", "milestone_id"),

@@ -47,7 +47,8 @@ REAL_ESTATE = {
     "business_hours": False,
     "stages": [
         _stage("intake", "project_owner", 72, [
-            _m("needs_recorded", "客户需求登记（预算、区域、户型）", "Client needs recorded (budget, area, layout)", sla=24),
+            _m("needs_recorded", "客户需求登记（预算、区域、户型）", "Client needs recorded (budget, area, layout)",
+               sla=24),
             _m("first_viewing", "完成首次带看", "First viewing done"),
         ], ["needs_recorded"]),
         _stage("assessment", "project_owner", 120, [

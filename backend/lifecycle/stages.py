@@ -86,7 +86,9 @@ def reminder_time(stage: StageDef, start: dt.datetime, sla_hours: int, deadlines
     return deadlines.add(start, sla_hours - before) if before and sla_hours > before else None
 
 
-def plan_timers(milestone: Milestone, stage: StageDef, remind_at: dt.datetime | None, deadlines: Deadlines) -> list[Timer]:
+def plan_timers(
+    milestone: Milestone, stage: StageDef, remind_at: dt.datetime | None, deadlines: Deadlines
+) -> list[Timer]:
     """A reminder before the deadline (when `remind_at` is given) and one timer per escalation level,
     `after_hours` past the deadline."""
     common = {"milestone": milestone.id, "project": milestone.project, "branch": milestone.branch}

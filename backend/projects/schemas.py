@@ -23,8 +23,8 @@ class ProjectCreate(msgspec.Struct, forbid_unknown_fields=True):
 class ProjectUpdate(msgspec.Struct, forbid_unknown_fields=True):
     version: Version
     title: Title | msgspec.UnsetType = msgspec.UNSET
-    client_id: uuid.UUID | None | msgspec.UnsetType = msgspec.UNSET
-    manager_id: uuid.UUID | None | msgspec.UnsetType = msgspec.UNSET
+    client_id: uuid.UUID | msgspec.UnsetType | None = msgspec.UNSET
+    manager_id: uuid.UUID | msgspec.UnsetType | None = msgspec.UNSET
     description: LongText | msgspec.UnsetType = msgspec.UNSET
     contract_value: Money | msgspec.UnsetType = msgspec.UNSET
 

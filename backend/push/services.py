@@ -262,7 +262,8 @@ async def send_test_push(username: str, settings: Settings, worker: PushWorker |
         raise NotFound(f"No user {username!r}", field="user")
     zh = (user["language"] or settings.default_language) == "zh"
     notice = Notice(user_id=user["id"], kind="test", title="IPMS 测试通知" if zh else "IPMS test notification",
-                    body="推送已经可以送达这台设备。" if zh else "Push notifications reach this device.", link="/settings")
+                    body="推送已经可以送达这台设备。" if zh else "Push notifications reach this device.",
+                    link="/settings")
     async with db.write_transaction():
         [item_id] = await notify([notice])
     mine = PushDelivery.inbox_item == item_id

@@ -123,7 +123,8 @@ async def _projects(actor: Actor, data: Dataset) -> None:
 async def _clients(actor: Actor, data: Dataset) -> None:
     data.add("client", actor, await _scoped(actor, "client", Client.select(), Client.owner == actor.id))
     wanted = {r["client_id"] for r in (*data.records["visit"].values(), *data.records["project"].values())}
-    data.add("client", actor, await _scoped_among(actor, "client", Client.select, Client.id, wanted - data.ids("client")))
+    data.add("client", actor,
+             await _scoped_among(actor, "client", Client.select, Client.id, wanted - data.ids("client")))
 
 
 async def _opportunities(actor: Actor, data: Dataset) -> None:
@@ -134,7 +135,8 @@ async def _opportunities(actor: Actor, data: Dataset) -> None:
 
 async def _milestones(actor: Actor, data: Dataset) -> None:
     due = (Milestone.state == "open") & (Milestone.due_at.is_null() | (Milestone.due_at < data.window_to))
-    data.add("milestone", actor, await _scoped(actor, "milestone", Milestone.select(), due & (Milestone.owner == actor.id)))
+    data.add("milestone", actor,
+             await _scoped(actor, "milestone", Milestone.select(), due & (Milestone.owner == actor.id)))
     data.add("milestone", actor, await _scoped_among(
         actor, "milestone", lambda: Milestone.select().where(due), Milestone.project, data.ids("project")))
 

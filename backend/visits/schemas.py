@@ -27,7 +27,7 @@ class VisitUpdate(msgspec.Struct, forbid_unknown_fields=True):
     version: Version
     address: Address | msgspec.UnsetType = msgspec.UNSET
     scheduled_at: Timestamp | msgspec.UnsetType = msgspec.UNSET
-    project_id: uuid.UUID | None | msgspec.UnsetType = msgspec.UNSET
+    project_id: uuid.UUID | msgspec.UnsetType | None = msgspec.UNSET
     duration_minutes: Minutes | msgspec.UnsetType = msgspec.UNSET
     status: Status | msgspec.UnsetType = msgspec.UNSET
     summary: LongText | msgspec.UnsetType = msgspec.UNSET

@@ -61,8 +61,8 @@ def screen(app: App) -> Any:
                                      html.div({"className": "meta"}, app.fmt.datetime(item["created_at"]))),
                             chip(app.t("inbox.urgent"), "danger") if item.get("urgency") == "high" else "",
                             chip(app.t("inbox.new"), "warn") if not item.get("read_at") else "",
-                        ], opener(item), className="list-link", style={"width": "100%", "border": "0",
-                                                                       "background": "transparent", "cursor": "pointer"}))
+                        ], opener(item), className="list-link",
+                           style={"width": "100%", "border": "0", "background": "transparent", "cursor": "pointer"}))
                 for item in items]) if items else empty(app.t("inbox.empty")),
             button(app.t("inbox.read_all"), action(app, read_all), "secondary block", id="read-all") if unread else "",
             title=app.t("screen.inbox"), count=len(unread),

@@ -63,7 +63,8 @@ def milestone_tools(app: App, milestone: dict[str, Any], users: list[dict[str, A
         await life.nudge_milestone(actor, milestone, app.t("manager.nudge_message", title=title))
         app.notify(app.t("manager.nudged"), "ok")
 
-    candidates = [u for u in users if u["id"] != milestone.get("owner_id") and u["branch_id"] == milestone.get("branch_id")]
+    candidates = [u for u in users
+                  if u["id"] != milestone.get("owner_id") and u["branch_id"] == milestone.get("branch_id")]
     if choosing:
         return form(action(app, reassign),
                     html.select({"className": "input", "name": "owner_id", "aria-label": app.t("manager.new_owner")},
@@ -115,6 +116,10 @@ def screen(app: App) -> Any:
     workload_projects = Counter(p["owner_id"] for p in projects)
     workload_milestones = Counter(m.get("owner_id") for m in milestones)
     most = max([1, *workload_projects.values(), *workload_milestones.values()])
+
+    def workload(user_id: Any) -> int:
+        return workload_projects.get(user_id, 0) + workload_milestones.get(user_id, 0)
+
     listed = [p for p in projects if p["stage_key"] == stage] if stage else []
     stage_names = data["stage_names"]
     stages = list(common.STAGES) + sorted(k for k in by_stage if k not in common.STAGES)
@@ -142,7 +147,8 @@ def screen(app: App) -> Any:
             link(href("/manager", stage=None if key == stage else key),
                  html.span(common.stage_name(app, key)),
                  html.span({"className": "progress"},
-                           html.span({"style": {"width": f"{100 * by_stage.get(key, 0) / max(1, len(projects)):.0f}%"}})),
+                           html.span({"style": {
+                               "width": f"{100 * by_stage.get(key, 0) / max(1, len(projects)):.0f}%"}})),
                  html.strong(app.fmt.number(by_stage.get(key, 0))),
                  class_name="bar-row", key=key, style={"color": "inherit", "textDecoration": "none",
                                                         "minHeight": "44px"},
@@ -166,11 +172,11 @@ def screen(app: App) -> Any:
             html.div({"className": "bar-row", "key": str(u["id"]), "data-id": str(u["id"])},
                      html.span(u["display_name"]),
                      html.span({"className": "progress"}, html.span({"style": {
-                         "width": f"{100 * (workload_projects.get(u['id'], 0) + workload_milestones.get(u['id'], 0)) / most:.0f}%"}})),
+                         "width": f"{100 * workload(u['id']) / most:.0f}%"}})),
                      html.span({"className": "small muted"},
                                app.t("manager.load", projects=workload_projects.get(u["id"], 0),
                                      milestones=workload_milestones.get(u["id"], 0))))
-            for u in sorted(users, key=lambda u: -(workload_projects.get(u["id"], 0) + workload_milestones.get(u["id"], 0)))]),
+            for u in sorted(users, key=lambda u: -workload(u["id"]))]),
             title=app.t("manager.workload")),
         card(html.ul({"className": "list", "id": "all-milestones"}, *[
             milestone_item(app, m, users, data["can_reassign"], query.reload)

@@ -67,7 +67,8 @@ def opportunity_card(app: App, opportunity: dict[str, Any], client_name: str, ca
                       html.button({"className": "button danger", "type": "submit"}, app.t("pipeline.confirm_lost")),
                       button(app.t("common.cancel"), lambda *_: set_losing(False), "secondary")),
              className="stack lost-form")
-        if losing else (html.div({"className": "actions", "style": {"marginTop": "10px"}}, *buttons) if buttons else ""),
+        if losing
+        else (html.div({"className": "actions", "style": {"marginTop": "10px"}}, *buttons) if buttons else ""),
     )
 
 

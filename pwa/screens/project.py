@@ -195,7 +195,8 @@ def screen(app: App) -> Any:
                 (app.t("project.description"), project.get("description", "")),
             ),
             html.div({"className": "progress", "style": {"marginTop": "10px"}},
-                     html.span({"style": {"width": f"{min(100, 100 * collected / contract) if contract else 0:.0f}%"}})),
+                     html.span({"style": {
+                         "width": f"{min(100, 100 * collected / contract) if contract else 0:.0f}%"}})),
             html.ul({"className": "list", "id": "collections"}, *[
                 html.li({"key": str(c["id"]), "className": "spread", "style": {"padding": "8px 0"}},
                         html.span(app.fmt.date(c["received_on"]), " · ", app.t(f"payment.{c['method']}")),

@@ -18,9 +18,9 @@ PushSettings = component_from_url(assets.url("fieldkit/push.js"), "PushSettings"
 SignOut = component_from_url(assets.url("fieldkit/outbox.js"), "SignOut")
 # The outbox on this phone: pending items, last sync, errors with retry, and whether storage is persistent.
 Outbox = component_from_url(assets.url("fieldkit/outbox.js"), "Outbox")
-OUTBOX_LABELS = ("outbox", "pending", "all_sent", "last_sync", "never_synced", "sync_now", "syncing", "retry", "discard",
-                 "rejected", "conflict", "mine", "theirs", "my_version", "server_version", "note_item", "photo_item",
-                 "error_network", "error_server", "error_expired", "error_failed", "storage_persisted",
+OUTBOX_LABELS = ("outbox", "pending", "all_sent", "last_sync", "never_synced", "sync_now", "syncing", "retry",
+                 "discard", "rejected", "conflict", "mine", "theirs", "my_version", "server_version", "note_item",
+                 "photo_item", "error_network", "error_server", "error_expired", "error_failed", "storage_persisted",
                  "storage_best_effort")
 PUSH_LABELS = ("turn_on", "turn_off", "working", "enabled", "disabled", "ios_tab", "unsupported", "denied", "timeout",
                "failed", "devices", "this_device", "receives", "silent", "remove")
@@ -37,13 +37,15 @@ def screen(app: App) -> Any:
 
     return html.main(
         {"className": "screen", "id": "settings"},
-        card(facts((app.t("settings.name"), app.actor.display_name), (app.t("settings.username"), html.span({"translate": "no"}, app.actor.username)),
+        card(facts((app.t("settings.name"), app.actor.display_name),
+                   (app.t("settings.username"), html.span({"translate": "no"}, app.actor.username)),
                    (app.t("settings.role"), app.t(f"role.{app.actor.role}"))),
              title=app.t("settings.account")),
         card(html.div({"className": "stack", "role": "radiogroup", "aria-label": app.t("settings.language"),
                        "id": "language-choices"}, *[
             button(app.t(key), choose(code), "" if app.actor.language == code else "secondary", key=code or "auto",
-                   role="radio", **{"data-lang": code or "auto", "aria-checked": str(app.actor.language == code).lower()})
+                   role="radio",
+                   **{"data-lang": code or "auto", "aria-checked": str(app.actor.language == code).lower()})
             for code, key in CHOICES]),
              title=app.t("settings.language")),
         card(PushSettings({"labels": {key: app.t(f"push.{key}") for key in PUSH_LABELS}}), title=app.t("push.title")),

@@ -130,7 +130,8 @@ def expected_visible(org: Org, who: str) -> dict[str, set[str]]:
     everything = universe(org)
     if who in ("a.agent1", "a.agent2"):
         own = agent1 if who == "a.agent1" else agent2
-        return {r: {str(own[r].id)} for r in BUSINESS if r != "note"} | {"note": notes(own, "client", "project", "visit")}
+        return ({r: {str(own[r].id)} for r in BUSINESS if r != "note"}
+                | {"note": notes(own, "client", "project", "visit")})
     if who == "a.branch_manager":
         return {r: {i for i in everything[r] if i in _branch_ids(org.a)} for r in BUSINESS}
     if who == "a.project_manager":  # manages agent1's project: it, its client, the client's opportunity, its visit

@@ -107,7 +107,8 @@ MUTATIONS: dict[tuple[str, str], tuple[str, Call, int]] = {
         "branch_id": str(o.a.branch.id)}), 1),
     ("PATCH", "/api/users/{record_id:uuid}"): ("admin", lambda o, me, api: me.patch(
         f"/api/users/{o.a.users['agent2'].id}", json={"version": 1, "is_active": False}), 1),
-    ("POST", "/api/regions"): ("admin", lambda o, me, api: me.post("/api/regions", json={"code": "s", "name": "华南"}), 1),
+    ("POST", "/api/regions"): ("admin", lambda o, me, api: me.post(
+        "/api/regions", json={"code": "s", "name": "华南"}), 1),
     ("PATCH", "/api/regions/{record_id:uuid}"): ("admin", lambda o, me, api: me.patch(
         f"/api/regions/{o.region.id}", json={"version": 1, "name": "华东区"}), 1),
     ("DELETE", "/api/regions/{record_id:uuid}"): ("admin", lambda o, me, api: me.delete(

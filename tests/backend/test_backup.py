@@ -184,15 +184,15 @@ async def test_backup_under_concurrent_writes_restores_everything_committed(data
         await db.stop(engine)
         db.bind(original)
         await drop_restored(target)
-    print(f"{len(before)} notes committed before the backup, {written_during} (in-process, other process) writes during it, "
-          f"{total} in all")
+    print(f"{len(before)} notes committed before the backup, "
+          f"{written_during} (in-process, other process) writes during it, {total} in all")
 
 
 def run_ipms(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IPMS_")}
     env |= {"IPMS_ENV": "test", "IPMS_DATA_DIR": str(data_dir)}
-    return subprocess.run([sys.executable, "-m", "backend.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
-                          check=False)
+    return subprocess.run([sys.executable, "-m", "backend.cli", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300, check=False)
 
 
 def test_backup_restore_check_through_the_cli(tmp_path):

@@ -19,8 +19,8 @@ def ipms(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[
     environment = {k: v for k, v in os.environ.items() if not k.startswith("IPMS_")}
     environment |= {"IPMS_ENV": "test", "IPMS_DATA_DIR": str(data_dir), **env}
     # The entry point's module, run from the tree under test (see test_entry_point for the script itself).
-    return subprocess.run([sys.executable, "-m", "backend.cli", *args], cwd=ROOT, env=environment, capture_output=True, text=True,
-                          timeout=300, stdin=subprocess.DEVNULL, check=False)
+    return subprocess.run([sys.executable, "-m", "backend.cli", *args], cwd=ROOT, env=environment,
+                          capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, check=False)
 
 
 def query(data_dir: Path, sql: str, *params: object) -> list[tuple]:

@@ -325,7 +325,8 @@ async def test_api_token_of_disabled_user_stops_working(api):
     bearer = {"authorization": f"Bearer {secret}"}
     assert (await api.get("/api/clients", headers=bearer)).status_code == 200
     version = (await admin.get(f"/api/users/{user.id}")).json()["version"]
-    assert (await admin.patch(f"/api/users/{user.id}", json={"version": version, "is_active": False})).status_code == 200
+    deactivated = await admin.patch(f"/api/users/{user.id}", json={"version": version, "is_active": False})
+    assert deactivated.status_code == 200
     assert (await api.get("/api/clients", headers=bearer)).status_code == 401
     assert (await api.post("/api/clients", json={"name": "x"}, headers=bearer)).status_code == 401
 

@@ -65,8 +65,9 @@ RECORD_UPLOADS = """(() => {
       const record = { fields: {}, ready: false };
       const jobs = [];
       for (const [key, value] of body.entries()) {
-        if (value instanceof Blob) jobs.push(value.arrayBuffer().then((b) => { record.fields[key] = base64(new Uint8Array(b)); }));
-        else record.fields[key] = value;
+        if (value instanceof Blob) {
+          jobs.push(value.arrayBuffer().then((b) => { record.fields[key] = base64(new Uint8Array(b)); }));
+        } else record.fields[key] = value;
       }
       Promise.all(jobs).then(() => { record.ready = true; });
       window.ipmsUploads.push(record);
@@ -300,9 +301,11 @@ def test_offline_notes_and_photos_are_delivered_exactly_once(device: Device, ser
     assert sorted(n["body"] for n in mine) == bodies and {n["author"] for n in mine} == {lina}
     new_photos = [p for p in photos if p["owner"] == lina and p["taken_at"]][-2:]
     for row in new_photos:
-        assert row["source_format"].upper() in ("JPEG", "JPG") and max(row["source_width"], row["source_height"]) <= 1600
+        assert row["source_format"].upper() in ("JPEG", "JPG")
+        assert max(row["source_width"], row["source_height"]) <= 1600
     taken = sorted(dt.datetime.fromisoformat(str(p["taken_at"])).astimezone(dt.UTC) for p in new_photos)
-    assert taken == [dt.datetime(2026, 11, 28, 1, 15, 42, tzinfo=dt.UTC), dt.datetime(2026, 11, 28, 2, 5, tzinfo=dt.UTC)]
+    assert taken == [dt.datetime(2026, 11, 28, 1, 15, 42, tzinfo=dt.UTC),
+                     dt.datetime(2026, 11, 28, 2, 5, tzinfo=dt.UTC)]
 
     # The upload requests: a JPEG ≤ 1600 px without EXIF, the capture time as a form field; the server's sha256
     # of the bytes it received matches what the page sent.
@@ -362,9 +365,11 @@ def test_sign_out_wipes_local_data_caches_and_the_push_subscription(device: Devi
     page.wait_for_url(server.url + "/login")
     left = page.evaluate("""async () => {
       const open = indexedDB.open("ipms-fieldkit");
-      const db = await new Promise((resolve, reject) => { open.onsuccess = () => resolve(open.result); open.onerror = reject; });
+      const db = await new Promise((resolve, reject) => {
+        open.onsuccess = () => resolve(open.result); open.onerror = reject; });
       const all = async (name) => await new Promise((resolve) => {
-        const request = db.transaction(name).objectStore(name).getAll(); request.onsuccess = () => resolve(request.result); });
+        const request = db.transaction(name).objectStore(name).getAll();
+        request.onsuccess = () => resolve(request.result); });
       const result = { records: (await all("records")).length, outbox: (await all("outbox")).length,
                        state: (await all("state")).length, meta: (await all("meta")).length,
                        caches: await caches.keys(), pages: [] };

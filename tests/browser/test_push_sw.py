@@ -85,7 +85,8 @@ def test_decrypted_escalation_becomes_the_notification(phone: Any, served: Serve
     # Read the list in the same call that sees it filled (one round trip: nothing can change in between).
     shown = page.wait_for_function("""navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((list) =>
         list.length ? list.map((n) => ({title: n.title, body: n.body, tag: n.tag, data: n.data, renotify: n.renotify,
-                          icon: n.icon, badge: n.badge, requireInteraction: n.requireInteraction})) : null)""").json_value()
+                          icon: n.icon, badge: n.badge, requireInteraction: n.requireInteraction})) : null)""",
+    ).json_value()
     message = escalated.push.message
     assert len(shown) == 1, shown
     [notification] = shown

@@ -89,8 +89,9 @@ def blocked_project(served: Served, username: str) -> tuple[str, str, list[str]]
     """A project of `username` whose current stage requires a milestone they own and one someone else owns."""
     me = served.user_id(username)
     with served.db() as db:
-        projects = db.execute("SELECT p.id, p.stage_key, t.definition FROM projects p JOIN lifecycle_template_versions t "
-                              "ON t.id = p.template_version WHERE p.owner = ? AND p.status = 'open' ORDER BY p.title",
+        projects = db.execute("SELECT p.id, p.stage_key, t.definition FROM projects p "
+                              "JOIN lifecycle_template_versions t ON t.id = p.template_version "
+                              "WHERE p.owner = ? AND p.status = 'open' ORDER BY p.title",
                               (me,)).fetchall()
         for project in projects:
             stage = next(s for s in json.loads(project["definition"])["stages"] if s["key"] == project["stage_key"])

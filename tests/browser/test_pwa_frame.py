@@ -67,7 +67,8 @@ def own_server(served: Served, tmp_path: Path) -> Iterator[OwnServer]:
 
 
 def _copy_database(served: Served, data_dir: Path) -> None:
-    with sqlite3.connect(served.data_dir / "ipms.sqlite3") as source, sqlite3.connect(data_dir / "ipms.sqlite3") as copy:
+    with (sqlite3.connect(served.data_dir / "ipms.sqlite3") as source,
+          sqlite3.connect(data_dir / "ipms.sqlite3") as copy):
         source.backup(copy)
 
 

@@ -65,8 +65,9 @@ def test_notification_url_stays_on_the_app_origin(url, expected):
 
 
 def test_escalation_notification_renotifies_and_others_do_not():
-    escalation = call("notificationFor", {"title": "超时未办", "body": "合同审核", "url": "/projects/p1", "tag": "p-abc",
-                                          "project_id": "p1", "kind": "escalation", "urgency": "high"}, ORIGIN)
+    escalation = call("notificationFor", {"title": "超时未办", "body": "合同审核", "url": "/projects/p1",
+                                          "tag": "p-abc", "project_id": "p1", "kind": "escalation",
+                                          "urgency": "high"}, ORIGIN)
     assert escalation["title"] == "超时未办"
     options = escalation["options"]
     assert options["tag"] == "p-abc" and options["renotify"] is True and options["requireInteraction"] is True

@@ -39,7 +39,8 @@ def test_similarity_of_unrelated_clients_is_zero_without_reasons() -> None:
 def test_budget_overlap_handles_missing_and_single_bounds() -> None:
     assert similar.budget_overlap(client(), client(budget_min=1, budget_max=2)) == 0
     assert similar.budget_overlap(client(budget_min=100), client(budget_min=100, budget_max=100)) == 1
-    assert similar.budget_overlap(client(budget_min=0, budget_max=100), client(budget_min=50, budget_max=150)) == 50 / 150
+    overlap = similar.budget_overlap(client(budget_min=0, budget_max=100), client(budget_min=50, budget_max=150))
+    assert overlap == 50 / 150
 
 
 def test_rank_similar_orders_best_first_excludes_target_and_weak_matches() -> None:

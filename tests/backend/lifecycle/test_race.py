@@ -36,7 +36,8 @@ async def test_two_processes_fire_every_timer_exactly_once(database):
     entry = await StageEntry.select().where(StageEntry.project == project["id"]).first()
     legal = org.a.users["legal"]
     milestones = [Milestone(project=project["id"], branch=org.a.branch.id, stage=entry["id"], stage_key="intake",
-                            key=f"race{i}", title_zh="竞争", title_en="Race", owner=legal.id, due_at=entry["entered_at"])
+                            key=f"race{i}", title_zh="竞争", title_en="Race", owner=legal.id,
+                            due_at=entry["entered_at"])
                   for i in range(TIMERS)]
     for start in range(0, TIMERS, 400):
         await Milestone.insert(*milestones[start:start + 400])
@@ -47,7 +48,8 @@ async def test_two_processes_fire_every_timer_exactly_once(database):
         for round_ in range(ROUNDS):
             now = base + dt.timedelta(hours=round_)
             timers = [Timer(milestone=m.id, project=project["id"], branch=org.a.branch.id, kind="escalation", level=1,
-                            target="supervisor", due_at=now - dt.timedelta(minutes=i % 50)) for i, m in enumerate(milestones)]
+                            target="supervisor", due_at=now - dt.timedelta(minutes=i % 50))
+                      for i, m in enumerate(milestones)]
             for start in range(0, TIMERS, 400):
                 await Timer.insert(*timers[start:start + 400])
             command = (json.dumps({"now": now.isoformat(), "batch": BATCH}) + "\n").encode()

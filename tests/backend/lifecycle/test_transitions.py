@@ -98,7 +98,8 @@ async def test_send_back_needs_a_reason_cancels_the_stage_and_reruns_the_earlier
     # The earlier run's milestones were done, but the guard asks for this run's.
     version = reply.json()["version"]
     reply = await agent.post(f"/api/projects/{project['id']}/advance", json={"version": version})
-    assert reply.status_code == 409 and {m["key"] for m in reply.json()["missing"]} == {"title_verified", "price_agreed"}
+    assert reply.status_code == 409
+    assert {m["key"] for m in reply.json()["missing"]} == {"title_verified", "price_agreed"}
 
 
 async def test_close_lost_needs_reason_and_stops_everything(api):

@@ -45,8 +45,8 @@ async def via_service(args: dict) -> str:
         actor = Actor(id=uuid.UUID(args["user_id"]), role=args["role"], branch_id=uuid.UUID(args["branch_id"]))
         data = Path(args["file"]).read_bytes()
         try:
-            await ingest_photo(actor, settings, photo_id=uuid.uuid4(), parent=Parent("visit", uuid.UUID(args["visit_id"])),
-                               data=data)
+            await ingest_photo(actor, settings, photo_id=uuid.uuid4(),
+                               parent=Parent("visit", uuid.UUID(args["visit_id"])), data=data)
         except ServiceError as exc:
             return f"{exc.status_code} {exc.code}"
         return "201 stored"

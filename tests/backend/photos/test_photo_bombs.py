@@ -26,7 +26,8 @@ RSS_LIMIT_KIB = 100 * 1024
 # Through the web app the process is already ≈90 MiB resident before any upload (Litestar, ReactPy, pages), so the
 # whole-process bound is shown on the service path; on the HTTP path the upload's own growth is bounded instead.
 UPLOAD_GROWTH_LIMIT_KIB = 20 * 1024
-BOMBS = [pytest.param(30_000, 30_000, 0, 1, id="30000x30000-grey"), pytest.param(7_000, 7_000, 2, 8, id="7000x7000-rgb")]
+BOMBS = [pytest.param(30_000, 30_000, 0, 1, id="30000x30000-grey"),
+         pytest.param(7_000, 7_000, 2, 8, id="7000x7000-rgb")]
 
 
 def measure(mode: str, args: dict[str, str]) -> dict[str, str]:

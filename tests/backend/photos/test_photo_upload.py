@@ -77,7 +77,8 @@ async def test_upload_location_kept_only_with_consent(api, org: Org) -> None:
     silent = (await upload(agent, visit, with_gps)).json()
     allowed = (await upload(agent, visit, with_gps, location_allowed="true")).json()
     from_form = (await upload(agent, visit, with_gps, latitude="31.2304", longitude="121.4737")).json()
-    refused = (await upload(agent, visit, with_gps, latitude="31.2", longitude="121.4", location_allowed="false")).json()
+    refused = (await upload(agent, visit, with_gps, latitude="31.2", longitude="121.4",
+                            location_allowed="false")).json()
 
     assert (silent["latitude"], silent["longitude"]) == (None, None)
     assert allowed["latitude"] == pytest.approx(-33.87, abs=0.01)

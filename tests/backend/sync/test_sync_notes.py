@@ -113,7 +113,8 @@ async def test_an_op_twice_in_one_batch_is_applied_once(database) -> None:
     agent = actor(org.a.users["agent1"])
     device_id = uuid.uuid4()
     await touch_device(agent, device_id, "phone")
-    twice, other = _op("两次", visit=org.a.records["agent1"]["visit"]), _op("另一条", visit=org.a.records["agent1"]["visit"])
+    visit = org.a.records["agent1"]["visit"]
+    twice, other = _op("两次", visit=visit), _op("另一条", visit=visit)
     reply = await services.push(agent, device_id, [twice, twice, other])
     assert [r["status"] for r in reply["results"]] == ["applied", "duplicate", "applied"]
     assert reply["results"][0]["record"] == reply["results"][1]["record"]

@@ -59,7 +59,8 @@ async def test_pull_sends_what_changed_and_tombstones_what_went(api) -> None:
     me = await caller(api, org.a.users["agent1"])
     replica = Replica(await register_device(me))
     await sync_down(me, replica)
-    assert (await me.patch(f"/api/clients/{own['client'].id}", json={"version": 1, "name": "新名字"})).status_code == 200
+    renamed = await me.patch(f"/api/clients/{own['client'].id}", json={"version": 1, "name": "新名字"})
+    assert renamed.status_code == 200
     assert (await me.delete(f"/api/notes/{own['note_visit'].id}")).status_code == 204
     moved = await me.patch(f"/api/visits/{own['visit'].id}", json={"version": 1, "scheduled_at": _soon(24 * 30)})
     assert moved.status_code == 200  # a month ahead: out of the window
