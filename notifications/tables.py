@@ -10,7 +10,7 @@ URGENCIES = ("normal", "high")
 
 class InboxItem(Table, tablename="inbox_items"):
     id = UUID(primary_key=True)
-    user: ForeignKey = ForeignKey(
+    user: ForeignKey[Table] = ForeignKey(
         LazyTableReference("User", module_path="backend.accounts.tables"), on_delete=OnDelete.restrict, null=False
     )
     kind = Varchar(length=32)

@@ -1,6 +1,9 @@
 """Index for the push worker's claim: due pending deliveries, oldest first."""
 
+from typing import Any
+
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.engine.base import Engine
 from piccolo.engine.finder import engine_finder
 
 ID = "2026-11-30T08:13:00:000000"
@@ -12,16 +15,23 @@ INDEXES = {
 }
 
 
-async def forwards():
+def _engine() -> Engine[Any]:
+    engine = engine_finder()
+    if engine is None:
+        raise RuntimeError("no Piccolo engine: piccolo_conf.py defines DB")
+    return engine
+
+
+async def forwards() -> MigrationManager:
     manager = MigrationManager(migration_id=ID, app_name="notifications", description=DESCRIPTION)
 
     async def create() -> None:
-        engine = engine_finder()
+        engine = _engine()
         for name, target in INDEXES.items():
             await engine.run_ddl(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
 
     async def drop() -> None:
-        engine = engine_finder()
+        engine = _engine()
         for name in INDEXES:
             await engine.run_ddl(f"DROP INDEX IF EXISTS {name}")
 

@@ -38,13 +38,15 @@ def _chunks(items: list[Any], size: int) -> list[list[Any]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-async def _recipients(user_ids: list[uuid.UUID]) -> tuple[dict[uuid.UUID, list[dict]], dict[uuid.UUID, Preference]]:
-    subscriptions: dict[uuid.UUID, list[dict]] = {}
+async def _recipients(
+    user_ids: list[uuid.UUID],
+) -> tuple[dict[uuid.UUID, list[dict[str, Any]]], dict[uuid.UUID, Preference]]:
+    subscriptions: dict[uuid.UUID, list[dict[str, Any]]] = {}
     preferences: dict[uuid.UUID, Preference] = {}
     for chunk in _chunks(user_ids, QUERY_CHUNK):
         rows = await PushSubscription.select(
             PushSubscription.id, PushSubscription.user,
-            PushSubscription.user.role.as_alias("role"),  # type: ignore[union-attr]
+            PushSubscription.user.role.as_alias("role"),
             PushSubscription.user.branch.timezone.as_alias("timezone"),  # type: ignore[union-attr]
         ).where(PushSubscription.user.is_in(chunk))
         for row in rows:

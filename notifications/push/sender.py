@@ -72,7 +72,8 @@ class Encryptor:
         subscription = WebPushSubscription.model_construct(
             endpoint="", keys=WebPushKeys.model_construct(p256dh=p256dh, auth=auth)
         )
-        return self._webpush._encrypt(plaintext, subscription)
+        encrypted: bytes = self._webpush._encrypt(plaintext, subscription)  # webpush leaves its helper unannotated
+        return encrypted
 
 
 def push_headers(*, authorization: str, ttl: int, urgency: str, topic: str) -> dict[str, str]:
@@ -160,7 +161,7 @@ class RetryPolicy:
 
     def backoff(self, attempts: int) -> dt.timedelta:
         """30 s, 1 min, 2 min, … up to the cap; `attempts` counts the one that just failed."""
-        return min(self.cap, self.base * (2 ** max(0, attempts - 1)))
+        return min(self.cap, self.base * (1 << max(0, attempts - 1)))
 
 
 def retry_after(value: str | None, now: dt.datetime) -> dt.timedelta | None:

@@ -22,8 +22,8 @@ class PushSubscription(Table, tablename="push_subscriptions"):
     """The browser's PushSubscription for one device record; the endpoint is unique (one browser, one row)."""
 
     id = UUID(primary_key=True)
-    device: ForeignKey = ForeignKey(_accounts("Device"), on_delete=OnDelete.cascade, null=False, unique=True)
-    user: ForeignKey = ForeignKey(_accounts("User"), on_delete=OnDelete.cascade, null=False, index=True)
+    device: ForeignKey[Table] = ForeignKey(_accounts("Device"), on_delete=OnDelete.cascade, null=False, unique=True)
+    user: ForeignKey[Table] = ForeignKey(_accounts("User"), on_delete=OnDelete.cascade, null=False, index=True)
     endpoint = Varchar(length=2048, unique=True)
     p256dh = Varchar(length=100)
     auth = Varchar(length=50)
@@ -36,7 +36,7 @@ class PushDelivery(Table, tablename="push_deliveries"):
 
     id = UUID(primary_key=True)
     subscription = ForeignKey(PushSubscription, on_delete=OnDelete.set_null, null=True, index=True)
-    user: ForeignKey = ForeignKey(_accounts("User"), on_delete=OnDelete.cascade, null=False, index=True)
+    user: ForeignKey[Table] = ForeignKey(_accounts("User"), on_delete=OnDelete.cascade, null=False, index=True)
     inbox_item = ForeignKey(InboxItem, on_delete=OnDelete.cascade, null=True, index=True)
     kind = Varchar(length=32)
     status = Varchar(length=8, default="pending")
@@ -56,7 +56,7 @@ class PushPreference(Table, tablename="push_preferences"):
     branch's time zone."""
 
     id = UUID(primary_key=True)
-    user: ForeignKey = ForeignKey(_accounts("User"), on_delete=OnDelete.cascade, null=False, unique=True)
+    user: ForeignKey[Table] = ForeignKey(_accounts("User"), on_delete=OnDelete.cascade, null=False, unique=True)
     muted_kinds = Array(base_column=Varchar(length=32), default=list)
     quiet_start = Integer(null=True, default=None)
     quiet_end = Integer(null=True, default=None)

@@ -142,7 +142,7 @@ class PushWorker:
         self.keep_finished = keep_finished
         self._purged_at: dt.datetime | None = None
         self._limit = asyncio.Semaphore(concurrency)
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
         self.counts: Counter[str] = Counter()
 
