@@ -12,14 +12,17 @@ import asyncio
 import collections
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiosqlite
+from piccolo.apps.migrations.tables import Migration
+from piccolo.conf.apps import Finder
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.table import Table
 
-from backend.settings import Settings
+from backend.settings import Settings, get_settings
 
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -132,6 +135,7 @@ class AppSQLiteEngine(SQLiteEngine):
         if self._loop is not None:
             self._all.clear()  # connections of a finished loop cannot be awaited from this one
         self._loop = loop
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)  # on start, not on import (./var)
         self.write_lock = asyncio.Lock()
         self.writer = await self._connect()
         self._readers = ReaderPool()
@@ -178,32 +182,33 @@ class AppSQLiteEngine(SQLiteEngine):
 def engine_for(settings: Settings) -> AppSQLiteEngine | PostgresEngine:
     if settings.uses_postgres:
         return PostgresEngine(config={"dsn": settings.database_url})
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     return AppSQLiteEngine(path=str(settings.sqlite_path), readers=settings.sqlite_readers)
 
 
+_bound: AppSQLiteEngine | PostgresEngine | None = None
+
+
 def all_tables() -> list[type[Table]]:
-    from piccolo.apps.migrations.tables import Migration
-
-    from backend.piccolo_conf import APP_REGISTRY
-
-    tables = [t for config in APP_REGISTRY.app_configs.values() for t in config.table_classes]
+    """Every table of the apps in Piccolo's registry (found through PICCOLO_CONF, as Piccolo finds it)."""
+    registry = Finder().get_app_registry()
+    tables = [t for config in registry.app_configs.values() for t in config.table_classes]
     return [*tables, Migration]
 
 
 def bind(engine: AppSQLiteEngine | PostgresEngine) -> None:
-    """Point Piccolo (every table and the migration runner) at `engine`."""
-    from backend import piccolo_conf
-
-    piccolo_conf.DB = engine
+    """Point Piccolo (every table, and the migration runner through `piccolo_conf.DB`) at `engine`."""
+    global _bound
+    _bound = engine
     for table in all_tables():
         table._meta.db = engine
 
 
 def current_engine() -> AppSQLiteEngine | PostgresEngine:
-    from backend import piccolo_conf
-
-    return piccolo_conf.DB
+    """The bound engine; until something binds one, the settings' database (built once, opened on first use)."""
+    global _bound
+    if _bound is None:
+        _bound = engine_for(get_settings())
+    return _bound
 
 
 async def start(engine: AppSQLiteEngine | PostgresEngine, pool_size: int = 10) -> None:

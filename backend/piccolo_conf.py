@@ -1,11 +1,17 @@
-"""Piccolo's entry point (PICCOLO_CONF=backend.piccolo_conf). `backend.db.bind` replaces DB at run time."""
+"""Piccolo's entry point (PICCOLO_CONF=backend.piccolo_conf): the app registry and the engine.
+
+A leaf: it imports only Piccolo and `backend.db`, which never imports it back. `DB` is whatever engine
+`backend.db` has bound (the app, the CLI and tests bind one per database; before that, the settings'
+database), read when Piccolo asks, so importing this module connects nothing and creates no directory.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 from piccolo.conf.apps import AppRegistry
 
-from backend.db import engine_for
-from backend.settings import get_settings
-
-DB = engine_for(get_settings())
+from backend import db
 
 APP_REGISTRY = AppRegistry(
     apps=[
@@ -20,3 +26,10 @@ APP_REGISTRY = AppRegistry(
         "backend.sync.piccolo_app",
     ]
 )
+
+
+def __getattr__(name: str) -> Any:
+    """`DB` (Piccolo's `engine_finder` reads it on every call): the engine bound now."""
+    if name == "DB":
+        return db.current_engine()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
