@@ -7,12 +7,8 @@ compares one client with the others the actor may see, through the same scoped l
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
-
-from backend import records
-from backend.access import Actor
 
 WEIGHTS = {"tags": 0.4, "budget": 0.3, "area": 0.2, "intent": 0.1}
 MIN_SCORE = 0.25

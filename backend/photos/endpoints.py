@@ -81,7 +81,8 @@ def etag_matches(if_none_match: str | None, sha256: str) -> bool:
     return any(tag.strip().removeprefix("W/") == f'"{sha256}"' for tag in if_none_match.split(","))
 
 
-@get("/{photo_id:uuid}/{variant:str}", operation_id="photo_file", opt={**record_opt("photo", "photo_id"), "skip_compression": True},
+@get("/{photo_id:uuid}/{variant:str}", operation_id="photo_file",
+     opt={**record_opt("photo", "photo_id"), "skip_compression": True},
      summary="The image: display (≤1600 px), thumbnail (≤320 px) or original (when kept); JPEG, ETag = sha256")
 async def photo_file(request: Request, photo_id: uuid.UUID, variant: str) -> Response[bytes] | File:
     stored = await services.photo_file(request.user, settings_of(request), photo_id, variant)

@@ -12,7 +12,7 @@ from reactpy import html
 from backend.access import Actor
 from backend.clients.services import CLIENTS
 from backend.errors import Conflict, NotFound
-from backend.specs import is_overdue, now
+from backend.specs import is_overdue
 from pwa.i18n import t
 from pwa.ui import App, chip
 

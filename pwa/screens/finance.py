@@ -21,7 +21,8 @@ async def load(app: App) -> dict[str, Any]:
     actor = await app.ensure_actor()
     projects = await common.all_records(actor, PROJECTS, cap=2000)
     projects = [p for p in projects if Decimal(p.get("contract_value") or 0) > 0]
-    projects.sort(key=lambda p: (p["status"] != "open", -(Decimal(p["contract_value"]) - Decimal(p["collected_amount"]))))
+    projects.sort(key=lambda p: (p["status"] != "open",
+                                 -(Decimal(p["contract_value"]) - Decimal(p["collected_amount"]))))
     return {"projects": projects, "can_record": life.can_record_collections(actor),
             "stage_names": await life.stage_names_for(actor, projects)}
 
@@ -105,12 +106,15 @@ def screen(app: App) -> Any:
     return html.main(
         {"className": "screen", "id": "finance"},
         html.div({"className": "stat-grid"},
-                 html.div({"className": "stat", "id": "total-contract"}, html.div({"className": "n"},
-                          app.fmt.money_short(contract)), html.div({"className": "small muted"}, app.t("finance.total_contract"))),
-                 html.div({"className": "stat", "id": "total-collected"}, html.div({"className": "n"},
-                          app.fmt.money_short(collected)), html.div({"className": "small muted"}, app.t("finance.total_collected"))),
-                 html.div({"className": "stat", "id": "total-outstanding"}, html.div({"className": "n"},
-                          app.fmt.money_short(contract - collected)), html.div({"className": "small muted"}, app.t("finance.outstanding"))),
+                 html.div({"className": "stat", "id": "total-contract"},
+                          html.div({"className": "n"}, app.fmt.money_short(contract)),
+                          html.div({"className": "small muted"}, app.t("finance.total_contract"))),
+                 html.div({"className": "stat", "id": "total-collected"},
+                          html.div({"className": "n"}, app.fmt.money_short(collected)),
+                          html.div({"className": "small muted"}, app.t("finance.total_collected"))),
+                 html.div({"className": "stat", "id": "total-outstanding"},
+                          html.div({"className": "n"}, app.fmt.money_short(contract - collected)),
+                          html.div({"className": "small muted"}, app.t("finance.outstanding"))),
                  html.div({"className": "stat"}, html.div({"className": "n"},
                           app.fmt.percent(float(collected / contract)) if contract else "—"),
                           html.div({"className": "small muted"}, app.t("finance.rate")))),

@@ -8,6 +8,7 @@ from reactpy import html
 
 from backend.lifecycle import services as life
 from backend.projects.services import PROJECTS
+from backend.specs import now
 from backend.visits.services import list_visits_between
 from pwa.screens import common
 from pwa.ui import App, card, chip, empty, guarded, list_link, query_state, use_query
@@ -70,7 +71,7 @@ def screen(app: App) -> Any:
         card(html.ul({"className": "list", "id": "today-visits"},
                      *[visit_row(app, v, data["client_names"]) for v in visits]) if visits
              else empty(app.t("home.no_visits")),
-             title=app.t("home.today", day=app.fmt.day(common.now())), count=len(visits)),
+             title=app.t("home.today", day=app.fmt.day(now())), count=len(visits)),
         card(html.ul({"className": "list", "id": "my-milestones"}, *[milestone_row(app, m) for m in milestones])
              if milestones else empty(app.t("home.no_milestones")),
              title=app.t("home.milestones"), count=len(milestones)),
