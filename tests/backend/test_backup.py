@@ -118,7 +118,7 @@ async def test_backup_under_concurrent_writes_restores_everything_committed(data
         me, n = actor(user), 0
         while not stop.is_set():
             note = await create_note(me, {"body": f"note {n}", "client_id": parent.id})
-            committed.append(str(note["id"]))
+            committed.append(str(note.id))
             n += 1
 
     # Another process writing into the same database at the same time.
