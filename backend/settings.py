@@ -65,6 +65,7 @@ class Settings:
     pg_pool_size: int = 10
     upload_max_bytes: int = 15 * 1024 * 1024
     image_max_pixels: int = 40_000_000
+    image_memory_budget_mb: int = 384
     keep_originals: bool = False
     default_language: str = "zh"
     vapid_private_key: str = ""
@@ -126,6 +127,7 @@ class Settings:
             pg_pool_size=_int(env, "IPMS_PG_POOL_SIZE", 10),
             upload_max_bytes=_int(env, "IPMS_UPLOAD_MAX_BYTES", 15 * 1024 * 1024),
             image_max_pixels=_int(env, "IPMS_IMAGE_MAX_PIXELS", 40_000_000),
+            image_memory_budget_mb=_int(env, "IPMS_IMAGE_MEMORY_BUDGET_MB", 384),
             keep_originals=_bool(env, "IPMS_KEEP_ORIGINALS", False),
             default_language=language,
             **_push(env),

@@ -15,7 +15,6 @@ import datetime as dt
 import functools
 import logging
 import math
-import os
 import uuid
 import zoneinfo
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from backend.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError,
 from backend.photos.schemas import Parent
 from backend.photos.tables import Photo
 from backend.settings import Settings
+from media.budget import MemoryBudget
 from media.errors import MediaError, UnsupportedMedia
 from media.ingest import IngestResult, ingest
 from media.store import DEFAULT_GRACE_SECONDS, GcReport, MediaStore
@@ -43,8 +43,9 @@ PHOTO_SPEC = records.Spec(
 VARIANT_COLUMNS = {"display": "display_sha256", "thumbnail": "thumb_sha256", "original": "original_sha256"}
 EARLIEST_CAPTURE = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
 CLOCK_SKEW = dt.timedelta(days=1)
-# Decoding is bounded per photo (pixel cap, draft mode) but not across photos: a few at a time, not 40.
-INGEST_LIMITER = anyio.CapacityLimiter(max(2, os.cpu_count() or 2))
+# How many photos decode at once is decided by memory (`image_memory_budget`), not by a count. This only keeps
+# uploads waiting for their turn from taking every worker thread of the process (anyio's default pool of 40).
+INGEST_THREADS = anyio.CapacityLimiter(16)
 
 
 @dataclass(frozen=True)
@@ -202,12 +203,19 @@ def _zone(name: str | None) -> dt.tzinfo:
         return dt.UTC
 
 
+@functools.cache
+def image_memory_budget(megabytes: int) -> MemoryBudget:
+    """The process-wide decoding budget (one per configured size, so every request of the process shares it)."""
+    return MemoryBudget(megabytes * 1024 * 1024)
+
+
 async def _process(settings: Settings, data: bytes, zone: dt.tzinfo) -> IngestResult:
     work = functools.partial(
-        ingest, data, max_pixels=settings.image_max_pixels, keep_original=settings.keep_originals, exif_tz=zone
+        ingest, data, max_pixels=settings.image_max_pixels, keep_original=settings.keep_originals, exif_tz=zone,
+        budget=image_memory_budget(settings.image_memory_budget_mb),
     )
     try:
-        return await anyio.to_thread.run_sync(work, limiter=INGEST_LIMITER)
+        return await anyio.to_thread.run_sync(work, limiter=INGEST_THREADS)
     except MediaError as exc:
         raise _rejected(exc) from None
 
