@@ -11,12 +11,26 @@ growth is their difference. On Linux ``getrusage(RUSAGE_SELF).ru_maxrss`` would 
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import threading
 from pathlib import Path
 from typing import Any
 
 STATUS = Path("/proc/self/status")
+REPO = Path(__file__).resolve().parents[2]
+
+
+def measure(files: list[Path], *, budget_mb: int | None = None, keep_original: bool = False) -> dict[str, Any]:
+    """Ingest ``files`` at once in a fresh interpreter (warnings as errors) and return what it reports."""
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "tests.media.measure_ingest",
+         json.dumps({"files": [str(f) for f in files], "budget_mb": budget_mb, "keep_original": keep_original})],
+        cwd=REPO, capture_output=True, text=True, check=True,
+    )
+    assert done.stderr == ""
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report
 
 
 def status_kib(key: str) -> int:

@@ -6,31 +6,18 @@ compared is exactly one ingest's growth against its estimate.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from images import encode, noise
 from largest import heic_variant, write
+from measure_ingest import measure
 from PIL import Image
 
 from media import plan
 from media.ingest import estimate
 
-REPO = Path(__file__).resolve().parents[2]
 MB = 1024 * 1024
-
-
-def measure(files: list[Path], *, budget_mb: int | None = None, keep_original: bool = False) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-W", "error", "-m", "tests.media.measure_ingest",
-         json.dumps({"files": [str(f) for f in files], "budget_mb": budget_mb, "keep_original": keep_original})],
-        cwd=REPO, capture_output=True, text=True, check=True,
-    )
-    assert done.stderr == ""
-    return json.loads(done.stdout)
 
 
 def test_plan_jpeg_coefficients_count_each_component_at_its_resolution() -> None:
