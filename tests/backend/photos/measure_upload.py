@@ -1,6 +1,6 @@
 """Run by test_photo_bombs in a fresh interpreter: handle one upload, print the verdict and the peak RSS in KiB.
 
-`python -m tests.backend.photos.measure_upload service|asgi <json arguments>` prints `key value` lines.
+`python -m tests.backend.photos.measure_upload service|asgi|asgi-many <json arguments>` prints `key value` lines.
 
 - `service`: `backend.photos.services.ingest_photo` on the test's database; the peak is the whole process's.
 - `asgi`: a multipart POST through the Litestar app (`httpx.ASGITransport`). Importing the web layer alone peaks
@@ -8,6 +8,8 @@
   is reset (`/proc/self/clear_refs` ← 5) to the resident size once the app is built and before the upload
   starts (`baseline_kib`, ≈90 MiB: Litestar, ReactPy, the pages); `peak_kib` is then the high-water mark of
   the upload itself on top of that.
+- `asgi-many`: the same, with every file of `files` posted at once (one request each); `verdicts` is a JSON list
+  of their answers, in the order given.
 """
 
 from __future__ import annotations
@@ -45,8 +47,8 @@ async def via_service(args: dict) -> str:
         actor = Actor(id=uuid.UUID(args["user_id"]), role=args["role"], branch_id=uuid.UUID(args["branch_id"]))
         data = Path(args["file"]).read_bytes()
         try:
-            await ingest_photo(actor, settings, photo_id=uuid.uuid4(),
-                               parent=Parent("visit", uuid.UUID(args["visit_id"])), data=data)
+            parent = Parent("visit", uuid.UUID(args["visit_id"]))
+            await ingest_photo(actor, settings, photo_id=uuid.uuid4(), parent=parent, data=data)
         except ServiceError as exc:
             return f"{exc.status_code} {exc.code}"
         return "201 stored"
@@ -65,28 +67,37 @@ async def via_asgi(args: dict) -> str:
     engine = db.engine_for(settings)
     db.bind(engine)
     await db.start(engine, 1)
+    paths = [Path(name) for name in args.get("files") or [args["file"]]]
+    uploads = [path.read_bytes() for path in paths]
     try:
         app = create_litestar(settings, run_migrations=False, engine=engine)
         transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 4711))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local", timeout=600) as client:
             await client.get("/healthz")  # first request: routing and DB connections warmed up
             print(f"startup_peak_kib {peak_kib()}")
             reset_peak()
             print(f"baseline_kib {peak_kib()}")
-            response = await client.post(
-                "/api/photos",
-                headers={"cookie": f"ipms_session={args['token']}", "x-csrf-token": args["csrf"]},
-                data={"id": str(uuid.uuid4()), "visit_id": args["visit_id"]},
-                files={"file": ("bomb.png", Path(args["file"]).read_bytes(), "image/png")},
-            )
-        return f"{response.status_code} {response.json().get('error', 'stored')}"
+
+            async def post(path: Path, data: bytes) -> str:
+                response = await client.post(
+                    "/api/photos",
+                    headers={"cookie": f"ipms_session={args['token']}", "x-csrf-token": args["csrf"]},
+                    data={"id": str(uuid.uuid4()), "visit_id": args["visit_id"]},
+                    files={"file": (path.name, data, "application/octet-stream")},
+                )
+                return f"{response.status_code} {response.json().get('error', 'stored')}"
+
+            verdicts = await asyncio.gather(*(post(path, data) for path, data in zip(paths, uploads, strict=True)))
+        if "files" in args:
+            print(f"verdicts {json.dumps(verdicts)}")
+        return verdicts[0]
     finally:
         await db.stop(engine)
 
 
 def main() -> None:
     mode, args = sys.argv[1], json.loads(sys.argv[2])
-    verdict = asyncio.run(via_service(args) if mode == "service" else via_asgi(args))
+    verdict = asyncio.run(via_service(args) if mode == "service" else via_asgi(args))  # asgi, asgi-many
     print(f"verdict {verdict}")
     print(f"peak_kib {peak_kib()}")
 
