@@ -1,25 +1,40 @@
-"""Benchmark: ms per 12-megapixel photo through ``media.ingest``, beside a naive Pillow pipeline in the same run.
+"""Benchmark: ms per 12-megapixel photo through ``media.ingest``, beside a naive Pillow pipeline in the same run;
+then the peak memory of a fresh server taking the largest photos it accepts, all at once.
 
-The naive pipeline makes the same two outputs the obvious way: full decode, ``exif_transpose``, Lanczos resize to
-1600 and 320 px, save both without metadata. Photos alternate landscape (orientation 1) and portrait
-(orientation 6, as phones store them), like a camera roll. Run ``python bench/media.py [--quick]``; the last
-line printed is one JSON object.
+1. Speed: the naive pipeline makes the same two outputs the obvious way: full decode, ``exif_transpose``, Lanczos
+   resize to 1600 and 320 px, save both without metadata. Photos alternate landscape (orientation 1) and portrait
+   (orientation 6, as phones store them), like a camera roll. ``speedup`` is naive ms / ours, same run.
+2. Memory (issue 10): the demo organisation is seeded (``ipms demo``) into a fresh temporary SQLite data dir and
+   ``ipms serve`` (uvicorn, one worker) started on a free port. After one agent signs in, the server's peak RSS is
+   reset (``/proc/PID/clear_refs``) and the largest accepted JPEG, PNG, WebP and HEIC (40 MP each, the most
+   memory-hungry encodings: see ``tests/media/largest.py``) are posted to ``/api/photos`` at once; every one must
+   answer 201. ``peak_rss_mb_worst4`` is the server's VmHWM after them (resident memory included), beside
+   ``rss_mb_before_uploads``. The test files are made once into ``var/bench-media/`` and kept.
+
+Run ``python bench/media.py [--quick]``; the last line printed is one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import functools
 import io
 import json
 import math
 import os
+import signal
+import socket
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from PIL import ExifTags, Image, ImageChops, ImageOps
 
@@ -31,6 +46,9 @@ sys.path.insert(0, str(_HERE.parent))
 from media.ingest import ingest  # noqa: E402 -- only once this script's own folder has left sys.path
 
 WIDTH, HEIGHT = 4000, 3000
+ROOT = _HERE.parent
+DEMO_PASSWORD = "demo1234"
+WORST4 = ("jpeg", "png", "webp", "heic")
 
 
 def make_photo(orientation: int) -> bytes:
@@ -91,6 +109,103 @@ def psnr_db(first: bytes, second: bytes) -> float:
     return 99.0 if mse == 0 else 10 * math.log10(255**2 / mse)
 
 
+def ipms() -> list[str]:
+    script = Path(sys.executable).parent / "ipms"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "backend.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def status_kib(pid: int, key: str) -> int:
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return int(next(line.split()[1] for line in lines if line.startswith(key)))
+
+
+def demo_agent(output: str) -> str:
+    """The first agent in ``ipms demo``'s list of logins ("  username  name  role  branch")."""
+    return next(parts[0] for line in output.splitlines() if len(parts := line.split()) == 4 and parts[2] == "agent")
+
+
+async def upload_at_once(base: str, agent: str, files: dict[str, Path], pid: int) -> dict[str, Any]:
+    import aiohttp
+
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as http:
+        for _ in range(300):
+            try:
+                async with http.get(f"{base}/healthz") as response:
+                    if response.status == 200:
+                        break
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+        else:
+            raise RuntimeError("the app did not answer /healthz")
+        async with http.post(f"{base}/api/auth/login", json={"username": agent, "password": DEMO_PASSWORD}) as r:
+            body = await r.json()
+            if r.status not in (200, 201):
+                raise RuntimeError(f"login as {agent}: HTTP {r.status} {body}")
+            headers = {"Cookie": f"ipms_session={r.cookies['ipms_session'].value}", "X-CSRF-Token": body["csrf_token"]}
+        async with http.get(f"{base}/api/visits?limit=1", headers=headers) as r:
+            visit_id = (await r.json())["items"][0]["id"]
+        uploads = {name: path.read_bytes() for name, path in files.items()}
+
+        async def post(name: str) -> tuple[str, int, str]:
+            form = aiohttp.FormData()
+            form.add_field("id", str(uuid.uuid4()))
+            form.add_field("visit_id", visit_id)
+            form.add_field("file", uploads[name], filename=files[name].name, content_type="application/octet-stream")
+            async with http.post(f"{base}/api/photos", headers=headers, data=form) as response:
+                return name, response.status, (await response.text())[:300]
+
+        before = status_kib(pid, "VmRSS:")
+        try:
+            Path(f"/proc/{pid}/clear_refs").write_text("5")  # VmHWM := VmRSS: the peak of the uploads only
+            reset = True
+        except OSError:
+            reset = False
+        started = time.perf_counter()
+        answers = await asyncio.gather(*(post(name) for name in files))
+        seconds = time.perf_counter() - started
+        peak = status_kib(pid, "VmHWM:")
+    failed = [answer for answer in answers if answer[1] != 201]
+    if failed:
+        raise RuntimeError(f"not every upload answered 201: {failed}")
+    return {"rss_kib_before": before, "peak_kib": peak, "seconds": seconds, "peak_reset": reset,
+            "file_kb": {name: round(len(data) / 1024) for name, data in uploads.items()}}
+
+
+def worst4() -> dict[str, Any]:
+    """Seed, serve, upload the four largest at once; the server's figures."""
+    from tests.media.largest import write
+
+    files = {name: path for name, path in write(ROOT / "var" / "bench-media").items() if name in WORST4}
+    work = Path(tempfile.mkdtemp(prefix="ipms-bench-media-"))
+    port = free_port()
+    env = {**os.environ, "IPMS_ENV": "development", "IPMS_DATA_DIR": str(work / "data"), "IPMS_DATABASE_URL": "",
+           "IPMS_PORT": str(port), "IPMS_CLOCK_ENABLED": "false"}
+    seeded = subprocess.run([*ipms(), "demo"], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    server = None
+    try:
+        log = (work / "serve.log").open("wb")
+        server = subprocess.Popen([*ipms(), "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=log,
+                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        figures = asyncio.run(upload_at_once(f"http://127.0.0.1:{port}", demo_agent(seeded.stdout), files, server.pid))
+    finally:
+        if server is not None and server.poll() is None:
+            server.send_signal(signal.SIGINT)
+            try:
+                server.wait(15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+    figures["budget_mb"] = int(env.get("IPMS_IMAGE_MEMORY_BUDGET_MB") or 384)
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs: well under a minute")
@@ -142,12 +257,24 @@ def main() -> None:
         "concurrency_gain": round(two_threads / one_thread, 2),
         "display_psnr_db_vs_naive": round(quality, 1),
     }
+    memory = worst4()
+    figures.update({
+        "peak_rss_mb_worst4": round(memory["peak_kib"] / 1024, 1),
+        "rss_mb_before_uploads": round(memory["rss_kib_before"] / 1024, 1),
+        "worst4_peak_is_uploads_only": memory["peak_reset"],
+        "worst4_seconds": round(memory["seconds"], 2),
+        "worst4_file_kb": memory["file_kb"],
+        "image_memory_budget_mb": memory["budget_mb"],
+    })
     for name in photos:
         print(
             f"{name:9}  ingest {statistics.median(ours[name]):7.1f} ms"
             f"   naive {statistics.median(naive[name]):7.1f} ms"
         )
     print(f"throughput 1 thread {one_thread:.2f} photos/s, 2 threads {two_threads:.2f} photos/s")
+    print(f"largest JPEG, PNG, WebP and HEIC at once: all 201 in {figures['worst4_seconds']} s, server peak RSS "
+          f"{figures['peak_rss_mb_worst4']} MB ({figures['rss_mb_before_uploads']} MB before; decoding budget "
+          f"{figures['image_memory_budget_mb']} MB)")
     print(json.dumps(figures))
 
 
