@@ -82,6 +82,8 @@ def working_mode(im: Image.Image) -> Image.Image:
         return im.convert("RGBA")
     if im.mode in ("RGB", "RGBA", "L", "LA", "CMYK"):
         return im
+    if im.mode in ("RGBa", "La"):  # premultiplied (libheif may hand these out): back to straight alpha
+        return im.convert(im.mode.upper())
     if im.mode.startswith("I;16"):
         return im.convert("I").point(lambda value: value * (1 / 256)).convert("L")
     return im.convert("RGB")

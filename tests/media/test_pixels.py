@@ -53,6 +53,12 @@ def test_reduce_rows_16_bit_grey_as_8_bit() -> None:
     assert [strips.getpixel(xy) for xy in [(0, 0), (40, 39), (0, 39)]] == [0, 255, 128]
 
 
+def test_working_mode_premultiplied_alpha_made_straight() -> None:
+    image = Image.new("RGBa", (4, 4), (100, 50, 25, 128))
+    assert pixels.working_mode(image).getpixel((0, 0)) == image.convert("RGBA").getpixel((0, 0))
+    assert pixels.working_mode(image).mode == "RGBA"
+
+
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_finish_rows_equals_whole_image_finish(orientation: int) -> None:
     image = _rgba(97, 61)
