@@ -78,19 +78,20 @@ async def via_asgi(args: dict) -> str:
             reset_peak()
             print(f"baseline_kib {peak_kib()}")
 
-            async def post(path: Path, data: bytes) -> str:
+            async def post(path: Path, data: bytes) -> tuple[str, str | None]:
                 response = await client.post(
                     "/api/photos",
                     headers={"cookie": f"ipms_session={args['token']}", "x-csrf-token": args["csrf"]},
                     data={"id": str(uuid.uuid4()), "visit_id": args["visit_id"]},
                     files={"file": (path.name, data, "application/octet-stream")},
                 )
-                return f"{response.status_code} {response.json().get('error', 'stored')}"
+                body = response.json()
+                return f"{response.status_code} {body.get('error', 'stored')}", body.get("field")
 
-            verdicts = await asyncio.gather(*(post(path, data) for path, data in zip(paths, uploads, strict=True)))
-        if "files" in args:
-            print(f"verdicts {json.dumps(verdicts)}")
-        return verdicts[0]
+            answers = await asyncio.gather(*(post(path, data) for path, data in zip(paths, uploads, strict=True)))
+        if "files" in args:  # the error's field too: a refusal names the file part
+            print(f"verdicts {json.dumps([f'{verdict} {field}' if field else verdict for verdict, field in answers])}")
+        return answers[0][0]
     finally:
         await db.stop(engine)
 

@@ -107,7 +107,7 @@ async def test_largest_photos_at_once_http_201_within_memory_budget(
 
     result = measure("asgi-many", args)
 
-    assert json.loads(result["verdicts"]) == ["201 stored"] * 4 + ["422 image_too_large"]
+    assert json.loads(result["verdicts"]) == ["201 stored"] * 4 + ["422 image_too_large file"]
     peak, baseline = int(result["peak_kib"]), int(result["baseline_kib"])
     assert peak - baseline < (BUDGET_MB + SLACK_MB) * 1024
     assert await Photo.count() == 4
