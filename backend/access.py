@@ -2,12 +2,20 @@
 
 `scope()` filters every list, `authorize()` guards every single record, `mask()` hides fields per role.
 A record is authorised by running the same scope query restricted to its id, so the list and the
-single-record rules can never disagree. Nothing else in the code base filters by role.
+single-record rules can never disagree. The other role rules live here too: who may own (and be given) which
+work (`owner_roles`, `assignable_users`, `authorize_reassign`), and who may be told of a project
+(`can_be_told`, `MEMBERSHIP_NEEDED`). Nothing else in the code base filters by role.
+
+Every scope but the executive's, the admin's and the caller's own records (inbox, devices, tokens, push
+preferences, sync operations) is also bounded by the caller's *current* branch: a user moved to another branch
+stops seeing the old branch's records at once, and `backend.handover` offers their open work to the old
+branch's manager.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -15,16 +23,17 @@ from piccolo.columns.combination import WhereRaw
 from piccolo.query import Select
 from piccolo.table import Table
 
-from backend.accounts.tables import Branch, Device, Region, User
+from backend.accounts.tables import ApiToken, Branch, Device, Region, User
 from backend.audit.tables import ChangeLog
 from backend.clients.tables import Client, Opportunity
-from backend.errors import Forbidden, NotFound
+from backend.errors import Forbidden, Invalid, NotFound
 from backend.lifecycle.tables import BusinessCalendar, Collection, Milestone
 from backend.photos.tables import Photo
 from backend.projects.tables import BusinessLine, Project, ProjectMember, TemplateVersion
 from backend.specs import BUSINESS_ROLES, ROLES
+from backend.sync.tables import SyncOperation
 from backend.visits.tables import Note, Visit
-from notifications.push.tables import PushDelivery
+from notifications.push.tables import PushDelivery, PushPreference, PushSubscription
 from notifications.tables import InboxItem
 
 Action = Literal["list", "read", "create", "update", "delete", "reassign", "nudge"]
@@ -68,7 +77,13 @@ TABLES: dict[str, type[Table]] = {
     "device": Device,
     "push_delivery": PushDelivery,
     "audit": ChangeLog,
+    "api_token": ApiToken,
+    "push_subscription": PushSubscription,
+    "push_preference": PushPreference,
+    "sync_operation": SyncOperation,
 }
+# Records that belong to one user (a `user` column) and are only ever theirs to see and change.
+OWN_RESOURCES = ("api_token", "push_subscription", "push_preference", "sync_operation")
 
 # Which actions each role may take on each resource, before row visibility is considered.
 ALL: frozenset[str] = frozenset({"list", "read", "create", "update", "delete"})
@@ -132,6 +147,7 @@ ACTIONS: dict[str, dict[str, frozenset[str]]] = {
     # Everyone manages their own devices (push subscription on them); only admins see delivery counts.
     "device": {r: frozenset({"list", "read", "update"}) for r in ROLES},
     "push_delivery": {**{r: NONE for r in BUSINESS_ROLES}, "admin": READ},
+    **{resource: {r: ALL for r in ROLES} for resource in OWN_RESOURCES},
 }
 
 # Fields a role never receives, even on records it may see.
@@ -147,12 +163,15 @@ def _team_projects(actor: Actor) -> Select:
 
 
 def _participating_projects(actor: Actor) -> Select:
+    """Projects the actor takes part in: on the team, or owning (now or before) one of its milestones or stages,
+    or told of a stage by the template (`backend.lifecycle.parties.ensure_participants` keeps these rows)."""
     return ProjectMember.select(ProjectMember.project).where(ProjectMember.user == actor.id)
 
 
 def _managed_projects(actor: Actor, column: str = "id") -> Select:
-    """Projects a project manager runs: the ones they manage or own."""
-    return Project.select(getattr(Project, column)).where((Project.manager == actor.id) | (Project.owner == actor.id))
+    """Projects a project manager runs in their branch: the ones they manage or own."""
+    return Project.select(getattr(Project, column)).where(
+        ((Project.manager == actor.id) | (Project.owner == actor.id)) & (Project.branch == actor.branch_id))
 
 
 def _visible_ids(resource: str, actor: Actor) -> Select:
@@ -169,6 +188,8 @@ def _predicate(resource: str, actor: Actor, mode: Mode) -> Any:
         return InboxItem.user == me  # executives too mark their own inbox read
     if resource == "device":
         return Device.user == me
+    if resource in OWN_RESOURCES:
+        return TABLES[resource].user == me  # type: ignore[attr-defined]
     if resource == "push_delivery":
         return EVERYTHING
     if mode == "write" and role == "executive":
@@ -186,53 +207,57 @@ def _predicate(resource: str, actor: Actor, mode: Mode) -> Any:
             return ChangeLog.table_name.is_in(list(ADMIN_TABLES))
         return EVERYTHING if role == "executive" else ChangeLog.branch_id == branch
     table = TABLES[resource]
-    if role == "branch_manager":
-        return table.branch == branch  # type: ignore[attr-defined]
     if role == "executive":
         return EVERYTHING
+    in_branch = table.branch == branch  # type: ignore[attr-defined]
+    if role == "branch_manager":
+        return in_branch
     if resource == "client":
         if role == "agent":
-            return Client.owner == me
+            return (Client.owner == me) & in_branch
         return Client.id.is_in(_managed_projects(actor, "client"))
     if resource == "opportunity":
         if role == "agent":
-            return Opportunity.owner == me
+            return (Opportunity.owner == me) & in_branch
         return Opportunity.client.is_in(_visible_ids("client", actor))
     if resource == "project":
         if role == "agent":
-            return (Project.owner == me) if mode == "write" else (
+            return in_branch & ((Project.owner == me) if mode == "write" else (
                 (Project.owner == me) | Project.id.is_in(_team_projects(actor))
-            )
+            ))
         if role == "project_manager":
             return Project.id.is_in(_managed_projects(actor))
-        return (Project.branch == branch) & Project.id.is_in(_participating_projects(actor))
+        if role == "finance":
+            return in_branch  # amounts and collections of every project of the branch (FIELD_MASK hides the rest)
+        return in_branch & Project.id.is_in(_participating_projects(actor))  # legal
     if resource == "visit":
         if role == "agent":
-            return (Visit.owner == me) if mode == "write" else (
+            return in_branch & ((Visit.owner == me) if mode == "write" else (
                 (Visit.owner == me) | Visit.project.is_in(_team_projects(actor))
-            )
+            ))
         return Visit.project.is_in(_managed_projects(actor))
     if resource == "note":
         if mode == "write":
-            return Note.author == me
+            return (Note.author == me) & in_branch
         return (
             Note.client.is_in(_visible_ids("client", actor))
             | Note.project.is_in(_visible_ids("project", actor))
             | Note.visit.is_in(_visible_ids("visit", actor))
         )
     if resource == "milestone":
+        mine = (Milestone.owner == me) & in_branch
         if mode == "write":
             if role == "project_manager":
-                return (Milestone.owner == me) | Milestone.project.is_in(_managed_projects(actor))
-            return Milestone.owner == me
-        return (Milestone.owner == me) | Milestone.project.is_in(_visible_ids("project", actor))
+                return mine | Milestone.project.is_in(_managed_projects(actor))
+            return mine
+        return mine | Milestone.project.is_in(_visible_ids("project", actor))
     if resource == "collection":
         return Collection.project.is_in(_visible_ids("project", actor))
     if resource == "photo":
         # Visible exactly when its parent is; removable by the uploader (the branch manager is handled above:
         # a photo's branch is its parent's).
         if mode == "write":
-            return Photo.owner == me
+            return (Photo.owner == me) & in_branch
         return (
             Photo.visit.is_in(_visible_ids("visit", actor))
             | Photo.project.is_in(_visible_ids("project", actor))
@@ -279,3 +304,92 @@ def mask(actor: Actor, resource: str, row: dict[str, Any]) -> dict[str, Any]:
     if not hidden:
         return row
     return {k: v for k, v in row.items() if k not in hidden}
+
+
+# ---- who may own which work ---------------------------------------------------------------------------------------
+
+def _owning_roles(resource: str) -> tuple[str, ...]:
+    """The roles that create (and so own) a resource's records; executives only look."""
+    return tuple(r for r in BUSINESS_ROLES if r != "executive" and "create" in ACTIONS[resource].get(r, NONE))
+
+
+# A milestone's owner rule (from its template) names the kind of work; the branch manager may always take it.
+MILESTONE_OWNER_ROLES: dict[str, tuple[str, ...]] = {
+    "project_owner": _owning_roles("project"),
+    "project_manager": ("project_manager", "branch_manager"),
+    "legal": ("legal", "branch_manager"),
+    "finance": ("finance", "branch_manager"),
+    "branch_manager": ("branch_manager",),
+}
+ANY_MILESTONE_OWNER = tuple(r for r in BUSINESS_ROLES if r != "executive" and "update" in ACTIONS["milestone"][r])
+OWNED_RESOURCES = ("client", "opportunity", "project", "visit", "milestone")
+
+
+def owner_roles(resource: str, owner_rule: str = "") -> tuple[str, ...]:
+    """Roles whose users may own `resource`'s records (for a milestone: of its owner rule)."""
+    if resource == "milestone":
+        return MILESTONE_OWNER_ROLES.get(owner_rule, ANY_MILESTONE_OWNER)
+    return _owning_roles(resource) if resource in OWNED_RESOURCES else ()
+
+
+def _field(record: Mapping[str, Any], name: str) -> Any:
+    """A column of a stored row (`branch`) or of its API form (`branch_id`)."""
+    return record[name] if name in record else record.get(f"{name}_id")
+
+
+async def assignable_users(
+    actor: Actor, resource: str, records: Iterable[Mapping[str, Any]]
+) -> dict[Any, list[dict[str, Any]]]:
+    """Per record id: the users it may be given to — active users of the record's branch whose role may own that
+    kind of work (a legal milestone goes to legal or the branch manager, never finance), the current owner
+    left out. Nothing when the actor may not reassign such records. One query for any number of records."""
+    rows = list(records)
+    if not rows or not can(actor, "reassign", resource):
+        return {}
+    branches = list({_field(r, "branch") for r in rows} - {None})
+    users = await User.select(User.id, User.display_name, User.role, User.branch).where(
+        User.branch.is_in(branches) & (User.is_active == True)  # noqa: E712
+    ).order_by(User.display_name).order_by(User.id) if branches else []
+    out: dict[Any, list[dict[str, Any]]] = {}
+    for record in rows:
+        roles = owner_roles(resource, record.get("owner_rule") or "")
+        branch, owner = _field(record, "branch"), _field(record, "owner")
+        out[record["id"]] = [{"id": u["id"], "display_name": u["display_name"], "role": u["role"],
+                              "branch_id": u["branch"]}
+                             for u in users if u["branch"] == branch and u["role"] in roles and u["id"] != owner]
+    return out
+
+
+async def authorize_reassign(actor: Actor, resource: str, record_id: Any, owner_id: uuid.UUID) -> None:
+    """A record may go to an active user of its branch whose role may own it (the same rule as `assignable_users`);
+    only roles with the "reassign" action move records, and only records they may change."""
+    await authorize(actor, "reassign", resource, record_id)
+    table = TABLES[resource]
+    columns = [table.branch] + ([Milestone.owner_rule] if resource == "milestone" else [])  # type: ignore[attr-defined]
+    record = await table.select(*columns).where(table._meta.primary_key == record_id).first()
+    owner = await User.select(User.branch, User.is_active, User.role).where(User.id == owner_id).first()
+    if owner is None or record is None or owner["branch"] != record["branch"]:
+        raise NotFound("No user of this branch with that id", field="owner_id")
+    if not owner["is_active"]:
+        raise Invalid("That user's account is disabled", field="owner_id")
+    if owner["role"] not in owner_roles(resource, record.get("owner_rule") or ""):
+        raise Invalid(f"A {owner['role']} cannot own this {resource}", field="owner_id")
+
+
+# ---- who may be told of a project ---------------------------------------------------------------------------------
+
+# Roles that open a project of their branch only as a participant, and the kind of participation a template's rule
+# gives them (finance sees every project of its branch; the row still records who was involved).
+MEMBERSHIP_NEEDED = {"legal": "stage", "finance": "stage", "agent": "team"}
+
+
+def can_be_told(role: str, user_id: uuid.UUID, user_branch: uuid.UUID, branch: uuid.UUID,
+                project: Mapping[str, Any] | None = None) -> bool:
+    """Whether a user may be told of a project of `branch` (they can open it, once made a participant where their
+    role needs it): executives anywhere; others in its branch, except admins, and project managers other than the
+    project's own (`project`: its owner and manager)."""
+    if role == "executive":
+        return True
+    if role == "admin" or user_branch != branch:
+        return False
+    return role != "project_manager" or project is None or user_id in (project.get("owner"), project.get("manager"))

@@ -3,7 +3,8 @@
 Rules resolve against the people of the project's branch. When a rule names nobody usable (no such role in the
 branch, a disabled account, a supervisor in another branch), the branch manager stands in, so an alert is never
 addressed to no one. Recipients who could not otherwise open the project (legal, finance, an agent who is not the
-owner) are added to its participants, which is what `backend/access.py` reads.
+owner) are added to its participants, which is what `backend/access.py` reads. Who may be told, and who needs
+to be a participant for it, are rules of `backend/access.py` (`can_be_told`, `MEMBERSHIP_NEEDED`).
 """
 
 from __future__ import annotations
@@ -15,13 +16,11 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Count
 
+from backend import access
 from backend.accounts.tables import User
 from backend.audit.services import record_changes
 from backend.lifecycle.tables import Milestone
 from backend.projects.tables import ProjectMember
-
-# Roles that can open a project only as a participant; the kind of participation each gets.
-MEMBER_KIND = {"legal": "stage", "finance": "stage", "agent": "team"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,14 +77,7 @@ class Staff:
         return sorted(matches, key=lambda p: (self.load.get(p.id, 0), p.display_name, str(p.id)))
 
     def can_be_told(self, person: Person, branch: uuid.UUID, project: dict | None = None) -> bool:
-        """Whether `person` may open the project (once made a participant where their role needs it): executives
-        anywhere; others in its branch, except admins, and project managers other than the project's own."""
-        if person.role == "executive":
-            return True
-        if person.role == "admin" or person.branch != branch:
-            return False
-        return person.role != "project_manager" or project is None or person.id in (
-            project.get("owner"), project.get("manager"))
+        return access.can_be_told(person.role, person.id, person.branch, branch, project)
 
     def owner_for(self, rule: str, project: dict) -> Person | None:
         """The user a stage or milestone owner rule names for `project` (rule `stage_owner` is the caller's)."""
@@ -132,7 +124,7 @@ async def ensure_participants(pairs: Iterable[tuple[uuid.UUID, Person, uuid.UUID
     """
     wanted: dict[tuple[uuid.UUID, uuid.UUID], tuple[str, uuid.UUID]] = {}
     for project_id, person, branch, _why in pairs:
-        kind = MEMBER_KIND.get(person.role)
+        kind = access.MEMBERSHIP_NEEDED.get(person.role)
         if kind is None or (project_owner and project_owner.get(project_id) == person.id):
             continue
         wanted[(project_id, person.id)] = (kind, branch)
