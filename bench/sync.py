@@ -136,7 +136,7 @@ async def fresh_pull(session: Session, device_id: str) -> tuple[int, int, float]
     cursor, records, pages = 0, 0, 0
     started = time.perf_counter()
     while True:
-        answer = await session.call("GET", f"/api/sync/pull?device_id={device_id}&cursor={cursor}")
+        answer = await session.call("POST", "/api/sync/pull", json={"device_id": device_id, "cursor": cursor})
         pages += 1
         records += sum(len(rows) for rows in answer["records"].values())
         cursor = answer["cursor"]

@@ -15,6 +15,8 @@ from backend.errors import Conflict, Forbidden, NotFound
 from backend.lifecycle.tables import BusinessCalendar
 from backend.lifecycle.workhours import WALL_CLOCK, CalendarDef, Deadlines, WorkingHours, check_calendar
 
+CALENDAR_SPEC = records.Spec(resource="calendar", table=BusinessCalendar, owner_field=None)
+
 
 async def branch_timezone(branch_id: uuid.UUID) -> str:
     row = await Branch.select(Branch.timezone).where(Branch.id == branch_id).first()
@@ -45,38 +47,50 @@ async def read_calendar(actor: Actor, branch_id: uuid.UUID) -> dict[str, Any]:
     return _to_api(row)
 
 
+async def _current(branch_id: uuid.UUID) -> dict[str, Any] | None:
+    return await BusinessCalendar.select().where(BusinessCalendar.branch == branch_id).first()
+
+
 async def save_calendar(
     actor: Actor, branch_id: uuid.UUID, calendar: CalendarDef, version: int | None
 ) -> dict[str, Any]:
-    """Create (version omitted) or replace (current version given) the branch's calendar."""
+    """Create (version omitted) or replace (current version given) the branch's calendar.
+
+    A replace goes through `records.apply_update` (`UPDATE … WHERE version = n`), so of two saves from the same
+    version one wins and the other answers 409 with the calendar as it now stands, on PostgreSQL too; two
+    creates at once meet the unique branch and the second answers the same way."""
     if not access.can(actor, "update", "calendar"):
         raise Forbidden("Only admins set business hours")
     check_calendar(calendar)
     text = msgspec.json.encode(calendar).decode()
     async with db.write_transaction():
         await access.authorize(actor, "read", "branch", branch_id)
-        before = await BusinessCalendar.select().where(BusinessCalendar.branch == branch_id).first()
+        before = await _current(branch_id)
+        if before is None and version is not None:
+            raise NotFound("This branch has no calendar yet; create it without a version", field="version")
         if before is None:
-            if version is not None:
-                raise NotFound("This branch has no calendar yet; create it without a version", field="version")
-            row = BusinessCalendar(branch=branch_id, definition=text)
-            await BusinessCalendar.insert(row)
-            after = await BusinessCalendar.select().where(BusinessCalendar.id == row.id).first()
-            action = "create"
+            made = await BusinessCalendar.insert(BusinessCalendar(branch=branch_id, definition=text)).on_conflict(
+                action="DO NOTHING").returning(BusinessCalendar.id)
+            if not made:
+                raise await _stale(branch_id, version)
+            after = await records.fetch(CALENDAR_SPEC, made[0]["id"])
+            assert after is not None
+            await record_change(actor_id=actor.id, action="create", table="business_calendars", row_id=after["id"],
+                                after=after, branch_id=branch_id)
         else:
-            if version != before["version"]:
-                raise Conflict(f"The calendar was changed (version {before['version']}, yours {version})",
-                               field="version", extra={"current": _to_api(before)})
-            await BusinessCalendar.update({BusinessCalendar.definition: text,
-                                           BusinessCalendar.version: before["version"] + 1,
-                                           BusinessCalendar.updated_at: records.now()}).where(
-                BusinessCalendar.id == before["id"])
-            after = await BusinessCalendar.select().where(BusinessCalendar.id == before["id"]).first()
-            action = "update"
-        assert after is not None
-        await record_change(actor_id=actor.id, action=action, table="business_calendars", row_id=after["id"],
-                            before=before, after=after, branch_id=branch_id)
+            try:
+                after = await records.apply_update(actor, CALENDAR_SPEC, before["id"], version or 0,
+                                                   {"definition": text})
+            except Conflict:
+                raise await _stale(branch_id, version) from None
     return _to_api(after)
+
+
+async def _stale(branch_id: uuid.UUID, version: int | None) -> Conflict:
+    current = await _current(branch_id)
+    assert current is not None
+    return Conflict(f"The calendar was changed (version {current['version']}, yours {version})", field="version",
+                    extra={"current": _to_api(current)})
 
 
 async def delete_calendar(actor: Actor, branch_id: uuid.UUID) -> None:

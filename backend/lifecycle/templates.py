@@ -2,6 +2,11 @@
 
 Saving a template stores version n + 1 (the editor names the version they started from, so two admins cannot
 overwrite each other); a project records the version it started with and runs it to the end.
+
+A business line that has no stored version yet runs its seed (`backend.lifecycle.seeds`). Reads never write: they
+show the seed as version 1 with an id derived from the line (`seed_version_id`) and the line's creation time, and
+the first write that needs it (a project started, a template saved) stores exactly that row. So what a reader saw
+is what gets stored, with no migration to run for lines made before, and no hook in business-line creation.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from backend.lifecycle.seeds import seed_for
 from backend.projects.tables import BusinessLine, TemplateVersion
 
 _CACHE: dict[uuid.UUID, TemplateDef] = {}
+SEED_NOTE = "seeded"
 SUMMARY = (TemplateVersion.id, TemplateVersion.business_line, TemplateVersion.number, TemplateVersion.created_at,
            TemplateVersion.created_by, TemplateVersion.note)
 
@@ -43,6 +49,29 @@ async def current_version(business_line_id: uuid.UUID) -> dict[str, Any] | None:
         TemplateVersion.number, ascending=False).first()
 
 
+def seed_version_id(business_line_id: uuid.UUID) -> uuid.UUID:
+    """The id version 1 of a line gets when it comes from the seed: the same before and after it is stored."""
+    return uuid.uuid5(business_line_id, "lifecycle-template-seed-1")
+
+
+async def _seed(business_line_id: uuid.UUID) -> tuple[dict[str, Any], TemplateDef]:
+    """Version 1 of a line without stored versions, as it would be stored (nothing is written)."""
+    line = await BusinessLine.select(BusinessLine.key, BusinessLine.created_at).where(
+        BusinessLine.id == business_line_id).first()
+    if line is None:
+        raise NotFound(f"No business line with id {business_line_id}", field="business_line_id")
+    row = {"id": seed_version_id(business_line_id), "business_line": business_line_id, "number": 1,
+           "created_at": line["created_at"], "created_by": None, "note": SEED_NOTE}
+    return row, seed_for(line["key"])
+
+
+async def _current_or_seed(business_line_id: uuid.UUID) -> tuple[dict[str, Any], TemplateDef]:
+    current = await current_version(business_line_id)
+    if current is None:
+        return await _seed(business_line_id)
+    return current, await definition_of(current["id"])
+
+
 async def _store(business_line_id: uuid.UUID, number: int, definition: TemplateDef, actor_id: uuid.UUID | None,
                  note: str) -> dict[str, Any]:
     line = await BusinessLine.select(BusinessLine.id).where(BusinessLine.id == business_line_id).first()
@@ -51,25 +80,38 @@ async def _store(business_line_id: uuid.UUID, number: int, definition: TemplateD
     version = TemplateVersion(business_line=business_line_id, number=number, definition=definitions.encode(definition),
                               created_by=actor_id, note=note)
     await TemplateVersion.insert(version)
-    _CACHE[version.id] = definition
-    await record_change(actor_id=actor_id, action="create", table="lifecycle_template_versions", row_id=version.id,
-                        after={"business_line": business_line_id, "number": number, "note": note})
-    stored = await TemplateVersion.select(*SUMMARY).where(TemplateVersion.id == version.id).first()
+    return await _stored(version.id, definition, actor_id)
+
+
+async def _stored(version_id: uuid.UUID, definition: TemplateDef, actor_id: uuid.UUID | None) -> dict[str, Any]:
+    """Log a version just inserted and return its summary row."""
+    _CACHE[version_id] = definition
+    stored = await TemplateVersion.select(*SUMMARY).where(TemplateVersion.id == version_id).first()
     assert stored is not None
+    await record_change(actor_id=actor_id, action="create", table="lifecycle_template_versions", row_id=version_id,
+                        after={"business_line": stored["business_line"], "number": stored["number"],
+                               "note": stored["note"]})
     return stored
 
 
 async def ensure_template(business_line_id: uuid.UUID) -> dict[str, Any]:
-    """The line's current version, creating version 1 from its seed (or the generic lifecycle) if it has none
-    (recorded as the system's doing). Runs inside the caller's transaction.
+    """The line's current version, storing version 1 from its seed (exactly as `read_current` showed it,
+    recorded as the system's doing) if it has none. For write paths only; runs inside the caller's transaction.
+    Two first writers at once store it once: the id is fixed, and the second finds the first's row.
     """
     current = await current_version(business_line_id)
     if current is not None:
         return current
-    line = await BusinessLine.select(BusinessLine.key).where(BusinessLine.id == business_line_id).first()
-    if line is None:
-        raise NotFound(f"No business line with id {business_line_id}", field="business_line_id")
-    return await _store(business_line_id, 1, seed_for(line["key"]), None, "seeded")
+    row, definition = await _seed(business_line_id)
+    inserted = await TemplateVersion.insert(TemplateVersion(
+        id=row["id"], business_line=business_line_id, number=1, definition=definitions.encode(definition),
+        created_by=None, created_at=row["created_at"], note=SEED_NOTE,
+    )).on_conflict(action="DO NOTHING").returning(TemplateVersion.id)
+    if not inserted:
+        current = await current_version(business_line_id)
+        assert current is not None
+        return current
+    return await _stored(row["id"], definition, None)
 
 
 def to_api(row: dict[str, Any], definition: TemplateDef | None = None) -> dict[str, Any]:
@@ -81,27 +123,41 @@ def to_api(row: dict[str, Any], definition: TemplateDef | None = None) -> dict[s
 
 
 async def read_current(actor: Actor, business_line_id: uuid.UUID) -> dict[str, Any]:
-    """The template new projects of the line get (created from the seed on first look)."""
+    """The template new projects of the line get (the seed, unstored, until the first project or edit)."""
     await access.authorize(actor, "read", "business_line", business_line_id)
-    current = await current_version(business_line_id)
-    if current is None:
-        async with db.write_transaction():
-            current = await ensure_template(business_line_id)
-    return to_api(current, await definition_of(current["id"]))
+    row, definition = await _current_or_seed(business_line_id)
+    return to_api(row, definition)
 
 
 async def read_version(actor: Actor, version_id: uuid.UUID) -> dict[str, Any]:
-    await access.authorize(actor, "read", "template_version", version_id)
+    try:
+        await access.authorize(actor, "read", "template_version", version_id)
+    except NotFound:
+        seeded = await _unstored_seed(actor, version_id)
+        if seeded is None:
+            raise
+        return seeded
     row = await TemplateVersion.select(*SUMMARY).where(TemplateVersion.id == version_id).first()
     assert row is not None
     return to_api(row, await definition_of(version_id))
+
+
+async def _unstored_seed(actor: Actor, version_id: uuid.UUID) -> dict[str, Any] | None:
+    """The seed version a line shows before it is stored, found by its derived id (lines are few)."""
+    if not access.can(actor, "read", "template_version"):
+        return None
+    stored_lines = TemplateVersion.select(TemplateVersion.business_line)
+    for line in await BusinessLine.select(BusinessLine.id).where(BusinessLine.id.not_in(stored_lines)):
+        if seed_version_id(line["id"]) == version_id:
+            return to_api(*(await _seed(line["id"])))
+    return None
 
 
 async def list_versions(actor: Actor, business_line_id: uuid.UUID) -> list[dict[str, Any]]:
     await access.authorize(actor, "read", "business_line", business_line_id)
     rows = await TemplateVersion.select(*SUMMARY).where(TemplateVersion.business_line == business_line_id).order_by(
         TemplateVersion.number, ascending=False)
-    return [to_api(row) for row in rows]
+    return [to_api(row) for row in rows] or [to_api((await _seed(business_line_id))[0])]
 
 
 async def _check_named_users(definition: TemplateDef) -> None:

@@ -16,7 +16,18 @@ from backend.schemas import LongText, Version
 from backend.visits.schemas import Body, Status
 
 MAX_OPS = 250
+PAGE = 1000
+MAX_PAGE = 5000
+MAX_CURSOR = 2**63 - 1  # a BIGINT generation
 Kind = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+
+
+class PullRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """`cursor`: 0 at first, then the cursor of the last answer applied; `limit` caps records plus tombstones."""
+
+    device_id: uuid.UUID
+    cursor: Annotated[int, msgspec.Meta(ge=0, le=MAX_CURSOR)] = 0
+    limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_PAGE)] = PAGE
 
 
 class PushOperation(msgspec.Struct, forbid_unknown_fields=True):

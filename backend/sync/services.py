@@ -7,9 +7,10 @@ Register the device first: ``PUT /api/auth/devices/{device_id}`` with ``{"label"
 must belong to the signed-in user; anyone else's (or an unregistered) device id answers 404. One sync round:
 push the outbox (batch after batch, each after the previous answer), then pull until ``more`` is false.
 
-Pull — ``GET /api/sync/pull?device_id=UUID&cursor=N[&limit=L]``
-    ``cursor`` is 0 the first time (or after the local cache was wiped), afterwards the ``cursor`` of the last
-    answer the device *applied*. ``limit`` (default 1000, at most 5000) caps records plus tombstones per answer.
+Pull — ``POST /api/sync/pull`` with ``{"device_id": UUID, "cursor": N, "limit": L}``
+    A POST with the X-CSRF-Token header like any write: each pull records what the device now holds. ``cursor``
+    is 0 the first time (or after the local cache was wiped), afterwards the ``cursor`` of the last answer the
+    device *applied*. ``limit`` (default 1000, at most 5000) caps records plus tombstones per answer.
     Answer::
 
         {"cursor": 1764492160123,            # opaque integer: store it with the data, send it next time
@@ -100,13 +101,12 @@ import msgspec
 from backend import access, db
 from backend.access import Actor
 from backend.errors import Conflict, NotFound, ServiceError
-from backend.sync import dataset, manifest, notes, operations
+from backend.sync import dataset, manifest, notes, operations, schemas
 from backend.sync.schemas import PushOperation
 from backend.sync.tables import SyncOperation
 
 log = logging.getLogger("ipms.sync")
-PAGE = 1000
-MAX_PAGE = 5000
+PAGE, MAX_PAGE = schemas.PAGE, schemas.MAX_PAGE
 _encoder = msgspec.json.Encoder(decimal_format="string")
 
 
@@ -232,9 +232,9 @@ async def _apply_alone(actor: Actor, device_id: uuid.UUID, op: PushOperation, da
 
 
 async def _replayed(actor: Actor, op_id: uuid.UUID) -> dict[str, Any]:
-    row = await SyncOperation.select(SyncOperation.user, SyncOperation.result).where(SyncOperation.id == op_id).first()
-    assert row is not None
-    if row["user"] != actor.id:
+    row = await access.scope(SyncOperation.select(SyncOperation.result).where(SyncOperation.id == op_id), actor,
+                             "sync_operation").first()
+    if row is None:  # claimed, so it exists: another user's
         return _refusal(Conflict("This operation id was already used; queue the change under a new id",
                                  field="op_id"))
     result = row["result"]

@@ -86,7 +86,7 @@ SELF = {("GET", "/api/inbox"), ("GET", "/api/inbox/unread-count"), ("POST", "/ap
         ("DELETE", "/api/push/devices/{device_id:uuid}"), ("GET", "/api/push/preferences"),
         ("PUT", "/api/push/preferences"),
         # Sync acts on the caller's own device; what a pull holds is scoped per record: tests/backend/sync/.
-        ("GET", "/api/sync/pull"), ("POST", "/api/sync/push")}
+        ("POST", "/api/sync/pull"), ("POST", "/api/sync/push")}
 
 ROLE_USERS = ["a.agent1", "a.agent2", "a.branch_manager", "a.project_manager", "a.legal", "a.finance",
               "executive", "admin"]

@@ -142,6 +142,7 @@ MUTATIONS: dict[tuple[str, str], tuple[str, Call, int]] = {
                                                                                            "end": "07:00"}}), 1),
     # Registering the device is a change of its own (1), then the one note of the batch (1).
     ("POST", "/api/sync/push"): ("a.agent1", lambda o, me, api: sync.push_one_note(o, me), 2),
+    ("POST", "/api/sync/pull"): ("a.agent1", lambda o, me, api: sync.pull_once(me), 1),
     **lifecycle.MUTATIONS,
 }
 NOT_MUTATING = {("POST", "/login")}  # the HTML form posts to the same service as /api/auth/login

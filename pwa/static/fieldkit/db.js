@@ -5,7 +5,7 @@
 //   devices  userId → { user, id, label }: the device record of this install for that user (server device ids
 //            belong to one user, so a phone that changes hands gets one per user)
 //   state    userId → { user, cursor, lastSync, lastError, persisted }
-//   records  [user, kind, id] → { user, kind, id, data }: what GET /api/sync/pull gave that user
+//   records  [user, kind, id] → { user, kind, id, data }: what POST /api/sync/pull gave that user
 //   outbox   id → { id, user, type: "op" | "photo", op, photo, state, error, current, attempts, createdAt }
 // Nothing of one user is ever read under another: every read takes the user id.
 import { newId } from "./ids.js";

@@ -151,8 +151,8 @@ async function pull(session, device) {
     for (let page = 0; page < 50; page++) {
       const { cursor } = await db.stateOf(session.userId);
       setStatus({ progress: { phase: "pull" } });
-      const answer = await call(session, "GET",
-        `/api/sync/pull?device_id=${device.id}&cursor=${encodeURIComponent(cursor || 0)}`);
+      // A POST: each pull records a manifest generation on the server (and CSRF guards it like any write).
+      const answer = await call(session, "POST", "/api/sync/pull", { device_id: device.id, cursor: cursor || 0 });
       await applyPull(session.userId, answer);
       if (!answer.more) return;
     }

@@ -83,8 +83,14 @@ async def nudge_milestone(org: Any, me: Any, api: Any) -> Any:
     return await me.post(f"/api/milestones/{milestone['id']}/nudge", json={"message": "客户在等"})
 
 
+async def _stored_template(line_id: Any) -> None:
+    async with db.write_transaction():
+        await templates.ensure_template(line_id)
+
+
 async def save_template(org: Any, me: Any, api: Any) -> Any:
-    current = await unlogged(templates.read_current(actor(org.admin), org.line.id))
+    await unlogged(_stored_template(org.line.id))  # a read no longer stores the seed; the save would log it too
+    current = await templates.read_current(actor(org.admin), org.line.id)
     return await me.request("PUT", f"/api/business-lines/{org.line.id}/template",
                             json={"definition": msgspec.to_builtins(current["definition"]), "based_on": 1})
 

@@ -1,4 +1,4 @@
-"""Helpers for sync tests (and the audit table's push entry): devices, ops, and draining pulls."""
+"""Helpers for sync tests (and the audit table's pull and push entries): devices, ops, and draining pulls."""
 
 from __future__ import annotations
 
@@ -29,6 +29,12 @@ async def push_one_note(org: Org, me: Caller) -> Any:
     device_id = await register_device(me)
     return await me.post("/api/sync/push", json={"device_id": device_id, "ops": [
         note_op("离线记录", visit=org.a.records["agent1"]["visit"])]})
+
+
+async def pull_once(me: Caller) -> Any:
+    """Registering the device is a change (1); the pull itself changes only the device's manifest, sync
+    bookkeeping that the change log does not hold."""
+    return await me.post("/api/sync/pull", json={"device_id": await register_device(me)})
 
 
 @dataclass
@@ -66,7 +72,7 @@ async def sync_down(me: Caller, replica: Replica, limit: int | None = None) -> l
         params: dict[str, Any] = {"device_id": replica.device_id, "cursor": replica.cursor}
         if limit:
             params["limit"] = limit
-        reply = await me.get("/api/sync/pull", params=params)
+        reply = await me.post("/api/sync/pull", json=params)
         assert reply.status_code == 200, reply.text
         answer = reply.json()
         replica.apply(answer)

@@ -1,4 +1,4 @@
-"""`GET /api/sync/pull`: the device's scoped set, changes, entries with their children, tombstones, lost answers."""
+"""`POST /api/sync/pull`: the device's scoped set, changes, entries with their children, tombstones, lost answers."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from backend import db
 from backend.accounts.services import touch_device
 from backend.sync import services
+from backend.sync.tables import SyncDevice
 from backend.visits.services import create_note
 from backend.visits.tables import Note
 from tests.backend.sync.support import Replica, delivered, register_device, sync_down, tombstoned
@@ -110,13 +111,13 @@ async def test_lost_pull_answer_is_answered_again(api) -> None:
     await me.patch(f"/api/clients/{own['client'].id}", json={"version": 1, "name": "改一"})
     await me.delete(f"/api/notes/{own['note_client'].id}")
     params = {"device_id": replica.device_id, "cursor": replica.cursor}
-    lost = (await me.get("/api/sync/pull", params=params)).json()  # never reaches the device
+    lost = (await me.post("/api/sync/pull", json=params)).json()  # never reaches the device
     assert delivered([lost]) == {str(own["client"].id)} and tombstoned([lost]) == {str(own["note_client"].id)}
     retried = await sync_down(me, replica)
     assert delivered(retried) == delivered([lost]) and tombstoned(retried) == tombstoned([lost])
     assert not retried[0]["reset"] and retried[0]["cursor"] != lost["cursor"]
     assert not delivered(await sync_down(me, replica))
-    stale = (await me.get("/api/sync/pull", params={"device_id": replica.device_id, "cursor": lost["cursor"]})).json()
+    stale = (await me.post("/api/sync/pull", json={"device_id": replica.device_id, "cursor": lost["cursor"]})).json()
     assert stale["reset"] is True  # a cursor the server no longer knows: start over with everything
     assert delivered([stale]) == replica.all_ids()
 
@@ -139,10 +140,26 @@ async def test_pull_needs_your_own_device(api) -> None:
     org = await make_org()
     a, b = await caller(api, org.a.users["agent1"]), await caller(api, org.a.users["agent2"])
     device_of_b = await register_device(b)
-    assert (await a.get("/api/sync/pull", params={"device_id": device_of_b})).status_code == 404
-    assert (await a.get("/api/sync/pull", params={"device_id": str(uuid.uuid4())})).status_code == 404
+    assert (await a.post("/api/sync/pull", json={"device_id": device_of_b})).status_code == 404
+    assert (await a.post("/api/sync/pull", json={"device_id": str(uuid.uuid4())})).status_code == 404
     reply = await a.post("/api/sync/push", json={"device_id": device_of_b, "ops": []})
     assert reply.status_code == 404
+
+
+async def test_pull_is_a_csrf_checked_post(api) -> None:
+    """A pull records a manifest generation, so it is a write: no GET route, and the session's CSRF token."""
+    org = await make_org()
+    me = await caller(api, org.a.users["agent1"])
+    device_id = await register_device(me)
+    assert (await me.get("/api/sync/pull", params={"device_id": device_id})).status_code == 405
+    forged = await me.post("/api/sync/pull", json={"device_id": device_id}, headers={"x-csrf-token": "forged"})
+    assert forged.status_code == 403 and forged.json()["error"] == "csrf"
+    assert (await SyncDevice.count().where(SyncDevice.id == uuid.UUID(device_id))) == 0
+    assert (await me.post("/api/sync/pull", json={"device_id": device_id, "cursor": -1})).status_code in (400, 422)
+    assert (await me.post("/api/sync/pull", json={"device_id": device_id, "limit": 5001})).status_code in (400, 422)
+    reply = await me.post("/api/sync/pull", json={"device_id": device_id})
+    assert reply.status_code == 200 and reply.json()["reset"] is True
+    assert (await SyncDevice.count().where(SyncDevice.id == uuid.UUID(device_id))) == 1
 
 
 async def _drain(who: Any, device_id: uuid.UUID, cursor: int) -> list[dict[str, Any]]:
@@ -225,5 +242,5 @@ async def test_milestones_come_and_go_and_rollups_without_a_version_bump_are_see
 async def test_pull_answers_are_never_cached(api) -> None:
     org = await make_org()
     me = await caller(api, org.a.users["agent1"])
-    reply = await me.get("/api/sync/pull", params={"device_id": await register_device(me)})
+    reply = await me.post("/api/sync/pull", json={"device_id": await register_device(me)})
     assert reply.status_code == 200 and reply.headers["cache-control"] == "no-store"
