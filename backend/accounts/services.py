@@ -15,7 +15,7 @@ import msgspec
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from backend import db, records
+from backend import access, db, records
 from backend.access import Actor
 from backend.accounts.org import BRANCHES
 from backend.accounts.schemas import BranchOut, UserOut
@@ -188,16 +188,16 @@ async def create_api_token(actor: Actor, name: str) -> tuple[str, dict[str, Any]
 
 
 async def list_api_tokens(actor: Actor) -> list[dict[str, Any]]:
-    return await ApiToken.select(
+    return await access.scope(ApiToken.select(
         ApiToken.id, ApiToken.name, ApiToken.prefix, ApiToken.created_at, ApiToken.last_used_at, ApiToken.revoked_at
-    ).where(ApiToken.user == actor.id).order_by(ApiToken.created_at)
+    ), actor, "api_token").order_by(ApiToken.created_at)
 
 
 async def revoke_api_token(actor: Actor, token_id: uuid.UUID) -> None:
     async with db.write_transaction():
-        found = await ApiToken.update({ApiToken.revoked_at: records.now()}).where(
-            (ApiToken.id == token_id) & (ApiToken.user == actor.id) & ApiToken.revoked_at.is_null()
-        ).returning(ApiToken.id)
+        found = await access.scope(ApiToken.update({ApiToken.revoked_at: records.now()}).where(
+            (ApiToken.id == token_id) & ApiToken.revoked_at.is_null()
+        ), actor, "api_token", "write").returning(ApiToken.id)
         if not found:
             raise NotFound(f"No active API token with id {token_id}")
         await record_change(actor_id=actor.id, action="revoke", table="api_tokens", row_id=token_id,
@@ -221,8 +221,6 @@ async def actor_for_api_token(secret: str) -> Actor | None:
 
 async def create_user(actor: Actor | None, values: dict[str, Any]) -> dict[str, Any]:
     """Admins create users; `actor=None` is the CLI. Password is hashed here and never returned."""
-    from backend import access
-
     if actor is not None and not access.can(actor, "create", "user"):
         raise Forbidden("Only administrators create users")
     values = dict(values)
@@ -262,8 +260,6 @@ async def update_user(actor: Actor, user_id: uuid.UUID, version: int, changes: d
             raise Invalid("The password must have at least 8 characters", field="password")
         changes["password_hash"] = hash_password(password)
     changes = records.from_api(USER_SPEC, changes)
-    from backend import access
-
     async with db.write_transaction():
         await access.authorize(actor, "update", "user", user_id)
         await records.check_references(actor, USER_SPEC, changes)
@@ -277,7 +273,7 @@ async def touch_device(actor: Actor, device_id: uuid.UUID, label: str) -> dict[s
     """Register or refresh this browser install for the signed-in user."""
     async with db.write_transaction():
         row = await Device.select().where(Device.id == device_id).first()
-        if row and row["user"] != actor.id:
+        if row and not await access.scope(Device.exists().where(Device.id == device_id), actor, "device"):
             raise Invalid("This device id belongs to another user; the app makes a new one", field="device_id")
         if row is None:
             await Device.insert(Device(id=device_id, user=actor.id, label=label[:100]))

@@ -123,8 +123,8 @@ async def register_subscription(actor: Actor, data: SubscriptionIn, settings: Se
         if device_id is None:
             if not data.replaces:
                 raise Invalid("Name the device (device_id) this subscription belongs to", field="device_id")
-            old = await PushSubscription.select(PushSubscription.device).where(
-                (PushSubscription.endpoint == data.replaces) & (PushSubscription.user == actor.id)).first()
+            old = await access.scope(PushSubscription.select(PushSubscription.device).where(
+                PushSubscription.endpoint == data.replaces), actor, "push_subscription").first()
             if old is None:
                 raise NotFound("None of your subscriptions has that endpoint", field="replaces")
             device_id = old["device"]
@@ -183,7 +183,7 @@ async def list_devices(actor: Actor) -> list[dict[str, Any]]:
 
 
 async def get_preferences(actor: Actor) -> dict[str, Any]:
-    row = await PushPreference.select().where(PushPreference.user == actor.id).first()
+    row = await access.scope(PushPreference.select(), actor, "push_preference").first()
     branch = await Branch.select(Branch.timezone).where(Branch.id == actor.branch_id).first()
     locked = locked_on(actor.role)
     muted = set(row["muted_kinds"] or ()) if row else set()
@@ -220,7 +220,7 @@ async def update_preferences(actor: Actor, data: PreferencesIn) -> dict[str, Any
         if not on and kind in locked:
             raise Invalid("Managers always receive escalation pushes", field=f"kinds.{kind}")
     async with db.write_transaction():
-        row = await PushPreference.select().where(PushPreference.user == actor.id).first()
+        row = await access.scope(PushPreference.select(), actor, "push_preference", "write").first()
         muted = set(row["muted_kinds"] or ()) if row else set()
         muted = (muted | {k for k, on in data.kinds.items() if not on}) - {k for k, on in data.kinds.items() if on}
         before = {"muted_kinds": sorted(row["muted_kinds"] or ()) if row else [],
