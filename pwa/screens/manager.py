@@ -1,6 +1,8 @@
-"""Manager views: branch projects by stage, overdue and escalated items, team workload, reassign and nudge.
+"""Manager views: branch projects by stage, overdue and escalated items, team workload, reassign and nudge, and
+the open work of people who left the branch (moved elsewhere or disabled), to hand over.
 
-The branch manager sees the branch and the executive everything: both through `backend/access.py`'s scope.
+The branch manager sees the branch and the executive everything: both through `backend/access.py`'s scope; whom
+a record may go to is `access.assignable_users`, the same rule the reassign services check.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 from reactpy import html, use_state
 
 from backend.accounts.services import USERS
+from backend.handover import services as handover
 from backend.lifecycle import services as life
 from backend.projects.services import PROJECTS
 from pwa.routes import href
@@ -41,19 +44,37 @@ async def load(app: App) -> dict[str, Any]:
     milestones = await life.open_milestones_in_scope(actor)
     stage_names = await life.stage_names_for(actor, projects)
     return {"projects": projects, "users": users, "milestones": milestones, "stage_names": stage_names,
-            "can_reassign": life.can_reassign_milestones(actor)}
+            "can_reassign": life.can_reassign_milestones(actor),
+            "assignable": await handover.assignable_users(actor, "milestone", milestones),
+            "left": await handover.left_work(actor)}
+
+
+def reassign_form(app: App, candidates: list[dict[str, Any]], on_owner: Any, on_cancel: Any) -> Any:
+    """Choose the new owner among `candidates` (`access.assignable_users`: who may own this kind of work)."""
+
+    async def chosen(actor: Any, data: Any) -> None:
+        owner_id = common.parse_uuid(form_value(data, "owner_id"))
+        if owner_id is not None:
+            await on_owner(actor, owner_id)
+
+    return form(action(app, chosen),
+                html.select({"className": "input", "name": "owner_id", "aria-label": app.t("manager.new_owner")},
+                            *[html.option({"value": str(u["id"]), "key": str(u["id"])},
+                                          f"{u['display_name']} · {app.t('role.' + u['role'])}")
+                              for u in candidates]),
+                html.div({"className": "actions"},
+                         html.button({"className": "button", "type": "submit"}, app.t("manager.confirm_reassign")),
+                         button(app.t("common.cancel"), lambda *_: on_cancel(), "secondary")),
+                className="stack reassign-form", style={"marginTop": "8px"})
 
 
 @guarded
-def milestone_tools(app: App, milestone: dict[str, Any], users: list[dict[str, Any]], on_changed: Any) -> Any:
-    """Reassign to another user of the branch, or nudge the owner (an inbox item with the manager's words)."""
+def milestone_tools(app: App, milestone: dict[str, Any], candidates: list[dict[str, Any]], on_changed: Any) -> Any:
+    """Reassign to a user who may own it, or nudge the owner (an inbox item with the manager's words)."""
     choosing, set_choosing = use_state(False)
     title = milestone.get(f"title_{app.lang}") or milestone.get("title_zh") or ""
 
-    async def reassign(actor: Any, data: Any) -> None:
-        owner_id = common.parse_uuid(form_value(data, "owner_id"))
-        if owner_id is None:
-            return
+    async def reassign(actor: Any, owner_id: Any) -> None:
         await life.reassign_milestone(actor, milestone, owner_id)
         set_choosing(False)
         app.notify(app.t("manager.reassigned"), "ok")
@@ -63,25 +84,66 @@ def milestone_tools(app: App, milestone: dict[str, Any], users: list[dict[str, A
         await life.nudge_milestone(actor, milestone, app.t("manager.nudge_message", title=title))
         app.notify(app.t("manager.nudged"), "ok")
 
-    candidates = [u for u in users
-                  if u["id"] != milestone.get("owner_id") and u["branch_id"] == milestone.get("branch_id")]
     if choosing:
-        return form(action(app, reassign),
-                    html.select({"className": "input", "name": "owner_id", "aria-label": app.t("manager.new_owner")},
-                                *[html.option({"value": str(u["id"]), "key": str(u["id"])},
-                                              f"{u['display_name']} · {app.t('role.' + u['role'])}")
-                                  for u in candidates]),
-                    html.div({"className": "actions"},
-                             html.button({"className": "button", "type": "submit"}, app.t("manager.confirm_reassign")),
-                             button(app.t("common.cancel"), lambda *_: set_choosing(False), "secondary")),
-                    className="stack reassign-form", style={"marginTop": "8px"})
+        return reassign_form(app, candidates, reassign, lambda: set_choosing(False))
     return html.div({"className": "actions", "style": {"marginTop": "8px"}},
                     button(app.t("manager.reassign"), lambda *_: set_choosing(True), "secondary",
                            **{"data-action": "reassign"}),
                     button(app.t("manager.nudge"), action(app, nudge), "secondary", **{"data-action": "nudge"}))
 
 
-def milestone_item(app: App, milestone: dict[str, Any], users: list[dict[str, Any]], can_reassign: bool,
+@guarded
+def handover_tools(app: App, item: dict[str, Any], on_changed: Any) -> Any:
+    """Hand one record of someone who left to a user of the branch, through its resource's reassign service."""
+    choosing, set_choosing = use_state(False)
+
+    async def reassign(actor: Any, owner_id: Any) -> None:
+        await handover.reassign(actor, item["resource"], item["id"], owner_id, item["version"])
+        set_choosing(False)
+        app.notify(app.t("manager.reassigned"), "ok")
+        on_changed()
+
+    if choosing:
+        return reassign_form(app, item["assignable"], reassign, lambda: set_choosing(False))
+    return html.div({"className": "actions", "style": {"marginTop": "8px"}},
+                    button(app.t("manager.reassign"), lambda *_: set_choosing(True), "secondary",
+                           disabled=not item["assignable"], **{"data-action": "reassign"}))
+
+
+HANDOVER_LINKS = {"client": "/clients/{id}", "project": "/projects/{id}", "visit": "/visits/{id}",
+                  "milestone": "/projects/{project_id}"}
+
+
+def handover_item(app: App, item: dict[str, Any], on_changed: Any) -> Any:
+    title = item.get(f"title_{app.lang}") or item.get("title") or ""
+    target = HANDOVER_LINKS.get(item["resource"])
+    when = item.get("due_at") or item.get("scheduled_at")
+    return html.li(
+        {"className": "handover-item", "data-id": str(item["id"]), "data-resource": item["resource"],
+         "style": {"padding": "8px 0"}, "key": f"{item['resource']}:{item['id']}:{item['version']}"},
+        html.div({"className": "row"}, chip(app.t(f"manager.kind_{item['resource']}"), "plain"),
+                 link(target.format(**item), html.strong(title), style={"color": "inherit"}) if target
+                 else html.strong(title)),
+        html.div({"className": "row small muted"}, item.get("project_title") or "",
+                 app.fmt.datetime(when) if when else ""),
+        handover_tools(app, item, on_changed),
+    )
+
+
+def handover_person(app: App, person: dict[str, Any], on_changed: Any) -> Any:
+    why = (app.t("manager.left_moved", branch=person["branch_name"]) if person["reason"] == "moved"
+           else app.t("manager.left_disabled"))
+    items = [item for resource in handover.RESOURCES for item in person["work"][resource]]
+    return html.li(
+        {"className": "handover-person", "data-id": str(person["user_id"]), "key": str(person["user_id"])},
+        html.div({"className": "row"}, html.strong(person["display_name"]),
+                 html.span({"className": "small muted"}, f"{app.t('role.' + person['role'])} · {why}"),
+                 chip(app.fmt.number(person["count"]), "warn")),
+        html.ul({"className": "list"}, *[handover_item(app, item, on_changed) for item in items]),
+    )
+
+
+def milestone_item(app: App, milestone: dict[str, Any], candidates: list[dict[str, Any]], can_reassign: bool,
                    on_changed: Any) -> Any:
     title = milestone.get(f"title_{app.lang}") or milestone.get("title_zh") or ""
     return html.li(
@@ -91,7 +153,7 @@ def milestone_item(app: App, milestone: dict[str, Any], users: list[dict[str, An
         html.div({"className": "row small muted"}, milestone.get("project_title", ""), " · ",
                  app.t("manager.owner", name=milestone.get("owner_name") or "—"),
                  common.overdue_chip(app, milestone.get("due_at"), milestone.get("escalation_level", 0))),
-        milestone_tools(app, milestone, users, on_changed) if can_reassign else "",
+        milestone_tools(app, milestone, candidates, on_changed) if can_reassign else "",
     )
 
 
@@ -135,6 +197,7 @@ def screen(app: App) -> Any:
                       lambda *_: set_expanded(lambda current: current | {name}), "secondary block",
                       id=f"more-{name}")
 
+    left = data["left"]
     return html.main(
         {"className": "screen", "id": "manager"},
         html.div({"className": "stat-grid"},
@@ -158,7 +221,7 @@ def screen(app: App) -> Any:
             if listed else "",
             title=app.t("manager.by_stage")),
         card(html.ul({"className": "list", "id": "late-milestones"}, *[
-            milestone_item(app, m, users, data["can_reassign"], query.reload)
+            milestone_item(app, m, data["assignable"].get(m["id"], []), data["can_reassign"], query.reload)
             for m in shorten("late", late_milestones)]) if late_milestones
              else empty(app.t("manager.no_late_milestones")),
              more("late", late_milestones),
@@ -179,11 +242,14 @@ def screen(app: App) -> Any:
             for u in sorted(users, key=lambda u: -workload(u["id"]))]),
             title=app.t("manager.workload")),
         card(html.ul({"className": "list", "id": "all-milestones"}, *[
-            milestone_item(app, m, users, data["can_reassign"], query.reload)
+            milestone_item(app, m, data["assignable"].get(m["id"], []), data["can_reassign"], query.reload)
             for m in shorten("other", other_milestones)]) if other_milestones
              else empty(app.t("home.no_milestones")),
              more("other", other_milestones),
              title=app.t("manager.open_milestones"), count=len(other_milestones)),
+        card(html.ul({"className": "list", "id": "left-work"},
+                     *[handover_person(app, person, query.reload) for person in left["people"]]),
+             title=app.t("manager.left_work"), count=left["total"]) if left["people"] else "",
     )
 
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from reactpy import html, use_state
 
-from backend.accounts.services import USERS
 from backend.clients.services import CLIENTS
 from backend.errors import NotFound, ServiceError
+from backend.handover import services as handover
 from backend.lifecycle import services as life
 from backend.photos import services as photo_service
 from backend.projects.services import PROJECTS, team
@@ -46,10 +46,10 @@ async def load(app: App, project_id: uuid.UUID) -> dict[str, Any]:
         except NotFound:
             client = None
     lifecycle = await life.project_lifecycle(actor, project)
-    users = [u for u in await common.all_records(actor, USERS, filters={"is_active": True}, cap=500)
-             if u["role"] != "admin"] if lifecycle["can_reassign"] else []
+    assignable = await handover.assignable_users(actor, "milestone", lifecycle["milestones"]) \
+        if lifecycle["can_reassign"] else {}
     return {
-        "project": project, "client": client, "lifecycle": lifecycle, "users": users,
+        "project": project, "client": client, "lifecycle": lifecycle, "assignable": assignable,
         "members": common.plain(await team(actor, project_id)),
         "notes": await common.page(actor, NOTES, filters={"project": project_id}, limit=100)
         if NOTES.may(actor, "list") else [],
@@ -67,7 +67,7 @@ def timeline(app: App, lifecycle: dict[str, Any]) -> Any:
 
 
 @guarded
-def milestone_check(app: App, milestone: dict[str, Any], users: list[dict[str, Any]], can_reassign: bool,
+def milestone_check(app: App, milestone: dict[str, Any], candidates: list[dict[str, Any]], can_reassign: bool,
                     on_changed: Any) -> Any:
     done = milestone["state"] == "done"
     title = milestone.get(f"title_{app.lang}") or milestone.get("title_zh") or ""
@@ -91,7 +91,7 @@ def milestone_check(app: App, milestone: dict[str, Any], users: list[dict[str, A
                                                               milestone.get("escalation_level", 0)),
                           chip(app.t("project.done_at", when=app.fmt.datetime(milestone.get("done_at"))), "ok")
                           if done and milestone.get("done_at") else ""),
-                 manager.milestone_tools(app, milestone, users, on_changed)
+                 manager.milestone_tools(app, milestone, candidates, on_changed)
                  if can_reassign and milestone["state"] == "open" else ""),
     )
 
@@ -179,7 +179,7 @@ def screen(app: App) -> Any:
         ),
         card(
             html.ul({"className": "list", "id": "milestones"}, *[
-                milestone_check(app, m, data["users"], lifecycle["can_reassign"], query.reload,
+                milestone_check(app, m, data["assignable"].get(m["id"], []), lifecycle["can_reassign"], query.reload,
                                 key=f"{m['id']}:{m.get('version', 0)}") for m in milestones])
             if milestones else empty(app.t("project.no_milestones")),
             stage_actions(app, project, lifecycle, query.reload),

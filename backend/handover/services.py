@@ -1,0 +1,127 @@
+"""Open work of people who left a branch, offered to its manager for reassignment.
+
+When a user moves to another branch (or their account is disabled), `backend/access.py` stops showing them the old
+branch's records at once; what they still own there stays in the old branch. Here the old branch's manager finds it
+— clients, open opportunities, open projects they own, planned visits, open milestones — each with the users it
+may go to (`access.assignable_users`), and hands it over through the resource's own reassign service.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from piccolo.table import Table
+
+from backend import access, records
+from backend.access import Actor
+from backend.accounts.tables import User
+from backend.clients.services import OPPORTUNITY_SPEC, reassign_client
+from backend.clients.tables import Opportunity
+from backend.errors import Invalid
+from backend.lifecycle.actions import reassign_milestone
+from backend.lifecycle.tables import Milestone
+from backend.projects.services import reassign_project
+from backend.projects.tables import Project
+from backend.visits.services import VISIT_SPEC
+from backend.visits.tables import Visit
+
+CAP = 500  # records per resource in one answer; the rest appear once these are handed over
+RESOURCES = ("client", "opportunity", "project", "visit", "milestone")
+
+
+def _open(resource: str) -> Any:
+    return {
+        "client": None,
+        "opportunity": Opportunity.state.is_in(["potential", "following"]),
+        "project": Project.status == "open",
+        "visit": Visit.status == "planned",
+        "milestone": Milestone.state == "open",
+    }[resource]
+
+
+def _title(resource: str, row: dict[str, Any]) -> dict[str, Any]:
+    if resource == "client":
+        return {"title": row["name"]}
+    if resource == "visit":
+        return {"title": row["address"], "scheduled_at": row["scheduled_at"]}
+    if resource == "milestone":
+        return {"title": row["title_zh"], "title_zh": row["title_zh"], "title_en": row["title_en"],
+                "project_id": row["project"], "project_title": row["project_title"], "due_at": row["due_at"],
+                "owner_rule": row["owner_rule"]}
+    return {"title": row["title"]}
+
+
+def _columns(table: type[Table], resource: str) -> list[Any]:
+    names = {"client": ["name"], "opportunity": ["title"], "project": ["title"],
+             "visit": ["address", "scheduled_at"], "milestone": ["title_zh", "title_en", "project", "due_at",
+                                                                  "owner_rule"]}[resource]
+    columns = [table.id, table.branch, table.owner, table.version, *(getattr(table, n) for n in names)]  # type: ignore[attr-defined]
+    if resource == "milestone":
+        columns.append(Milestone.project.title.as_alias("project_title"))
+    return columns
+
+
+async def left_work(actor: Actor) -> dict[str, Any]:
+    """Per person who left the actor's branch (moved elsewhere, or disabled) and still owns open work in it: who
+    they are, why they count as gone, and each record with the users it may be given to. Only what the actor may
+    reassign; an actor who may reassign nothing gets an empty list."""
+    gone = User.select(User.id).where((User.branch != actor.branch_id) | (User.is_active == False))  # noqa: E712
+    found: dict[str, list[dict[str, Any]]] = {}
+    for resource in RESOURCES:
+        if not access.can(actor, "reassign", resource):
+            continue
+        table = access.TABLES[resource]
+        query = access.scope(table.select(*_columns(table, resource)), actor, resource, "write").where(
+            (table.branch == actor.branch_id) & table.owner.is_in(gone))  # type: ignore[attr-defined]
+        if (still_open := _open(resource)) is not None:
+            query = query.where(still_open)
+        found[resource] = await query.order_by(table.id).limit(CAP)
+    owners = {row["owner"] for rows in found.values() for row in rows}
+    if not owners:
+        return {"people": [], "total": 0}
+    people = {row["id"]: row for row in await User.select(
+        User.id, User.display_name, User.role, User.is_active, User.branch,
+        User.branch.name.as_alias("branch_name")).where(User.id.is_in(list(owners)))}  # type: ignore[attr-defined]
+    work: dict[uuid.UUID, dict[str, list[dict[str, Any]]]] = {o: {r: [] for r in RESOURCES} for o in owners}
+    for resource, rows in found.items():
+        candidates = await access.assignable_users(actor, resource, rows)
+        for row in rows:
+            work[row["owner"]][resource].append({
+                "resource": resource, "id": row["id"], "version": row["version"], "branch_id": row["branch"],
+                "owner_id": row["owner"], **_title(resource, row), "assignable": candidates.get(row["id"], [])})
+    out = []
+    for owner_id in sorted(owners, key=lambda o: (people[o]["display_name"], str(o))):
+        person = people[owner_id]
+        moved = person["branch"] != actor.branch_id
+        out.append({"user_id": owner_id, "display_name": person["display_name"], "role": person["role"],
+                    "reason": "moved" if moved else "disabled", "branch_id": person["branch"],
+                    "branch_name": person["branch_name"], "is_active": person["is_active"],
+                    "count": sum(len(items) for items in work[owner_id].values()), "work": work[owner_id]})
+    return {"people": out, "total": sum(p["count"] for p in out)}
+
+
+Reassign = Callable[[Actor, uuid.UUID, uuid.UUID, int], Awaitable[dict[str, Any]]]
+REASSIGN: dict[str, Reassign] = {
+    "client": reassign_client,
+    "opportunity": lambda actor, rid, owner, version: records.reassign(actor, OPPORTUNITY_SPEC, rid, owner, version),
+    "project": reassign_project,
+    "visit": lambda actor, rid, owner, version: records.reassign(actor, VISIT_SPEC, rid, owner, version),
+    "milestone": lambda actor, rid, owner, version: reassign_milestone(actor, rid, owner, version),
+}
+
+
+async def reassign(actor: Actor, resource: str, record_id: uuid.UUID, owner_id: uuid.UUID,
+                   version: int) -> dict[str, Any]:
+    """Hand one record over through its resource's own reassign service (the same as its HTTP route)."""
+    handler = REASSIGN.get(resource)
+    if handler is None:
+        raise Invalid(f"Records of kind {resource!r} are not handed over", field="resource")
+    return await handler(actor, record_id, owner_id, version)
+
+
+
+async def assignable_users(actor: Actor, resource: str, rows: list[dict[str, Any]]) -> dict[Any, list[dict[str, Any]]]:
+    """Per record, the users it may be given to (`access.assignable_users`), for screens choosing a new owner."""
+    return await access.assignable_users(actor, resource, rows)
