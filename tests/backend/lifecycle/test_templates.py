@@ -147,3 +147,23 @@ async def test_running_projects_keep_their_version_stages_and_timers(api):
     assert review["due_at"] - entered == dt.timedelta(hours=24)
     await walk_to(org, new["id"], "execution")
     assert await Milestone.exists().where((Milestone.project == new["id"]) & (Milestone.key == "notarised"))
+
+
+async def test_reading_a_template_stores_nothing_and_the_first_write_stores_what_was_read(api):
+    """A line without stored versions shows its seed as version 1; the first project stores exactly that version
+    (same id, number, definition and time), so a read never writes and never disagrees with what comes later."""
+    from backend.audit.tables import ChangeLog
+    from backend.projects.tables import TemplateVersion
+
+    org = await make_org()
+    agent = await caller(api, org.a.users["agent1"])
+    url = f"/api/business-lines/{org.line.id}/template"
+    logged = await ChangeLog.count()
+    shown = (await agent.get(url)).json()
+    assert (await agent.get(f"{url}/versions")).json() == [{k: v for k, v in shown.items() if k != "definition"}]
+    assert (await agent.get(f"/api/template-versions/{shown['id']}")).json() == shown
+    assert await TemplateVersion.count() == 0 and await ChangeLog.count() == logged
+    project = await new_project(org)
+    assert str(project["template_version_id"]) == shown["id"]
+    assert (await agent.get(url)).json() == shown
+    assert await TemplateVersion.count() == 1
