@@ -54,6 +54,21 @@ async def test_finance_pull_keeps_the_field_mask(api) -> None:
     assert not replica.ids("client") and not replica.ids("note") and not replica.ids("visit")
 
 
+async def test_agent_moved_to_another_branch_loses_the_old_branchs_records(api) -> None:
+    """Moving a user changes their scope at once: the next pull tombstones every record of the old branch."""
+    from backend.accounts.tables import User
+
+    org = await make_org()
+    me = await caller(api, org.a.users["agent1"])
+    replica = Replica(await register_device(me))
+    await sync_down(me, replica)
+    held = replica.all_ids()
+    assert held
+    await User.update({User.branch: org.b.branch.id}).where(User.id == org.a.users["agent1"].id)
+    answers = await sync_down(me, replica)
+    assert tombstoned(answers) == held and not replica.all_ids()
+
+
 async def test_pull_sends_what_changed_and_tombstones_what_went(api) -> None:
     org = await make_org()
     own = org.a.records["agent1"]
