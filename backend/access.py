@@ -77,13 +77,20 @@ TABLES: dict[str, type[Table]] = {
     "device": Device,
     "push_delivery": PushDelivery,
     "audit": ChangeLog,
+}
+# Records that belong to one user (a `user` column) and are only ever theirs to see and change. Kept apart from
+# TABLES, which lists the records a client may name by id (a sync operation's id is its note's id by design).
+OWN_TABLES: dict[str, type[Table]] = {
     "api_token": ApiToken,
     "push_subscription": PushSubscription,
     "push_preference": PushPreference,
     "sync_operation": SyncOperation,
 }
-# Records that belong to one user (a `user` column) and are only ever theirs to see and change.
-OWN_RESOURCES = ("api_token", "push_subscription", "push_preference", "sync_operation")
+OWN_RESOURCES = tuple(OWN_TABLES)
+
+
+def table_of(resource: str) -> type[Table]:
+    return TABLES.get(resource) or OWN_TABLES[resource]
 
 # Which actions each role may take on each resource, before row visibility is considered.
 ALL: frozenset[str] = frozenset({"list", "read", "create", "update", "delete"})
@@ -189,7 +196,7 @@ def _predicate(resource: str, actor: Actor, mode: Mode) -> Any:
     if resource == "device":
         return Device.user == me
     if resource in OWN_RESOURCES:
-        return TABLES[resource].user == me  # type: ignore[attr-defined]
+        return OWN_TABLES[resource].user == me  # type: ignore[attr-defined]
     if resource == "push_delivery":
         return EVERYTHING
     if mode == "write" and role == "executive":
@@ -294,7 +301,7 @@ async def authorize(actor: Actor, action: Action, resource: str, record_id: Any)
 async def _in_scope(actor: Actor, resource: str, record_id: Any, mode: Mode) -> bool:
     """The scope query restricted to one id. Selects the key only: Piccolo's `exists()` compiles every column of
     the table into its subquery, which cost about twice as much per check (bench/api.py, note writes)."""
-    table = TABLES[resource]
+    table = table_of(resource)
     pk = table._meta.primary_key
     return await scope(table.select(pk).where(pk == record_id), actor, resource, mode).first() is not None
 

@@ -555,7 +555,7 @@ async def test_own_records_are_only_their_owners(api) -> None:
     for user in users:
         me = actor(user)
         for resource in ("device", *access.OWN_RESOURCES):
-            table = access.TABLES[resource]
+            table = access.table_of(resource)
             for mode in ("read", "write"):
                 rows = await access.scope(table.select(table.user), me, resource, mode)  # type: ignore[attr-defined]
                 assert [r["user"] for r in rows] == [user.id], (user.role, resource, mode)
