@@ -14,17 +14,17 @@ from typing import Any
 
 from piccolo.table import Table
 
-from backend import access, records
+from backend import access
 from backend.access import Actor
 from backend.accounts.tables import User
-from backend.clients.services import OPPORTUNITY_SPEC, reassign_client
+from backend.clients.services import CLIENTS, OPPORTUNITIES
 from backend.clients.tables import Opportunity
 from backend.errors import Invalid
 from backend.lifecycle.actions import reassign_milestone
 from backend.lifecycle.tables import Milestone
-from backend.projects.services import reassign_project
+from backend.projects.services import PROJECTS
 from backend.projects.tables import Project
-from backend.visits.services import VISIT_SPEC
+from backend.visits.services import VISITS
 from backend.visits.tables import Visit
 
 CAP = 500  # records per resource in one answer; the rest appear once these are handed over
@@ -102,24 +102,23 @@ async def left_work(actor: Actor) -> dict[str, Any]:
     return {"people": out, "total": sum(p["count"] for p in out)}
 
 
-Reassign = Callable[[Actor, uuid.UUID, uuid.UUID, int], Awaitable[dict[str, Any]]]
+Reassign = Callable[[Actor, uuid.UUID, uuid.UUID, int], Awaitable[Any]]
+# The very services the reassign routes call (`backend.crud`: `resource.reassign`; milestones: lifecycle actions).
 REASSIGN: dict[str, Reassign] = {
-    "client": reassign_client,
-    "opportunity": lambda actor, rid, owner, version: records.reassign(actor, OPPORTUNITY_SPEC, rid, owner, version),
-    "project": reassign_project,
-    "visit": lambda actor, rid, owner, version: records.reassign(actor, VISIT_SPEC, rid, owner, version),
+    "client": CLIENTS.reassign,
+    "opportunity": OPPORTUNITIES.reassign,
+    "project": PROJECTS.reassign,
+    "visit": VISITS.reassign,
     "milestone": lambda actor, rid, owner, version: reassign_milestone(actor, rid, owner, version),
 }
 
 
-async def reassign(actor: Actor, resource: str, record_id: uuid.UUID, owner_id: uuid.UUID,
-                   version: int) -> dict[str, Any]:
+async def reassign(actor: Actor, resource: str, record_id: uuid.UUID, owner_id: uuid.UUID, version: int) -> Any:
     """Hand one record over through its resource's own reassign service (the same as its HTTP route)."""
     handler = REASSIGN.get(resource)
     if handler is None:
         raise Invalid(f"Records of kind {resource!r} are not handed over", field="resource")
     return await handler(actor, record_id, owner_id, version)
-
 
 
 async def assignable_users(actor: Actor, resource: str, rows: list[dict[str, Any]]) -> dict[Any, list[dict[str, Any]]]:
