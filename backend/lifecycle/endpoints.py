@@ -136,8 +136,9 @@ async def list_versions(request: Request, record_id: uuid.UUID) -> list[dict[str
     return await templates.list_versions(request.user, record_id)
 
 
-@get("/template-versions/{version_id:uuid}", opt=record_opt("template_version", "version_id"),
-     operation_id="read_lifecycle_template_version",
+@get("/template-versions/{version_id:uuid}", operation_id="read_lifecycle_template_version",
+     opt={"authorize": "a GET has no body; the service authorizes first and also answers the seed version a line "
+                       "shows before it is stored (backend.lifecycle.templates), which a table lookup cannot see"},
      summary="One template version (what the projects that started on it run)")
 async def read_version(request: Request, version_id: uuid.UUID) -> dict[str, Any]:
     return await templates.read_version(request.user, version_id)
