@@ -77,13 +77,13 @@ async def left_work(actor: Actor) -> dict[str, Any]:
             (table.branch == actor.branch_id) & table.owner.is_in(gone))  # type: ignore[attr-defined]
         if (still_open := _open(resource)) is not None:
             query = query.where(still_open)
-        found[resource] = await query.order_by(table.id).limit(CAP)
+        found[resource] = await query.order_by(table._meta.primary_key).limit(CAP)
     owners = {row["owner"] for rows in found.values() for row in rows}
     if not owners:
         return {"people": [], "total": 0}
     people = {row["id"]: row for row in await User.select(
         User.id, User.display_name, User.role, User.is_active, User.branch,
-        User.branch.name.as_alias("branch_name")).where(User.id.is_in(list(owners)))}  # type: ignore[attr-defined]
+        User.branch.name.as_alias("branch_name")).where(User.id.is_in(list(owners)))}
     work: dict[uuid.UUID, dict[str, list[dict[str, Any]]]] = {o: {r: [] for r in RESOURCES} for o in owners}
     for resource, rows in found.items():
         candidates = await access.assignable_users(actor, resource, rows)
