@@ -51,7 +51,7 @@ def test_manager_hands_over_the_work_of_an_agent_who_moved(phones: Any, served: 
     person = page.locator(f"#left-work li.handover-person[data-id='{moved}']")
     expect(person).to_be_visible()
     expect(person).to_contain_text("已调往")
-    shown = set(person.eval_on_selector_all("li.handover-item", "els => els.map(e => e.dataset.id)"))
+    shown = set(person.locator("li.handover-item").evaluate_all("els => els.map(e => e.dataset.id)"))
     assert shown == expected
     person.scroll_into_view_if_needed()
     manager.screenshot("manager-left-work-zh")
@@ -74,7 +74,7 @@ def test_manager_hands_over_the_work_of_an_agent_who_moved(phones: Any, served: 
     english = phones("en")
     page = english.sign_in("wangqiang")
     page = english.open("/manager")
-    expect(page.locator("#left-work")).to_contain_text("Open work of people who left")
+    expect(page.locator("#manager")).to_contain_text("Open work of people who left")
     expect(page.locator(f"#left-work li.handover-person[data-id='{moved}']")).to_contain_text("Moved to")
     page.locator("#left-work").scroll_into_view_if_needed()
     english.screenshot("manager-left-work-en")
