@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from litestar import Litestar, get
 from litestar.config.compression import CompressionConfig
 from litestar.middleware import DefineMiddleware
@@ -39,10 +40,14 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "pwa" / "templates"
 ROOT_COMPONENTS = ["pwa.app.root"]
 
 
+class Health(msgspec.Struct, kw_only=True):
+    ok: bool
+
+
 @get("/healthz", exclude_from_auth=True, operation_id="health", summary="Liveness and database check")
-async def health() -> dict[str, Any]:
+async def health() -> Health:
     await Region.count()
-    return {"ok": True}
+    return Health(ok=True)
 
 
 def _add_reactpy_tag(engine: JinjaTemplateEngine) -> None:

@@ -1,17 +1,23 @@
 import uuid
-from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post, put
 from litestar.params import JSONBody
 
+from backend.access import Actor
 from backend.accounts import org, services
 from backend.accounts.schemas import (
+    ApiTokenCreated,
+    ApiTokenOut,
     BranchCreate,
     BranchUpdate,
+    DeviceOut,
     DeviceTouch,
     Login,
+    MeOut,
     RegionCreate,
     RegionUpdate,
+    SessionOut,
+    SignedOut,
     TokenCreate,
     UserCreate,
     UserUpdate,
@@ -21,20 +27,20 @@ from backend.errors import Forbidden
 from backend.web import SESSION_COOKIE, peer_ip, same_origin, session_cookies, settings_of
 
 
-def me(actor: Any) -> dict[str, Any]:
-    return {"id": actor.id, "username": actor.username, "display_name": actor.display_name, "role": actor.role,
-            "branch_id": actor.branch_id, "language": actor.language}
+def me(actor: Actor) -> MeOut:
+    return MeOut(id=actor.id, username=actor.username, display_name=actor.display_name, role=actor.role,
+                 branch_id=actor.branch_id, language=actor.language)
 
 
 @post("/login", exclude_from_auth=True, operation_id="sign_in", summary="Sign in with username and password")
-async def sign_in(request: Request, data: JSONBody[Login]) -> Response:
+async def sign_in(request: Request, data: JSONBody[Login]) -> Response[SessionOut]:
     if not same_origin(request):
         raise Forbidden("Sign-in from another site is not allowed")
     settings = settings_of(request)
     result = await services.sign_in(data.username, data.password, ip=peer_ip(request),
                                     user_agent=request.headers.get("user-agent", ""), settings=settings,
                                     replaces=request.cookies.get(SESSION_COOKIE))
-    return Response({"user": me(result.actor), "csrf_token": result.csrf_token},
+    return Response(SessionOut(user=me(result.actor), csrf_token=result.csrf_token),
                     cookies=session_cookies(settings, result.token))
 
 
@@ -48,26 +54,25 @@ def device_header(request: Request) -> uuid.UUID | None:
 
 @post("/logout", operation_id="sign_out", status_code=200,
       summary="Sign out (ends the session on the server; with X-Device-Id, that device's push subscription too)")
-async def sign_out(request: Request) -> Response:
+async def sign_out(request: Request) -> Response[SignedOut]:
     if request.user.session_id is not None:
         await services.sign_out(request.user, device_header(request))
-    return Response({"signed_out": True}, cookies=session_cookies(settings_of(request), None))
+    return Response(SignedOut(signed_out=True), cookies=session_cookies(settings_of(request), None))
 
 
 @get("/me", operation_id="who_am_i", summary="The signed-in user and the CSRF token for writes")
-async def who_am_i(request: Request) -> dict[str, Any]:
-    return {"user": me(request.user), "csrf_token": request.user.csrf_token}
+async def who_am_i(request: Request) -> SessionOut:
+    return SessionOut(user=me(request.user), csrf_token=request.user.csrf_token)
 
 
 @get("/tokens", operation_id="list_api_tokens", summary="Your API tokens")
-async def list_tokens(request: Request) -> list[dict[str, Any]]:
+async def list_tokens(request: Request) -> list[ApiTokenOut]:
     return await services.list_api_tokens(request.user)
 
 
 @post("/tokens", operation_id="create_api_token", summary="Create an API token (shown once)")
-async def create_token(request: Request, data: JSONBody[TokenCreate]) -> dict[str, Any]:
-    secret, token = await services.create_api_token(request.user, data.name)
-    return {**token, "token": secret}
+async def create_token(request: Request, data: JSONBody[TokenCreate]) -> ApiTokenCreated:
+    return await services.create_api_token(request.user, data.name)
 
 
 @delete("/tokens/{token_id:uuid}", operation_id="revoke_api_token", summary="Revoke an API token",
@@ -78,7 +83,7 @@ async def revoke_token(request: Request, token_id: uuid.UUID) -> None:
 
 @put("/devices/{device_id:uuid}", operation_id="register_device", summary="Register or refresh this browser install",
      opt={"authorize": "a new id the device made: the service answers a taken id"})
-async def register_device(request: Request, device_id: uuid.UUID, data: JSONBody[DeviceTouch]) -> dict[str, Any]:
+async def register_device(request: Request, device_id: uuid.UUID, data: JSONBody[DeviceTouch]) -> DeviceOut:
     return await services.touch_device(request.user, device_id, data.label)
 
 

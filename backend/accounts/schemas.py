@@ -110,3 +110,56 @@ class BranchOut(msgspec.Struct, kw_only=True):
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int
+
+
+class MeOut(msgspec.Struct, kw_only=True):
+    """The signed-in user as the app needs it."""
+
+    id: uuid.UUID
+    username: str
+    display_name: str
+    role: str
+    branch_id: uuid.UUID
+    language: str
+
+
+class SessionOut(msgspec.Struct, kw_only=True):
+    """Who is signed in, and the token to send as X-CSRF-Token with every write."""
+
+    user: MeOut
+    csrf_token: str
+
+
+class SignedOut(msgspec.Struct, kw_only=True):
+    signed_out: bool
+
+
+class ApiTokenOut(msgspec.Struct, kw_only=True):
+    """An API token as listed: its first characters only, never the secret."""
+
+    id: uuid.UUID
+    name: str
+    prefix: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+
+class ApiTokenCreated(msgspec.Struct, kw_only=True):
+    """A new API token: `token` is the secret, shown this once."""
+
+    id: uuid.UUID
+    name: str
+    prefix: str
+    token: str
+
+
+class DeviceOut(msgspec.Struct, kw_only=True):
+    """A browser install of the signed-in user (`user` is the user's id)."""
+
+    id: uuid.UUID
+    user: uuid.UUID
+    label: str
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+    version: int

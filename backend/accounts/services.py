@@ -18,7 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from backend import access, db, records
 from backend.access import Actor
 from backend.accounts.org import BRANCHES
-from backend.accounts.schemas import BranchOut, UserOut
+from backend.accounts.schemas import ApiTokenCreated, ApiTokenOut, BranchOut, DeviceOut, UserOut
 from backend.accounts.tables import ApiToken, Branch, Device, LoginAttempt, Session, User
 from backend.audit.services import record_change
 from backend.errors import Forbidden, Invalid, NotFound, TooMany, Unauthorized
@@ -175,7 +175,7 @@ async def sign_out(actor: Actor, device_id: uuid.UUID | None = None) -> None:
             await forget_device_on_sign_out(actor, device_id)
 
 
-async def create_api_token(actor: Actor, name: str) -> tuple[str, dict[str, Any]]:
+async def create_api_token(actor: Actor, name: str) -> ApiTokenCreated:
     """Returns the token once; only its SHA-256 is stored."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user=actor.id, name=name.strip()[:100] or "token", prefix=secret[:12], token_hash=sha256(secret))
@@ -184,13 +184,14 @@ async def create_api_token(actor: Actor, name: str) -> tuple[str, dict[str, Any]
         await record_change(actor_id=actor.id, action="create", table="api_tokens", row_id=token.id,
                             after={"name": token.name, "prefix": token.prefix}, branch_id=actor.branch_id,
                             owner_id=actor.id)
-    return secret, {"id": token.id, "name": token.name, "prefix": token.prefix}
+    return ApiTokenCreated(id=token.id, name=token.name, prefix=token.prefix, token=secret)
 
 
-async def list_api_tokens(actor: Actor) -> list[dict[str, Any]]:
-    return await access.scope(ApiToken.select(
+async def list_api_tokens(actor: Actor) -> list[ApiTokenOut]:
+    rows = await access.scope(ApiToken.select(
         ApiToken.id, ApiToken.name, ApiToken.prefix, ApiToken.created_at, ApiToken.last_used_at, ApiToken.revoked_at
     ), actor, "api_token").order_by(ApiToken.created_at)
+    return [ApiTokenOut(**row) for row in rows]
 
 
 async def revoke_api_token(actor: Actor, token_id: uuid.UUID) -> None:
@@ -269,7 +270,7 @@ async def update_user(actor: Actor, user_id: uuid.UUID, version: int, changes: d
     return records.to_api(USER_SPEC, actor, after)
 
 
-async def touch_device(actor: Actor, device_id: uuid.UUID, label: str) -> dict[str, Any]:
+async def touch_device(actor: Actor, device_id: uuid.UUID, label: str) -> DeviceOut:
     """Register or refresh this browser install for the signed-in user."""
     async with db.write_transaction():
         row = await Device.select().where(Device.id == device_id).first()
@@ -283,7 +284,7 @@ async def touch_device(actor: Actor, device_id: uuid.UUID, label: str) -> dict[s
             await Device.update({Device.last_seen_at: records.now(), Device.label: label[:100] or row["label"]}).where(
                 Device.id == device_id
             )
-    return await Device.select().where(Device.id == device_id).first()
+    return DeviceOut(**await Device.select().where(Device.id == device_id).first())
 
 
 SYSTEM = Actor(id=uuid.UUID(int=0), role="admin", branch_id=uuid.UUID(int=0), username="system")

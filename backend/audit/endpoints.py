@@ -1,11 +1,11 @@
 import datetime as dt
 import uuid
-from typing import Any
 
 from litestar import Request, Router, get
 from litestar.params import Parameter
 
 from backend.audit import read
+from backend.audit.schemas import ChangePage
 
 
 @get("/", operation_id="list_changes", summary="The change log, filtered by record, actor and time")
@@ -18,10 +18,9 @@ async def list_changes(
     until: dt.datetime | None = None,
     after_seq: int = Parameter(default=0, ge=0),
     limit: int = Parameter(default=100, ge=1, le=500),
-) -> dict[str, Any]:
-    items = await read.list_changes(request.user, table=table, row_id=row_id, actor_id=actor_id, since=since,
-                                    until=until, after_seq=after_seq, limit=limit)
-    return {"items": items, "next_after_seq": items[-1]["seq"] if items else after_seq}
+) -> ChangePage:
+    return await read.change_page(request.user, table=table, row_id=row_id, actor_id=actor_id, since=since,
+                                  until=until, after_seq=after_seq, limit=limit)
 
 
 audit_router = Router(path="/api/audit", route_handlers=[list_changes], tags=["audit"])

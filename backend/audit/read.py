@@ -6,8 +6,11 @@ import datetime as dt
 import uuid
 from typing import Any
 
+import msgspec
+
 from backend import access
 from backend.access import Actor
+from backend.audit.schemas import ChangeOut, ChangePage
 from backend.audit.tables import ChangeLog
 
 
@@ -36,3 +39,21 @@ async def list_changes(
     if until:
         query = query.where(ChangeLog.at < until)
     return await query.order_by(ChangeLog.seq).limit(limit)
+
+
+async def change_page(
+    actor: Actor,
+    *,
+    table: str | None = None,
+    row_id: str | None = None,
+    actor_id: uuid.UUID | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    after_seq: int = 0,
+    limit: int = 100,
+) -> ChangePage:
+    """`list_changes` as the feed answers it: the rows and the `after_seq` to send next."""
+    rows = await list_changes(actor, table=table, row_id=row_id, actor_id=actor_id, since=since, until=until,
+                              after_seq=after_seq, limit=limit)
+    items = [msgspec.convert(row, ChangeOut, strict=False) for row in rows]
+    return ChangePage(items=items, next_after_seq=items[-1].seq if items else after_seq)

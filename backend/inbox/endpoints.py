@@ -1,18 +1,12 @@
 import uuid
-from typing import Any
 
-import msgspec
 from litestar import Request, Router, get, post
 from litestar.params import JSONBody, Parameter
 
 from backend.crud import record_opt
 from backend.inbox import services
+from backend.inbox.schemas import InboxItemOut, InboxPage, MarkedRead, ReadAll, UnreadCount
 from backend.records import MAX_PAGE
-from backend.schemas import Timestamp
-
-
-class ReadAll(msgspec.Struct, forbid_unknown_fields=True):
-    up_to: Timestamp | None = None  # only items created up to this time (what the user has seen)
 
 
 @get("/", operation_id="list_inbox", summary="Your inbox, newest first, with the unread count")
@@ -21,23 +15,23 @@ async def list_inbox(
     unread: bool = False,
     limit: int = Parameter(default=50, ge=1, le=MAX_PAGE),
     offset: int = Parameter(default=0, ge=0),
-) -> dict[str, Any]:
+) -> InboxPage:
     return await services.list_items(request.user, unread_only=unread, limit=limit, offset=offset)
 
 
 @get("/unread-count", operation_id="count_unread_inbox", summary="How many inbox items you have not read")
-async def unread_count(request: Request) -> dict[str, int]:
-    return {"unread": await services.unread_count(request.user)}
+async def unread_count(request: Request) -> UnreadCount:
+    return UnreadCount(unread=await services.unread_count(request.user))
 
 
 @post("/{item_id:uuid}/read", opt=record_opt("notification", "item_id"),
       operation_id="mark_inbox_item_read", status_code=200, summary="Mark one item read")
-async def mark_read(request: Request, item_id: uuid.UUID) -> dict[str, Any]:
+async def mark_read(request: Request, item_id: uuid.UUID) -> InboxItemOut:
     return await services.mark_read(request.user, item_id)
 
 
 @post("/read-all", operation_id="mark_inbox_read", status_code=200, summary="Mark all (or all up to a time) read")
-async def mark_all_read(request: Request, data: JSONBody[ReadAll]) -> dict[str, Any]:
+async def mark_all_read(request: Request, data: JSONBody[ReadAll]) -> MarkedRead:
     return await services.mark_all_read(request.user, data.up_to)
 
 

@@ -9,21 +9,22 @@ from typing import Any
 from backend import access, db, records
 from backend.access import Actor
 from backend.audit.services import record_changes
+from backend.inbox.schemas import InboxItemOut, InboxPage, MarkedRead
 from notifications.tables import InboxItem
 
 COLUMNS = (InboxItem.id, InboxItem.kind, InboxItem.title, InboxItem.body, InboxItem.link, InboxItem.topic,
            InboxItem.urgency, InboxItem.source_id, InboxItem.read_at, InboxItem.created_at)
 
 
-def _to_api(row: dict[str, Any]) -> dict[str, Any]:
-    return {**row, "read": row["read_at"] is not None}
+def _to_api(row: dict[str, Any]) -> InboxItemOut:
+    return InboxItemOut(**row, read=row["read_at"] is not None)
 
 
 async def unread_count(actor: Actor) -> int:
     return await access.scope(InboxItem.count(), actor, "notification").where(InboxItem.read_at.is_null())
 
 
-async def list_items(actor: Actor, *, unread_only: bool = False, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+async def list_items(actor: Actor, *, unread_only: bool = False, limit: int = 50, offset: int = 0) -> InboxPage:
     """Newest first, with the unread count for the badge."""
     query = access.scope(InboxItem.select(*COLUMNS), actor, "notification")
     count = access.scope(InboxItem.count(), actor, "notification")
@@ -31,8 +32,8 @@ async def list_items(actor: Actor, *, unread_only: bool = False, limit: int = 50
         query, count = query.where(InboxItem.read_at.is_null()), count.where(InboxItem.read_at.is_null())
     query = query.order_by(InboxItem.created_at, ascending=False).order_by(InboxItem.id)
     rows = await query.limit(limit).offset(offset)
-    return {"items": [_to_api(r) for r in rows], "total": await count, "unread": await unread_count(actor),
-            "limit": limit, "offset": offset}
+    return InboxPage(items=[_to_api(r) for r in rows], total=await count, unread=await unread_count(actor),
+                     limit=limit, offset=offset)
 
 
 async def _mark(actor: Actor, clause: Any, at: dt.datetime) -> list[uuid.UUID]:
@@ -45,7 +46,7 @@ async def _mark(actor: Actor, clause: Any, at: dt.datetime) -> list[uuid.UUID]:
     return ids
 
 
-async def mark_read(actor: Actor, item_id: uuid.UUID, at: dt.datetime | None = None) -> dict[str, Any]:
+async def mark_read(actor: Actor, item_id: uuid.UUID, at: dt.datetime | None = None) -> InboxItemOut:
     """Mark one item read (again is fine: it stays read with its first time)."""
     at = at or records.now()
     async with db.write_transaction():
@@ -58,10 +59,10 @@ async def mark_read(actor: Actor, item_id: uuid.UUID, at: dt.datetime | None = N
 
 async def mark_all_read(
     actor: Actor, up_to: dt.datetime | None = None, at: dt.datetime | None = None
-) -> dict[str, Any]:
+) -> MarkedRead:
     """Mark every unread item read, or only those created up to `up_to` (what the user has actually seen)."""
     at = at or records.now()
     clause = InboxItem.created_at <= (up_to or at)
     async with db.write_transaction():
         ids = await _mark(actor, clause, at)
-    return {"marked": len(ids), "unread": await unread_count(actor)}
+    return MarkedRead(marked=len(ids), unread=await unread_count(actor))

@@ -7,12 +7,15 @@ import datetime as dt
 import uuid
 from typing import Any
 
+import msgspec
+
 from backend import access, db, records
 from backend.access import Actor
 from backend.audit.services import record_change, record_changes
 from backend.errors import Conflict, Invalid, NotFound
 from backend.lifecycle import messages
 from backend.lifecycle.parties import Staff, ensure_participants, load_people
+from backend.lifecycle.schemas import MilestoneOut, NudgeOut
 from backend.lifecycle.stages import cancel_timers, insert_many, load, lock_project, plan_timers
 from backend.lifecycle.tables import Milestone, Timer
 from backend.projects.specs import PROJECT_SPEC
@@ -31,6 +34,11 @@ def milestone_to_api(actor: Actor, row: dict[str, Any], now: dt.datetime | None 
     now = now or records.now()
     out["overdue"] = row["state"] == "open" and is_overdue(row["due_at"], now)
     return out
+
+
+def milestone_out(actor: Actor, row: dict[str, Any], now: dt.datetime | None = None) -> MilestoneOut:
+    """The typed reply; joined columns of `row` (`owner_name`, `project_title`) come along."""
+    return msgspec.convert(milestone_to_api(actor, row, now), MilestoneOut, strict=False)
 
 
 async def refresh_rollup(project_ids: list[uuid.UUID]) -> None:
@@ -57,7 +65,7 @@ async def _open_milestone(actor: Actor, action: access.Action, milestone_id: uui
 
 
 async def complete_milestone(actor: Actor, milestone_id: uuid.UUID, version: int, note: str = "",
-                             at: dt.datetime | None = None) -> dict[str, Any]:
+                             at: dt.datetime | None = None) -> MilestoneOut:
     """Check a milestone off; its pending reminder and escalations are cancelled in the same transaction."""
     at = at or records.now()
     async with db.write_transaction():
@@ -69,7 +77,7 @@ async def complete_milestone(actor: Actor, milestone_id: uuid.UUID, version: int
             "state": "done", "done_at": at, "done_by": actor.id, "note": note.strip()}, action="complete")
         await cancel_timers([milestone_id], at)
         await refresh_rollup([row["project"]])
-    return milestone_to_api(actor, after, at)
+    return milestone_out(actor, after, at)
 
 
 async def complete_automatically(project_id: uuid.UUID, rule: str, actor_id: uuid.UUID | None,
@@ -89,7 +97,7 @@ async def complete_automatically(project_id: uuid.UUID, rule: str, actor_id: uui
 
 
 async def reassign_milestone(actor: Actor, milestone_id: uuid.UUID, owner_id: uuid.UUID, version: int,
-                             due_at: dt.datetime | None = None, at: dt.datetime | None = None) -> dict[str, Any]:
+                             due_at: dt.datetime | None = None, at: dt.datetime | None = None) -> MilestoneOut:
     """Give an open milestone to another user of the branch.
 
     Pending timers name their recipients by rule (owner, owner's supervisor, …) and are resolved when they fire,
@@ -127,7 +135,7 @@ async def reassign_milestone(actor: Actor, milestone_id: uuid.UUID, owner_id: uu
                 project=project["title"], stage=(stage.name_zh, stage.name_en), due=after["due_at"],
                 timezone=life.timezone)], at=at)
         await refresh_rollup([row["project"]])
-    return milestone_to_api(actor, after, at)
+    return milestone_out(actor, after, at)
 
 
 async def reassign_project(actor: Actor, project_id: uuid.UUID, owner_id: uuid.UUID, version: int,
@@ -156,7 +164,7 @@ async def reassign_project(actor: Actor, project_id: uuid.UUID, owner_id: uuid.U
 
 
 async def nudge(actor: Actor, resource: str, record_id: uuid.UUID, message: str,
-                at: dt.datetime | None = None) -> dict[str, Any]:
+                at: dt.datetime | None = None) -> NudgeOut:
     """A manager chases the owner of a milestone or a project: an inbox item carrying the manager's words."""
     at = at or records.now()
     message = message.strip()
@@ -183,4 +191,4 @@ async def nudge(actor: Actor, resource: str, record_id: uuid.UUID, message: str,
         await record_change(actor_id=actor.id, action="nudge", table=access.TABLES[resource]._meta.tablename,
                             row_id=record_id, after={"to": owner_id, "message": message, "inbox_item": item_id},
                             branch_id=row["branch"], owner_id=owner_id)
-    return {"notified_user_id": owner_id, "inbox_item_id": item_id, "at": at}
+    return NudgeOut(notified_user_id=owner_id, inbox_item_id=item_id, at=at)

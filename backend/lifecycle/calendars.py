@@ -12,6 +12,7 @@ from backend.access import Actor
 from backend.accounts.tables import Branch
 from backend.audit.services import record_change
 from backend.errors import Conflict, Forbidden, NotFound
+from backend.lifecycle.schemas import CalendarOut
 from backend.lifecycle.tables import BusinessCalendar
 from backend.lifecycle.workhours import WALL_CLOCK, CalendarDef, Deadlines, WorkingHours, check_calendar
 
@@ -34,12 +35,13 @@ async def deadlines_for(branch_id: uuid.UUID, business_hours: bool, timezone: st
     return WorkingHours.of(calendar, timezone or await branch_timezone(branch_id))
 
 
-def _to_api(row: dict[str, Any]) -> dict[str, Any]:
-    return {"id": row["id"], "branch_id": row["branch"], "version": row["version"], "updated_at": row["updated_at"],
-            **msgspec.to_builtins(msgspec.json.decode(row["definition"], type=CalendarDef))}
+def _to_api(row: dict[str, Any]) -> CalendarOut:
+    calendar = msgspec.json.decode(row["definition"], type=CalendarDef)
+    return CalendarOut(id=row["id"], branch_id=row["branch"], version=row["version"], updated_at=row["updated_at"],
+                       **msgspec.structs.asdict(calendar))
 
 
-async def read_calendar(actor: Actor, branch_id: uuid.UUID) -> dict[str, Any]:
+async def read_calendar(actor: Actor, branch_id: uuid.UUID) -> CalendarOut:
     await access.authorize(actor, "read", "branch", branch_id)
     row = await BusinessCalendar.select().where(BusinessCalendar.branch == branch_id).first()
     if row is None:
@@ -53,7 +55,7 @@ async def _current(branch_id: uuid.UUID) -> dict[str, Any] | None:
 
 async def save_calendar(
     actor: Actor, branch_id: uuid.UUID, calendar: CalendarDef, version: int | None
-) -> dict[str, Any]:
+) -> CalendarOut:
     """Create (version omitted) or replace (current version given) the branch's calendar.
 
     A replace goes through `records.apply_update` (`UPDATE … WHERE version = n`), so of two saves from the same

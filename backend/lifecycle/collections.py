@@ -13,13 +13,17 @@ import uuid
 import zoneinfo
 from typing import Any
 
+import msgspec
+
 from backend import access, db, records
 from backend.access import Actor
 from backend.errors import Forbidden, Invalid
 from backend.lifecycle.actions import complete_automatically
 from backend.lifecycle.calendars import branch_timezone
+from backend.lifecycle.schemas import CollectionOut, CollectionRecorded
 from backend.lifecycle.stages import fully_collected, lock_project
 from backend.lifecycle.tables import PAYMENT_METHODS, Collection
+from backend.projects.schemas import ProjectOut
 from backend.projects.specs import PROJECT_SPEC
 
 COLLECTION_SPEC = records.Spec(resource="collection", table=Collection, owner_field=None,
@@ -36,7 +40,7 @@ def check_amount(amount: decimal.Decimal) -> None:
 
 async def record_collection(actor: Actor, project_id: uuid.UUID, *, amount: decimal.Decimal, received_on: dt.date,
                             method: str = "bank_transfer", note: str = "", at: dt.datetime | None = None
-                            ) -> dict[str, Any]:
+                            ) -> CollectionRecorded:
     """Add a payment; the collected total follows, and the full-collection milestone completes itself when the
     contract value is reached. An amount above what is still due is refused (422), nothing written."""
     at = at or records.now()
@@ -66,17 +70,23 @@ async def record_collection(actor: Actor, project_id: uuid.UUID, *, amount: deci
         completed = []
         if fully_collected(after):
             completed = await complete_automatically(project_id, "full_collection", actor.id, at)
-    return {"collection": records.to_api(COLLECTION_SPEC, actor, created),
-            "project": records.to_api(PROJECT_SPEC, actor, after), "completed_milestone_ids": completed}
+    return CollectionRecorded(collection=collection_out(actor, created),
+                              project=msgspec.convert(records.to_api(PROJECT_SPEC, actor, after), ProjectOut,
+                                                      strict=False),
+                              completed_milestone_ids=completed)
 
 
-async def list_collections(actor: Actor, project_id: uuid.UUID) -> list[dict[str, Any]]:
+def collection_out(actor: Actor, row: dict[str, Any]) -> CollectionOut:
+    return msgspec.convert(records.to_api(COLLECTION_SPEC, actor, row), CollectionOut, strict=False)
+
+
+async def list_collections(actor: Actor, project_id: uuid.UUID) -> list[CollectionOut]:
     await access.authorize(actor, "read", "project", project_id)
     if not access.can(actor, "list", "collection"):
         raise Forbidden("Your role does not see payments")
     rows = await access.scope(Collection.select().where(Collection.project == project_id), actor, "collection"
                               ).order_by(Collection.received_on).order_by(Collection.created_at)
-    return [records.to_api(COLLECTION_SPEC, actor, row) for row in rows]
+    return [collection_out(actor, row) for row in rows]
 
 
 async def on_contract_value_changed(actor: Actor, project: dict[str, Any]) -> None:

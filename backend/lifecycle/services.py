@@ -10,19 +10,28 @@ import decimal
 import uuid
 from typing import Any
 
+import msgspec
+
 from backend import access, records
 from backend.access import Actor
 from backend.lifecycle import actions, collections, stages, templates, views
 from backend.projects.specs import BUSINESS_LINE_SPEC
 
+PLAIN_TYPES = (dt.datetime, dt.date, uuid.UUID, decimal.Decimal)
+
+
+def plain(reply: Any) -> Any:
+    """A service's typed reply as the dicts and lists screens read (times, ids and amounts stay Python values)."""
+    return msgspec.to_builtins(reply, builtin_types=PLAIN_TYPES)
+
 
 async def my_open_milestones(actor: Actor) -> list[dict[str, Any]]:
     """"My tasks" until the task pool exists: the open milestones the user owns, soonest deadline first."""
-    return (await views.list_milestones(actor, owner_id=actor.id, state="open", limit=100))["items"]
+    return plain((await views.list_milestones(actor, owner_id=actor.id, state="open", limit=100)).items)
 
 
 async def open_milestones_in_scope(actor: Actor, limit: int = 200) -> list[dict[str, Any]]:
-    return (await views.list_milestones(actor, state="open", limit=limit))["items"]
+    return plain((await views.list_milestones(actor, state="open", limit=limit)).items)
 
 
 def can_reassign_milestones(actor: Actor) -> bool:
@@ -52,7 +61,7 @@ async def stage_names_for(actor: Actor, projects: list[dict[str, Any]]) -> dict[
         elif line_id is not None:
             if line_id not in by_line:
                 current = await templates.read_current(actor, line_id)
-                by_line[line_id] = _names(current["definition"])
+                by_line[line_id] = _names(current.definition)
             out[project["id"]] = by_line[line_id]
     return out
 
@@ -66,16 +75,16 @@ async def templates_overview(actor: Actor) -> list[dict[str, Any]]:
     out = []
     for line in (await records.list_records(actor, BUSINESS_LINE_SPEC, limit=records.MAX_PAGE)).items:
         current = await templates.read_current(actor, line["id"])
-        out.append({"id": current["id"], "number": current["number"], "line_zh": line["name_zh"],
+        out.append({"id": current.id, "number": current.number, "line_zh": line["name_zh"],
                     "line_en": line["name_en"],
-                    "stages": [{"key": k, **v} for k, v in _names(current["definition"]).items()]})
+                    "stages": [{"key": k, **v} for k, v in _names(current.definition).items()]})
     return out
 
 
 async def project_lifecycle(actor: Actor, project: dict[str, Any]) -> dict[str, Any]:
     """Stages (key, zh, en, state done|current|todo), the current stage's milestones, collections, and what the
     actor may do next."""
-    life = await views.project_lifecycle(actor, project["id"])
+    life = plain(await views.project_lifecycle(actor, project["id"]))
     stage_list = [{"key": s["key"], "zh": s["name_zh"], "en": s["name_en"],
                    "state": {"upcoming": "todo"}.get(s["status"], s["status"])} for s in life["stages"]]
     current = life.get("current_stage")

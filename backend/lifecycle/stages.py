@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import msgspec
+
 from backend import access, db, records
 from backend.access import Actor
 from backend.accounts.tables import Branch
@@ -26,6 +28,7 @@ from backend.lifecycle.parties import Person, Staff, ensure_participants, load_p
 from backend.lifecycle.tables import Milestone, StageEntry, Timer
 from backend.lifecycle.templates import definition_of, ensure_template
 from backend.lifecycle.workhours import Deadlines
+from backend.projects.schemas import ProjectOut
 from backend.projects.specs import PROJECT_SPEC
 from backend.projects.tables import Project
 from notifications import Notice, notify
@@ -261,7 +264,7 @@ async def _guard(life: Lifecycle, stage: StageDef) -> None:
 
 
 async def transition(actor: Actor, project_id: uuid.UUID, version: int, action: str, *, to_stage: str | None = None,
-                     note: str = "", at: dt.datetime | None = None) -> dict[str, Any]:
+                     note: str = "", at: dt.datetime | None = None) -> ProjectOut:
     """`advance`, `send_back` (to an earlier stage), `won` or `lost`; guards are checked before anything changes."""
     at = at or records.now()
     note = note.strip()
@@ -306,4 +309,4 @@ async def transition(actor: Actor, project_id: uuid.UUID, version: int, action: 
             raise Invalid(f"Unknown transition {action!r}", field="action")
         after = await records.apply_update(actor, PROJECT_SPEC, project_id, version, changes, action=action)
         await notify(life.notices, at=at)
-    return records.to_api(PROJECT_SPEC, actor, after)
+    return msgspec.convert(records.to_api(PROJECT_SPEC, actor, after), ProjectOut, strict=False)

@@ -21,6 +21,7 @@ from backend.audit.services import record_change
 from backend.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.lifecycle import definitions
 from backend.lifecycle.definitions import TemplateDef
+from backend.lifecycle.schemas import TemplateVersionOut
 from backend.lifecycle.seeds import seed_for
 from backend.projects.tables import BusinessLine, TemplateVersion
 
@@ -114,22 +115,22 @@ async def ensure_template(business_line_id: uuid.UUID) -> dict[str, Any]:
     return await _stored(row["id"], definition, None)
 
 
-def to_api(row: dict[str, Any], definition: TemplateDef | None = None) -> dict[str, Any]:
-    out = {"id": row["id"], "business_line_id": row["business_line"], "number": row["number"],
-           "created_at": row["created_at"], "created_by_id": row["created_by"], "note": row["note"]}
+def to_api(row: dict[str, Any], definition: TemplateDef | None = None) -> TemplateVersionOut:
+    out = TemplateVersionOut(id=row["id"], business_line_id=row["business_line"], number=row["number"],
+                             created_at=row["created_at"], created_by_id=row["created_by"], note=row["note"])
     if definition is not None:
-        out["definition"] = definition
+        out.definition = definition
     return out
 
 
-async def read_current(actor: Actor, business_line_id: uuid.UUID) -> dict[str, Any]:
+async def read_current(actor: Actor, business_line_id: uuid.UUID) -> TemplateVersionOut:
     """The template new projects of the line get (the seed, unstored, until the first project or edit)."""
     await access.authorize(actor, "read", "business_line", business_line_id)
     row, definition = await _current_or_seed(business_line_id)
     return to_api(row, definition)
 
 
-async def read_version(actor: Actor, version_id: uuid.UUID) -> dict[str, Any]:
+async def read_version(actor: Actor, version_id: uuid.UUID) -> TemplateVersionOut:
     try:
         await access.authorize(actor, "read", "template_version", version_id)
     except NotFound:
@@ -142,7 +143,7 @@ async def read_version(actor: Actor, version_id: uuid.UUID) -> dict[str, Any]:
     return to_api(row, await definition_of(version_id))
 
 
-async def _unstored_seed(actor: Actor, version_id: uuid.UUID) -> dict[str, Any] | None:
+async def _unstored_seed(actor: Actor, version_id: uuid.UUID) -> TemplateVersionOut | None:
     """The seed version a line shows before it is stored, found by its derived id (lines are few)."""
     if not access.can(actor, "read", "template_version"):
         return None
@@ -153,7 +154,7 @@ async def _unstored_seed(actor: Actor, version_id: uuid.UUID) -> dict[str, Any] 
     return None
 
 
-async def list_versions(actor: Actor, business_line_id: uuid.UUID) -> list[dict[str, Any]]:
+async def list_versions(actor: Actor, business_line_id: uuid.UUID) -> list[TemplateVersionOut]:
     await access.authorize(actor, "read", "business_line", business_line_id)
     rows = await TemplateVersion.select(*SUMMARY).where(TemplateVersion.business_line == business_line_id).order_by(
         TemplateVersion.number, ascending=False)
@@ -171,7 +172,7 @@ async def _check_named_users(definition: TemplateDef) -> None:
 
 
 async def save_template(actor: Actor, business_line_id: uuid.UUID, definition: TemplateDef | dict, based_on: int,
-                        note: str = "") -> dict[str, Any]:
+                        note: str = "") -> TemplateVersionOut:
     """Store the next version. `based_on` is the number the admin edited; anything else means someone saved first."""
     if not access.can(actor, "create", "template_version"):
         raise Forbidden("Only admins edit lifecycle templates")

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post
 from litestar.datastructures import ETag
-from litestar.params import Parameter
 from litestar.response import File
 
-from backend import records
-from backend.crud import parse_filters, record_opt
+from backend.crud import Limit, Offset, parse_filters, record_opt
 from backend.errors import Invalid
 from backend.photos import services
-from backend.photos.schemas import parse_upload_fields
+from backend.photos.schemas import PhotoOut, parse_upload_fields
 from backend.photos.upload import FILE_FIELD, read_upload
+from backend.service import Page
 from backend.web import settings_of
 
 CACHE_CONTROL = "private, max-age=86400"
@@ -35,7 +33,7 @@ FILE_HEADERS = {
                   "file's EXIF GPS when no coordinates are sent; false: store no location); and the `file` part. "
                   "413 above the upload limit, 415 for files that are not JPEG/PNG/WebP/HEIC, 422 for corrupt, "
                   "empty or too-many-pixel images.")
-async def upload_photo(request: Request) -> Response[dict[str, Any]]:
+async def upload_photo(request: Request) -> Response[PhotoOut]:
     settings = settings_of(request)
     form = await read_upload(request.stream(), content_type=request.headers.get("content-type", ""),
                              content_length=request.content_length, max_file_bytes=settings.upload_max_bytes)
@@ -50,19 +48,14 @@ async def upload_photo(request: Request) -> Response[dict[str, Any]]:
 
 
 @get("/", operation_id="list_photo", summary="List photos visible to you (filter by visit_id, project_id, note_id)")
-async def list_photos(
-    request: Request,
-    limit: int = Parameter(default=50, ge=1, le=records.MAX_PAGE),
-    offset: int = Parameter(default=0, ge=0),
-) -> dict[str, Any]:
+async def list_photos(request: Request, limit: int = Limit, offset: int = Offset) -> Page[PhotoOut]:
     filters = parse_filters(services.PHOTO_SPEC, request.query_params)
-    page = await services.list_photos(request.user, filters=filters, limit=limit, offset=offset)
-    return {"items": page.items, "total": page.total, "limit": page.limit, "offset": page.offset}
+    return await services.list_photos(request.user, filters=filters, limit=limit, offset=offset)
 
 
 @get("/{photo_id:uuid}", opt=record_opt("photo", "photo_id"),
      operation_id="read_photo", summary="A photo's metadata and file URLs")
-async def read_photo(request: Request, photo_id: uuid.UUID) -> dict[str, Any]:
+async def read_photo(request: Request, photo_id: uuid.UUID) -> PhotoOut:
     return await services.get_photo(request.user, photo_id)
 
 

@@ -1,4 +1,4 @@
-"""The upload form's text fields, parsed into typed values; each error names its field."""
+"""The upload form's text fields, parsed into typed values (each error names its field), and the photo reply."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import math
 import uuid
 from dataclasses import dataclass
 from typing import Literal
+
+import msgspec
 
 from backend.errors import Invalid
 
@@ -89,3 +91,44 @@ def parse_upload_fields(fields: dict[str, str]) -> PhotoUpload:
         location_allowed=parse_bool("location_allowed", given["location_allowed"])
         if "location_allowed" in given else None,
     )
+
+
+class PhotoUrls(msgspec.Struct, kw_only=True):
+    """Where to fetch the files; `original` only while originals are kept."""
+
+    display: str
+    thumbnail: str
+    original: str | None
+
+
+class PhotoOut(msgspec.Struct, kw_only=True):
+    """A photo's metadata: exactly one of `visit_id`, `project_id`, `note_id` is set; sizes in bytes and pixels."""
+
+    id: uuid.UUID
+    branch_id: uuid.UUID
+    owner_id: uuid.UUID
+    visit_id: uuid.UUID | None
+    project_id: uuid.UUID | None
+    note_id: uuid.UUID | None
+    display_sha256: str
+    display_bytes: int
+    display_width: int
+    display_height: int
+    thumb_sha256: str
+    thumb_bytes: int
+    thumb_width: int
+    thumb_height: int
+    original_sha256: str | None
+    original_bytes: int | None
+    source_sha256: str
+    source_format: str
+    source_bytes: int
+    source_width: int
+    source_height: int
+    taken_at: dt.datetime | None
+    latitude: float | None
+    longitude: float | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+    urls: PhotoUrls

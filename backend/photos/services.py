@@ -26,8 +26,9 @@ import anyio
 from backend import access, db, records
 from backend.access import Actor
 from backend.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError, UnsupportedMediaType
-from backend.photos.schemas import Parent
+from backend.photos.schemas import Parent, PhotoOut
 from backend.photos.tables import Photo
+from backend.service import ListQuery, Page, Resource
 from backend.settings import Settings
 from media.budget import MemoryBudget
 from media.errors import MediaError, UnsupportedMedia
@@ -36,10 +37,17 @@ from media.store import DEFAULT_GRACE_SECONDS, GcReport, MediaStore
 
 log = logging.getLogger("ipms.photos")
 
+def _urls(row: dict[str, Any]) -> dict[str, Any]:
+    base = f"/api/photos/{row['id']}"
+    return {"urls": {"display": f"{base}/display", "thumbnail": f"{base}/thumbnail",
+                     "original": f"{base}/original" if row.get("original_sha256") else None}}
+
+
 PHOTO_SPEC = records.Spec(
     resource="photo", table=Photo,
-    filters={"visit": uuid.UUID, "project": uuid.UUID, "note": uuid.UUID, "owner": uuid.UUID},
+    filters={"visit": uuid.UUID, "project": uuid.UUID, "note": uuid.UUID, "owner": uuid.UUID}, computed=_urls,
 )
+PHOTOS = Resource(PHOTO_SPEC, PhotoOut)
 VARIANT_COLUMNS = {"display": "display_sha256", "thumbnail": "thumb_sha256", "original": "original_sha256"}
 EARLIEST_CAPTURE = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
 CLOCK_SKEW = dt.timedelta(days=1)
@@ -50,7 +58,7 @@ INGEST_THREADS = anyio.CapacityLimiter(16)
 
 @dataclass(frozen=True)
 class IngestedPhoto:
-    photo: dict[str, Any]
+    photo: PhotoOut
     created: bool  # False: this id was uploaded before and `photo` is that record
 
 
@@ -73,18 +81,8 @@ class MediaGcResult:
     missing: list[MissingFile]
 
 
-def photo_to_api(actor: Actor, row: dict[str, Any]) -> dict[str, Any]:
-    return _with_urls(records.to_api(PHOTO_SPEC, actor, row))
-
-
-def _with_urls(item: dict[str, Any]) -> dict[str, Any]:
-    base = f"/api/photos/{item['id']}"
-    item["urls"] = {
-        "display": f"{base}/display",
-        "thumbnail": f"{base}/thumbnail",
-        "original": f"{base}/original" if item.get("original_sha256") else None,
-    }
-    return item
+def photo_to_api(actor: Actor, row: dict[str, Any]) -> PhotoOut:
+    return PHOTOS.output(actor, row)
 
 
 async def ingest_photo(
@@ -168,7 +166,7 @@ def _plausible(value: dt.datetime | None) -> dt.datetime | None:
     return value
 
 
-async def _earlier_upload(actor: Actor, existing: dict[str, Any], parent: Parent) -> dict[str, Any]:
+async def _earlier_upload(actor: Actor, existing: dict[str, Any], parent: Parent) -> PhotoOut:
     """A repeated id is a retry of the same upload, or a client bug we must not paper over."""
     if existing["owner"] != actor.id:
         raise Conflict("That photo id is already taken; make a new one", field="id")
@@ -238,15 +236,14 @@ def _store_files(media_dir: Path, result: IngestResult) -> None:
             store.put(variant.data)
 
 
-async def get_photo(actor: Actor, photo_id: uuid.UUID) -> dict[str, Any]:
-    return _with_urls(await records.get_record(actor, PHOTO_SPEC, photo_id))
+async def get_photo(actor: Actor, photo_id: uuid.UUID) -> PhotoOut:
+    return await PHOTOS.get(actor, photo_id)
 
 
 async def list_photos(
     actor: Actor, *, filters: dict[str, Any] | None = None, limit: int = 50, offset: int = 0
-) -> records.Page:
-    page = await records.list_records(actor, PHOTO_SPEC, filters=filters, limit=limit, offset=offset)
-    return records.Page([_with_urls(item) for item in page.items], page.total, page.limit, page.offset)
+) -> Page[PhotoOut]:
+    return await PHOTOS.list(actor, ListQuery(filters=filters or {}, limit=limit, offset=offset))
 
 
 async def delete_photo(actor: Actor, photo_id: uuid.UUID) -> None:

@@ -1,23 +1,30 @@
 import uuid
-from typing import Any
 
 from litestar import Request, Router, delete, get, put
 from litestar.params import JSONBody
 
 from backend.crud import record_opt
 from backend.push import services
-from backend.push.schemas import PreferencesIn, SubscriptionIn
+from backend.push.schemas import (
+    DeliveryCountsOut,
+    PreferencesIn,
+    PreferencesOut,
+    PushDeviceOut,
+    PushKeyOut,
+    SubscriptionIn,
+    SubscriptionOut,
+)
 from backend.web import settings_of
 
 
 @get("/key", operation_id="push_public_key", summary="The VAPID public key (the browser's applicationServerKey)")
-async def public_key(request: Request) -> dict[str, str]:
-    return {"public_key": services.vapid_keys(settings_of(request)).application_server_key}
+async def public_key(request: Request) -> PushKeyOut:
+    return PushKeyOut(public_key=services.vapid_keys(settings_of(request)).application_server_key)
 
 
 @put("/subscription", operation_id="register_push_subscription", status_code=200,
      summary="Register this browser's push subscription on your device record")
-async def register_subscription(request: Request, data: JSONBody[SubscriptionIn]) -> dict[str, Any]:
+async def register_subscription(request: Request, data: JSONBody[SubscriptionIn]) -> SubscriptionOut:
     return await services.register_subscription(request.user, data, settings_of(request))
 
 
@@ -27,7 +34,7 @@ async def remove_subscription(request: Request, device_id: uuid.UUID) -> None:
 
 
 @get("/devices", operation_id="list_push_devices", summary="Your devices and whether each receives pushes")
-async def list_devices(request: Request) -> list[dict[str, Any]]:
+async def list_devices(request: Request) -> list[PushDeviceOut]:
     return await services.list_devices(request.user)
 
 
@@ -38,18 +45,18 @@ async def remove_device(request: Request, device_id: uuid.UUID) -> None:
 
 
 @get("/preferences", operation_id="get_push_preferences", summary="Which kinds push to you, and your quiet hours")
-async def get_preferences(request: Request) -> dict[str, Any]:
+async def get_preferences(request: Request) -> PreferencesOut:
     return await services.get_preferences(request.user)
 
 
 @put("/preferences", operation_id="set_push_preferences", status_code=200,
      summary="Choose which kinds push (escalations stay on for managers) and quiet hours")
-async def set_preferences(request: Request, data: JSONBody[PreferencesIn]) -> dict[str, Any]:
+async def set_preferences(request: Request, data: JSONBody[PreferencesIn]) -> PreferencesOut:
     return await services.update_preferences(request.user, data)
 
 
 @get("/deliveries", operation_id="push_delivery_counts", summary="Push deliveries by status (administrators)")
-async def delivery_counts(request: Request) -> dict[str, Any]:
+async def delivery_counts(request: Request) -> DeliveryCountsOut:
     return await services.delivery_counts(request.user)
 
 

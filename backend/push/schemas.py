@@ -1,7 +1,9 @@
-"""Request bodies of the push API (a browser's `PushSubscription.toJSON()` plus the device it belongs to)."""
+"""Request bodies of the push API (a browser's `PushSubscription.toJSON()` plus the device it belongs to) and its
+replies."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Annotated
 
@@ -37,3 +39,41 @@ class PreferencesIn(msgspec.Struct, forbid_unknown_fields=True):
 
     kinds: dict[str, bool] = msgspec.field(default_factory=dict)
     quiet_hours: QuietHours | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class PushKeyOut(msgspec.Struct, kw_only=True):
+    public_key: str
+
+
+class SubscriptionOut(msgspec.Struct, kw_only=True):
+    device_id: uuid.UUID
+    subscribed: bool
+    push_service: str
+
+
+class PushDeviceOut(msgspec.Struct, kw_only=True):
+    """One of the caller's devices; `push_service` is the host its subscription points at (never the keys)."""
+
+    id: uuid.UUID
+    label: str
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+    subscribed: bool
+    push_service: str | None
+    subscribed_at: dt.datetime | None
+
+
+class PreferencesOut(msgspec.Struct, kw_only=True):
+    """`kinds`: every kind → whether it pushes; `locked`: kinds the role cannot switch off."""
+
+    kinds: dict[str, bool]
+    locked: list[str]
+    quiet_hours: QuietHours | None
+    timezone: str
+
+
+class DeliveryCountsOut(msgspec.Struct, kw_only=True):
+    """Deliveries by status (every status present) and the number of subscribed devices."""
+
+    counts: dict[str, int]
+    subscriptions: int

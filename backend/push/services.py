@@ -23,7 +23,15 @@ from backend.access import Actor
 from backend.accounts.tables import Branch, Device, User
 from backend.audit.services import record_change
 from backend.errors import Forbidden, Invalid, NotFound
-from backend.push.schemas import PreferencesIn, SubscriptionIn
+from backend.push.schemas import (
+    DeliveryCountsOut,
+    PreferencesIn,
+    PreferencesOut,
+    PushDeviceOut,
+    QuietHours,
+    SubscriptionIn,
+    SubscriptionOut,
+)
 from backend.settings import Settings, SettingsError
 from notifications import Notice, notify
 from notifications.push.keys import VapidKeys, b64url_decode, load_or_create_keys, parse_public_key
@@ -113,7 +121,7 @@ async def _delete_subscriptions(actor: Actor, where: Any) -> int:
     return len(removed)
 
 
-async def register_subscription(actor: Actor, data: SubscriptionIn, settings: Settings) -> dict[str, Any]:
+async def register_subscription(actor: Actor, data: SubscriptionIn, settings: Settings) -> SubscriptionOut:
     """Store the browser's subscription on the caller's device record (one per device; one row per endpoint:
     a browser registered under another device record or user moves here)."""
     endpoint = check_endpoint(data.endpoint, settings)
@@ -149,7 +157,7 @@ async def register_subscription(actor: Actor, data: SubscriptionIn, settings: Se
             await record_change(actor_id=actor.id, action="update", table="push_subscriptions",
                                 row_id=current["id"], before=_logged(current), after=_logged(after),
                                 branch_id=actor.branch_id, owner_id=actor.id)
-    return {"device_id": device_id, "subscribed": True, "push_service": push_service(endpoint)}
+    return SubscriptionOut(device_id=device_id, subscribed=True, push_service=push_service(endpoint))
 
 
 async def remove_subscription(actor: Actor, device_id: uuid.UUID) -> None:
@@ -166,7 +174,7 @@ async def forget_device_on_sign_out(actor: Actor, device_id: uuid.UUID) -> None:
         await _delete_subscriptions(actor, PushSubscription.device == device_id)
 
 
-async def list_devices(actor: Actor) -> list[dict[str, Any]]:
+async def list_devices(actor: Actor) -> list[PushDeviceOut]:
     devices = await access.scope(
         Device.select(Device.id, Device.label, Device.created_at, Device.last_seen_at), actor, "device"
     ).order_by(Device.last_seen_at, ascending=False)
@@ -175,23 +183,24 @@ async def list_devices(actor: Actor) -> list[dict[str, Any]]:
         subscriptions = {s["device"]: s for s in await PushSubscription.select(
             PushSubscription.device, PushSubscription.endpoint, PushSubscription.updated_at).where(
             PushSubscription.device.is_in([d["id"] for d in devices]))}
-    return [{**device, "subscribed": device["id"] in subscriptions,
-             "push_service": push_service(subscriptions[device["id"]]["endpoint"]) if device["id"] in subscriptions
-             else None,
-             "subscribed_at": subscriptions[device["id"]]["updated_at"] if device["id"] in subscriptions else None}
+    return [PushDeviceOut(**device, subscribed=device["id"] in subscriptions,
+                          push_service=push_service(subscriptions[device["id"]]["endpoint"])
+                          if device["id"] in subscriptions else None,
+                          subscribed_at=subscriptions[device["id"]]["updated_at"] if device["id"] in subscriptions
+                          else None)
             for device in devices]
 
 
-async def get_preferences(actor: Actor) -> dict[str, Any]:
+async def get_preferences(actor: Actor) -> PreferencesOut:
     row = await access.scope(PushPreference.select(), actor, "push_preference").first()
     branch = await Branch.select(Branch.timezone).where(Branch.id == actor.branch_id).first()
     locked = locked_on(actor.role)
     muted = set(row["muted_kinds"] or ()) if row else set()
     quiet = None
     if row and row["quiet_start"] is not None and row["quiet_end"] is not None:
-        quiet = {"start": format_hhmm(row["quiet_start"]), "end": format_hhmm(row["quiet_end"])}
-    return {"kinds": {kind: kind in locked or kind not in muted for kind in KINDS}, "locked": sorted(locked),
-            "quiet_hours": quiet, "timezone": branch["timezone"] if branch else "UTC"}
+        quiet = QuietHours(start=format_hhmm(row["quiet_start"]), end=format_hhmm(row["quiet_end"]))
+    return PreferencesOut(kinds={kind: kind in locked or kind not in muted for kind in KINDS}, locked=sorted(locked),
+                          quiet_hours=quiet, timezone=branch["timezone"] if branch else "UTC")
 
 
 def _quiet_hours(data: PreferencesIn) -> tuple[int | None, int | None]:
@@ -211,7 +220,7 @@ def _quiet_hours(data: PreferencesIn) -> tuple[int | None, int | None]:
     return start, end
 
 
-async def update_preferences(actor: Actor, data: PreferencesIn) -> dict[str, Any]:
+async def update_preferences(actor: Actor, data: PreferencesIn) -> PreferencesOut:
     """Which kinds push and the quiet hours; managers cannot switch escalations off."""
     locked = locked_on(actor.role)
     for kind, on in data.kinds.items():
@@ -244,14 +253,14 @@ async def update_preferences(actor: Actor, data: PreferencesIn) -> dict[str, Any
     return await get_preferences(actor)
 
 
-async def delivery_counts(actor: Actor) -> dict[str, Any]:
+async def delivery_counts(actor: Actor) -> DeliveryCountsOut:
     """Deliveries by status and the number of subscribed devices (administrators only)."""
     if not access.can(actor, "list", "push_delivery"):
         raise Forbidden("Only administrators see push delivery counts")
     rows = await access.scope(PushDelivery.select(PushDelivery.status, Count(alias="count")), actor,
                               "push_delivery").group_by(PushDelivery.status)
     counts = {state: 0 for state in DELIVERY_STATES} | {r["status"]: r["count"] for r in rows}
-    return {"counts": counts, "subscriptions": await PushSubscription.count()}
+    return DeliveryCountsOut(counts=counts, subscriptions=await PushSubscription.count())
 
 
 async def send_test_push(username: str, settings: Settings, worker: PushWorker | None = None) -> list[dict[str, Any]]:

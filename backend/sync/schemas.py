@@ -1,4 +1,4 @@
-"""Request bodies of `/api/sync/push` and the payload of each operation kind.
+"""Request bodies of `/api/sync/push`, the payload of each operation kind, and the replies of pull and push.
 
 The batch envelope is checked by Litestar (a malformed envelope is a 400 for the whole batch); each operation's
 `data` is checked on its own (`parse_operation`), so one bad operation is `rejected` and the others still apply.
@@ -6,8 +6,9 @@ The batch envelope is checked by Litestar (a malformed envelope is a 400 for the
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -77,3 +78,78 @@ OPERATIONS: dict[str, type[msgspec.Struct]] = {
 def fields_of(data: msgspec.Struct, *leave_out: str) -> dict[str, Any]:
     """The fields the client actually sent (UNSET dropped), without `leave_out`."""
     return {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET and k not in leave_out}
+
+
+# Replies. The field kit reads these keys (pwa/static/fieldkit/sync.js); records stay the JSON API's own records,
+# typed per resource by the resource's `*Out` struct, so here they are plain objects.
+Record = dict[str, Any]
+
+
+class SyncRecords(msgspec.Struct, kw_only=True):
+    """Whole records to upsert, per resource, parents before children (`backend.sync.dataset.RESOURCES`)."""
+
+    client: list[Record]
+    project: list[Record]
+    opportunity: list[Record]
+    visit: list[Record]
+    milestone: list[Record]
+    note: list[Record]
+
+
+class SyncTombstones(msgspec.Struct, kw_only=True):
+    """Ids of records the device holds that left its set: delete them locally."""
+
+    client: list[uuid.UUID]
+    project: list[uuid.UUID]
+    opportunity: list[uuid.UUID]
+    visit: list[uuid.UUID]
+    milestone: list[uuid.UUID]
+    note: list[uuid.UUID]
+
+
+class SyncWindow(msgspec.Struct, kw_only=True):
+    """The visit window the device's set was chosen by."""
+
+    from_: dt.datetime = msgspec.field(name="from")
+    to: dt.datetime
+
+
+class PullAnswer(msgspec.Struct, kw_only=True):
+    """`cursor`: store it with the data and send it next; `reset`: drop every cached record first; `more`: pull
+    again at once."""
+
+    cursor: int
+    reset: bool
+    more: bool
+    records: SyncRecords
+    tombstones: SyncTombstones
+    window: SyncWindow
+    server_time: dt.datetime
+
+
+class OpError(msgspec.Struct, kw_only=True):
+    error: str
+    message: str
+    field: str | None
+
+
+class OpResult(msgspec.Struct, kw_only=True):
+    """One operation's outcome: `record` when applied or a duplicate, `error` when it conflicted or was rejected,
+    `current` (the server's copy, null when there is none to show) with a conflict."""
+
+    op_id: uuid.UUID
+    kind: str
+    status: Literal["applied", "duplicate", "conflict", "rejected"]
+    record: Record | msgspec.UnsetType = msgspec.UNSET
+    error: OpError | msgspec.UnsetType = msgspec.UNSET
+    current: Record | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class PushAnswer(msgspec.Struct, kw_only=True):
+    """Each operation's result in the order sent, and how many ended each way."""
+
+    results: list[OpResult]
+    applied: int
+    duplicate: int
+    conflict: int
+    rejected: int

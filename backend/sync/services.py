@@ -102,7 +102,15 @@ from backend import access, db
 from backend.access import Actor
 from backend.errors import Conflict, NotFound, ServiceError
 from backend.sync import dataset, manifest, notes, operations, schemas
-from backend.sync.schemas import PushOperation
+from backend.sync.schemas import (
+    OpResult,
+    PullAnswer,
+    PushAnswer,
+    PushOperation,
+    SyncRecords,
+    SyncTombstones,
+    SyncWindow,
+)
 from backend.sync.tables import SyncOperation
 
 log = logging.getLogger("ipms.sync")
@@ -110,7 +118,7 @@ PAGE, MAX_PAGE = schemas.PAGE, schemas.MAX_PAGE
 _encoder = msgspec.json.Encoder(decimal_format="string")
 
 
-async def pull(actor: Actor, device_id: uuid.UUID, cursor: int, limit: int = PAGE) -> dict[str, Any]:
+async def pull(actor: Actor, device_id: uuid.UUID, cursor: int, limit: int = PAGE) -> PullAnswer:
     """One page of what the device lacks, and the cursor naming what it holds once it applied the page."""
     await access.authorize(actor, "read", "device", device_id)
     data = await dataset.load(actor)
@@ -144,11 +152,12 @@ async def pull(actor: Actor, device_id: uuid.UUID, cursor: int, limit: int = PAG
             gone[resource].append(record_id)
         else:
             found[resource].append(record)
-    return {"cursor": generation, "reset": reset, "more": len(wanted) > len(page), "records": found,
-            "tombstones": gone, "window": {"from": data.window_from, "to": data.window_to}, "server_time": data.now}
+    return PullAnswer(cursor=generation, reset=reset, more=len(wanted) > len(page), records=SyncRecords(**found),
+                      tombstones=SyncTombstones(**gone), window=SyncWindow(from_=data.window_from, to=data.window_to),
+                      server_time=data.now)
 
 
-async def push(actor: Actor, device_id: uuid.UUID, ops: list[PushOperation]) -> dict[str, Any]:
+async def push(actor: Actor, device_id: uuid.UUID, ops: list[PushOperation]) -> PushAnswer:
     """Apply a device's batch in order, each operation exactly once, each answered on its own.
 
     Runs of note creates that need no special care go in one transaction each (`backend.sync.notes`); every
@@ -183,7 +192,7 @@ async def push(actor: Actor, device_id: uuid.UUID, ops: list[PushOperation]) -> 
     counts = {status: 0 for status in ("applied", "duplicate", "conflict", "rejected")}
     for result in results:
         counts[result["status"]] += 1
-    return {"results": results, **counts}
+    return PushAnswer(results=[msgspec.convert(result, OpResult) for result in results], **counts)
 
 
 async def _apply_run(actor: Actor, device_id: uuid.UUID, ops: list[PushOperation], parsed: list[Any],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from reactpy import html
 
 from backend.access import Actor
@@ -17,7 +18,7 @@ async def unread_count(actor: Actor) -> int:
 
 async def load(app: App) -> dict[str, Any]:
     actor = await app.ensure_actor()
-    return {"items": (await inbox.list_items(actor, limit=100))["items"]}
+    return {"items": [msgspec.structs.asdict(item) for item in (await inbox.list_items(actor, limit=100)).items]}
 
 
 def in_app_link(link: str) -> str:

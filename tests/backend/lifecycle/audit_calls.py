@@ -92,7 +92,7 @@ async def save_template(org: Any, me: Any, api: Any) -> Any:
     await unlogged(_stored_template(org.line.id))  # a read no longer stores the seed; the save would log it too
     current = await templates.read_current(actor(org.admin), org.line.id)
     return await me.request("PUT", f"/api/business-lines/{org.line.id}/template",
-                            json={"definition": msgspec.to_builtins(current["definition"]), "based_on": 1})
+                            json={"definition": msgspec.to_builtins(current.definition), "based_on": 1})
 
 
 async def save_calendar(org: Any, me: Any, api: Any) -> Any:

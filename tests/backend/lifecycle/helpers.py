@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from backend.lifecycle import actions, stages
 from backend.lifecycle.tables import Milestone, Timer
 from backend.projects import services as projects
+from backend.projects.schemas import ProjectOut
 from backend.projects.tables import Project
 from notifications.tables import InboxItem
 from tests.factories import Org, actor
@@ -43,7 +44,7 @@ async def check_off(org: Org, project_id: uuid.UUID, keys: list[str] | None = No
         await actions.complete_milestone(actor(people[row["owner"]]), row["id"], row["version"], at=at)
 
 
-async def advance(org: Org, project_id: uuid.UUID, who: Any = None, at: dt.datetime | None = None) -> dict:
+async def advance(org: Org, project_id: uuid.UUID, who: Any = None, at: dt.datetime | None = None) -> ProjectOut:
     project = await Project.select().where(Project.id == project_id).first()
     who = who or users_by_id(org)[project["owner"]]
     return await stages.transition(actor(who), project_id, project["version"], "advance", at=at)

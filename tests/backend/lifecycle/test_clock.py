@@ -117,7 +117,7 @@ async def test_reassigning_retargets_pending_timers_to_the_new_owner(database):
     colleague = await make_user(org.a.branch, "legal", "A_legal2", executive)
     _, review, entered = await at_contract_review(org)
     moved = await actions.reassign_milestone(actor(manager), review["id"], colleague.id, review["version"])
-    assert moved["owner_id"] == colleague.id
+    assert moved.owner_id == colleague.id
     [told] = about(await inbox(colleague, "assignment"), review["id"])
     assert "合同审核" in told["title"]
     await fire_due_timers(entered + 48 * HOUR)
@@ -137,7 +137,7 @@ async def test_reassigning_with_a_new_deadline_restarts_the_ladder(database):
     current = await Milestone.select().where(Milestone.id == review["id"]).first()
     moved = await actions.reassign_milestone(actor(manager), review["id"], org.a.users["legal"].id,
                                              current["version"], due_at=new_due, at=entered + 49 * HOUR)
-    assert moved["due_at"] == new_due and moved["escalation_level"] == 0
+    assert moved.due_at == new_due and moved.escalation_level == 0
     pending = [t for t in await timers(review["id"]) if t["state"] == "pending"]
     assert [(t["kind"], t["due_at"] - new_due) for t in pending] == [
         ("reminder", -4 * HOUR), ("escalation", 0 * HOUR), ("escalation", 24 * HOUR), ("escalation", 72 * HOUR)]

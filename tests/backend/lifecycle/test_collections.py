@@ -48,7 +48,7 @@ async def test_payments_add_up_and_complete_the_collection_milestone(api):
     assert [c["method"] for c in listed] == ["wechat_pay", "bank_transfer"]
     # The guard of the collection stage is now met once the invoice is checked off.
     await check_off(org, project["id"])
-    assert (await advance(org, project["id"]))["stage_key"] == "review"
+    assert (await advance(org, project["id"])).stage_key == "review"
 
 
 @pytest.mark.parametrize(("body", "status", "field"), [

@@ -137,10 +137,10 @@ async def test_close_won_from_the_last_stage_with_its_guard_met(database):
         await stages.transition(owner, project["id"], current["version"], "won")
     await check_off(org, project["id"])
     won = await stages.transition(owner, project["id"], current["version"], "won")
-    assert won["status"] == "won"
+    assert won.status == "won"
     history = await StageEntry.select().where(StageEntry.project == project["id"]).order_by(StageEntry.entered_at)
     assert [h["stage_key"] for h in history] == ["intake", "assessment", "signing", "execution", "collection", "review"]
-    assert history[-1]["outcome"] == "won" and history[-1]["left_at"] == won["closed_at"]
+    assert history[-1]["outcome"] == "won" and history[-1]["left_at"] == won.closed_at
 
 
 async def test_stale_version_is_409_with_the_current_project(api):

@@ -33,8 +33,8 @@ async def test_ingest_photo_writes_row_and_audit_once(database: Settings, org: O
 
     assert (first.created, retry.created) == (True, False)
     assert retry.photo == first.photo
-    assert first.photo["owner_id"] == owner.id and first.photo["branch_id"] == org.a.branch.id
-    assert first.photo["taken_at"] == dt.datetime(2026, 5, 1, 6, 30, tzinfo=dt.UTC)  # naive = branch time, UTC+8
+    assert first.photo.owner_id == owner.id and first.photo.branch_id == org.a.branch.id
+    assert first.photo.taken_at == dt.datetime(2026, 5, 1, 6, 30, tzinfo=dt.UTC)  # naive = branch time, UTC+8
     changes = await ChangeLog.select(ChangeLog.action, ChangeLog.branch_id, ChangeLog.owner_id).where(
         (ChangeLog.table_name == "photos") & (ChangeLog.row_id == str(photo_id)))
     assert changes == [{"action": "create", "branch_id": org.a.branch.id, "owner_id": owner.id}]

@@ -56,11 +56,11 @@ async def test_batch_path_stores_what_create_note_stores(database, monkeypatch) 
     monkeypatch.setitem(operations.HANDLERS, "note.create", not_one_by_one)
     reply = await services.push(agent, device_id, batch)
     monkeypatch.undo()
-    assert [r["status"] for r in reply["results"]] == ["applied"] * 3
+    assert [r.status for r in reply.results] == ["applied"] * 3
     singles = [await create_note(agent, {"body": f"批量{i}", **{f"{k}_id": v.id for k, v in parent.items()}})
                for i, parent in enumerate(parents)]
     assert await _stored([uuid.UUID(op.data["id"]) for op in batch]) == await _stored([n.id for n in singles])
-    answered = [{k: v for k, v in r["record"].items() if k not in GENERATED} for r in reply["results"]]
+    answered = [{k: v for k, v in r.record.items() if k not in GENERATED} for r in reply.results]
     created = [{k: v for k, v in msgspec.to_builtins(n).items() if k not in GENERATED} for n in singles]
     assert answered == created  # the same API record
 
@@ -77,12 +77,12 @@ async def test_unusual_ops_in_a_run_keep_their_place_and_answers(database) -> No
     batch = [_op("甲", visit=own["visit"]), first, _op("乙", visit=other["visit"]), same_note,
              _op("丙", client=own["client"]), _op("两个上级", visit=own["visit"], client=own["client"])]
     reply = await services.push(agent, device_id, batch)
-    assert [r["op_id"] for r in reply["results"]] == [op.op_id for op in batch]
-    assert [r["status"] for r in reply["results"]] == ["applied", "duplicate", "rejected", "applied", "applied",
+    assert [r.op_id for r in reply.results] == [op.op_id for op in batch]
+    assert [r.status for r in reply.results] == ["applied", "duplicate", "rejected", "applied", "applied",
                                                         "rejected"]
-    assert reply["results"][2]["error"]["error"] == "not_found"
-    assert reply["results"][3]["record"]["id"] == first.data["id"]  # create_note found the note it made before
-    assert reply["results"][5]["error"]["field"] == "client_id"
+    assert reply.results[2].error.error == "not_found"
+    assert reply.results[3].record["id"] == first.data["id"]  # create_note found the note it made before
+    assert reply.results[5].error.field == "client_id"
     assert await Note.count().where(Note.body.is_in(["第一", "甲", "丙"])) == 3
 
 
@@ -103,7 +103,7 @@ async def test_refused_batch_is_taken_one_by_one(database, monkeypatch) -> None:
     batch = [_op(f"逐条{i}", visit=own["visit"]) for i in range(4)]
     log_before = await ChangeLog.count()
     reply = await services.push(agent, device_id, batch)
-    assert [r["status"] for r in reply["results"]] == ["applied"] * 4
+    assert [r.status for r in reply.results] == ["applied"] * 4
     assert await Note.count().where(Note.body.like("逐条%")) == 4
     assert await ChangeLog.count() - log_before == 4
 
@@ -116,6 +116,6 @@ async def test_an_op_twice_in_one_batch_is_applied_once(database) -> None:
     visit = org.a.records["agent1"]["visit"]
     twice, other = _op("两次", visit=visit), _op("另一条", visit=visit)
     reply = await services.push(agent, device_id, [twice, twice, other])
-    assert [r["status"] for r in reply["results"]] == ["applied", "duplicate", "applied"]
-    assert reply["results"][0]["record"] == reply["results"][1]["record"]
+    assert [r.status for r in reply.results] == ["applied", "duplicate", "applied"]
+    assert reply.results[0].record == reply.results[1].record
     assert await Note.count().where(Note.body == "两次") == 1

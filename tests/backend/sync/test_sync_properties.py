@@ -14,6 +14,7 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -91,7 +92,8 @@ async def test_every_operation_takes_effect_exactly_once(org: Org, scenario: Any
             return
         batch = [outbox[(start + k) % len(outbox)] for k in range(count)]  # wraps: replays within a batch too
         reply = await services.push(agent, devices[device], batch)
-        answers.extend(zip(batch, reply["results"], strict=True))
+        answers.extend(zip(batch, [msgspec.to_builtins(r, builtin_types=(uuid.UUID,)) for r in reply.results],
+                           strict=True))
 
     for action in steps:
         if action[0] == "edit":

@@ -12,6 +12,7 @@ import pytest
 from backend import db
 from backend.accounts.services import touch_device
 from backend.sync import services
+from backend.sync.schemas import PullAnswer
 from backend.sync.tables import SyncDevice
 from backend.visits.services import create_note
 from backend.visits.tables import Note
@@ -177,15 +178,15 @@ async def test_pull_is_a_csrf_checked_post(api) -> None:
     assert (await SyncDevice.count().where(SyncDevice.id == uuid.UUID(device_id))) == 1
 
 
-async def _drain(who: Any, device_id: uuid.UUID, cursor: int) -> list[dict[str, Any]]:
+async def _drain(who: Any, device_id: uuid.UUID, cursor: int) -> list[PullAnswer]:
     answers = [await services.pull(who, device_id, cursor)]
-    while answers[-1]["more"]:
-        answers.append(await services.pull(who, device_id, answers[-1]["cursor"]))
+    while answers[-1].more:
+        answers.append(await services.pull(who, device_id, answers[-1].cursor))
     return answers
 
 
-def _ids(answers: list[dict[str, Any]], resource: str) -> set[uuid.UUID]:
-    return {row["id"] for answer in answers for row in answer["records"][resource]}
+def _ids(answers: list[PullAnswer], resource: str) -> set[uuid.UUID]:
+    return {row["id"] for answer in answers for row in getattr(answer.records, resource)}
 
 
 # PostgreSQL only: SQLite has one writer at a time, so nothing there commits out of order. Parametrising
@@ -199,7 +200,7 @@ async def test_pull_never_skips_a_row_committed_late(database, backend_name: str
     visit = org.a.records["agent1"]["visit"]
     device_id = uuid.uuid4()
     await touch_device(agent, device_id, "Android Chrome")
-    cursor = (await _drain(agent, device_id, 0))[-1]["cursor"]
+    cursor = (await _drain(agent, device_id, 0))[-1].cursor
 
     holding, release = asyncio.Event(), asyncio.Event()
     late_id, queued_id, raw_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
@@ -222,7 +223,7 @@ async def test_pull_never_skips_a_row_committed_late(database, backend_name: str
     release.set()
     await late
     await queued
-    after = await _drain(agent, device_id, during[-1]["cursor"])
+    after = await _drain(agent, device_id, during[-1].cursor)
     assert _ids(after, "note") == {late_id, queued_id}
 
 
@@ -238,16 +239,16 @@ async def test_milestones_come_and_go_and_rollups_without_a_version_bump_are_see
     device_id = uuid.uuid4()
     await touch_device(agent, device_id, "Android Chrome")
     first = await _drain(agent, device_id, 0)
-    window_end = first[-1]["window"]["to"]
+    window_end = first[-1].window.to
     rows = await Milestone.select().where((Milestone.project == project["id"]) & (Milestone.state == "open"))
     expected = {r["id"] for r in rows if r["due_at"] is None or r["due_at"] < window_end}
     assert expected and _ids(first, "milestone") == expected
     mine = next(r for r in rows if r["owner"] == agent.id and not r["auto"] and r["id"] in expected)
     await complete_milestone(agent, mine["id"], mine["version"])
-    after = await _drain(agent, device_id, first[-1]["cursor"])
-    assert mine["id"] in after[-1]["tombstones"]["milestone"]  # done: no longer open
-    sent = {row["id"]: row for row in after[-1]["records"]["project"]}
-    held = {row["id"]: row for row in first[-1]["records"]["project"]}[project["id"]]
+    after = await _drain(agent, device_id, first[-1].cursor)
+    assert mine["id"] in after[-1].tombstones.milestone  # done: no longer open
+    sent = {row["id"]: row for row in after[-1].records.project}
+    held = {row["id"]: row for row in first[-1].records.project}[project["id"]]
     # The project's rollup moved to the next open deadline without a version bump: a diff of versions would
     # miss it, a digest of the copy does not.
     assert project["id"] in sent and sent[project["id"]]["version"] == held["version"]

@@ -211,8 +211,8 @@ async def test_retry_overlapping_the_first_request_applies_each_op_once(database
     ops.insert(10, PushOperation(op_id=uuid.uuid4(), kind="visit.update",
                                  data={"id": str(own["visit"].id), "version": 1, "summary": "一次"}))
     first, second = await asyncio.gather(services.push(agent, device_id, ops), services.push(agent, device_id, ops))
-    for one, other in zip(first["results"], second["results"], strict=True):
-        assert sorted([one["status"], other["status"]]) == ["applied", "duplicate"], (one, other)
-        assert one["record"] == other["record"]
+    for one, other in zip(first.results, second.results, strict=True):
+        assert sorted([one.status, other.status]) == ["applied", "duplicate"], (one, other)
+        assert one.record == other.record
     assert await _notes_on(own["visit"].id) == 1 + 20  # the factory's note and these
     assert (await Visit.select(Visit.version).where(Visit.id == own["visit"].id).first())["version"] == 2

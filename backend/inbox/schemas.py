@@ -1,0 +1,47 @@
+"""Request bodies and replies of the inbox API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import msgspec
+
+from backend.schemas import Timestamp
+
+
+class ReadAll(msgspec.Struct, forbid_unknown_fields=True):
+    up_to: Timestamp | None = None  # only items created up to this time (what the user has seen)
+
+
+class InboxItemOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    kind: str
+    title: str
+    body: str
+    link: str
+    topic: str
+    urgency: str
+    source_id: uuid.UUID | None
+    read_at: dt.datetime | None
+    created_at: dt.datetime
+    read: bool
+
+
+class InboxPage(msgspec.Struct, kw_only=True):
+    """One page of the inbox, newest first; `unread` counts every unread item (the badge)."""
+
+    items: list[InboxItemOut]
+    total: int
+    unread: int
+    limit: int
+    offset: int
+
+
+class UnreadCount(msgspec.Struct, kw_only=True):
+    unread: int
+
+
+class MarkedRead(msgspec.Struct, kw_only=True):
+    marked: int
+    unread: int
