@@ -46,7 +46,7 @@ async def main(user_id, branch_id, client_id, log_path, stop_path):
                 if pathlib.Path(stop_path).exists():
                     break
                 note = await create_note(actor, {"body": f"from process {i}", "client_id": uuid.UUID(client_id)})
-                log.write(f"{note['id']}\\n")
+                log.write(f"{note.id}\\n")
                 log.flush()
     finally:
         await db.stop(engine)
