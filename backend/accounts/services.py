@@ -284,7 +284,9 @@ async def touch_device(actor: Actor, device_id: uuid.UUID, label: str) -> Device
             await Device.update({Device.last_seen_at: records.now(), Device.label: label[:100] or row["label"]}).where(
                 Device.id == device_id
             )
-    return DeviceOut(**await Device.select().where(Device.id == device_id).first())
+    device = await Device.select().where(Device.id == device_id).first()
+    assert device is not None
+    return DeviceOut(**device)
 
 
 SYSTEM = Actor(id=uuid.UUID(int=0), role="admin", branch_id=uuid.UUID(int=0), username="system")

@@ -196,9 +196,8 @@ async def get_preferences(actor: Actor) -> PreferencesOut:
     branch = await Branch.select(Branch.timezone).where(Branch.id == actor.branch_id).first()
     locked = locked_on(actor.role)
     muted = set(row["muted_kinds"] or ()) if row else set()
-    quiet = None
-    if row and row["quiet_start"] is not None and row["quiet_end"] is not None:
-        quiet = QuietHours(start=format_hhmm(row["quiet_start"]), end=format_hhmm(row["quiet_end"]))
+    start, end = (format_hhmm(row["quiet_start"]), format_hhmm(row["quiet_end"])) if row else (None, None)
+    quiet = QuietHours(start=start, end=end) if start is not None and end is not None else None
     return PreferencesOut(kinds={kind: kind in locked or kind not in muted for kind in KINDS}, locked=sorted(locked),
                           quiet_hours=quiet, timezone=branch["timezone"] if branch else "UTC")
 
