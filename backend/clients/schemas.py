@@ -5,11 +5,10 @@ from typing import Literal
 
 import msgspec
 
-from backend.schemas import LongText, Money, Name, Phone, ShortText, Tag, Title, Version, Yuan
+from backend.schemas import LongText, Money, Name, Phone, ShortText, Tags, Title, Version, Yuan
 
 Intent = Literal["buy", "rent", "sell", "lease", "invest", "legal_service", "hire", "job_seek"]
 Source = Literal["referral", "walk_in", "online", "phone", "event", "returning", "other"]
-Tags = list[Tag]
 
 
 class ClientCreate(msgspec.Struct, forbid_unknown_fields=True):

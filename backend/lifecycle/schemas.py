@@ -10,9 +10,9 @@ import msgspec
 
 from backend.lifecycle.definitions import Key, TemplateDef
 from backend.lifecycle.workhours import CalendarDef
-from backend.schemas import Money, ShortText, Timestamp, Version
+from backend.schemas import MAX_INT32, NO_NUL, Money, ShortText, Timestamp, Version
 
-Message = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+Message = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=NO_NUL)]
 Method = Literal["bank_transfer", "cash", "cheque", "card", "alipay", "wechat_pay", "other"]
 
 
@@ -57,7 +57,7 @@ class CollectionCreate(msgspec.Struct, forbid_unknown_fields=True):
 
 class TemplateSave(msgspec.Struct, forbid_unknown_fields=True):
     definition: TemplateDef
-    based_on: Annotated[int, msgspec.Meta(ge=1, description="The version number you edited")]
+    based_on: Annotated[int, msgspec.Meta(ge=1, le=MAX_INT32, description="The version number you edited")]
     note: ShortText = ""
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Response, Router, delete, get, post
 from litestar.datastructures import ETag
@@ -11,7 +11,7 @@ from litestar.params import Parameter
 from litestar.response import File
 
 from backend import records
-from backend.crud import parse_filters, record_opt
+from backend.crud import Offset, parse_filters, record_opt
 from backend.errors import Invalid
 from backend.photos import services
 from backend.photos.schemas import parse_upload_fields
@@ -53,7 +53,7 @@ async def upload_photo(request: Request) -> Response[dict[str, Any]]:
 async def list_photos(
     request: Request,
     limit: int = Parameter(default=50, ge=1, le=records.MAX_PAGE),
-    offset: int = Parameter(default=0, ge=0),
+    offset: int = Offset,
 ) -> dict[str, Any]:
     filters = parse_filters(services.PHOTO_SPEC, request.query_params)
     page = await services.list_photos(request.user, filters=filters, limit=limit, offset=offset)
@@ -84,7 +84,9 @@ def etag_matches(if_none_match: str | None, sha256: str) -> bool:
 @get("/{photo_id:uuid}/{variant:str}", operation_id="photo_file",
      opt={**record_opt("photo", "photo_id"), "skip_compression": True},
      summary="The image: display (≤1600 px), thumbnail (≤320 px) or original (when kept); JPEG, ETag = sha256")
-async def photo_file(request: Request, photo_id: uuid.UUID, variant: str) -> Response[bytes] | File:
+async def photo_file(
+    request: Request, photo_id: uuid.UUID, variant: Annotated[str, Parameter(max_length=16)]
+) -> Response[bytes] | File:
     stored = await services.photo_file(request.user, settings_of(request), photo_id, variant)
     etag = f'"{stored.sha256}"'
     if etag_matches(request.headers.get("if-none-match"), stored.sha256):
