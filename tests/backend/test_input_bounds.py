@@ -137,7 +137,9 @@ CASES: list[tuple[str, str, Any, str]] = [
     ("PATCH", "{client}", {"version": 1, "private_notes": "\x00"}, "private_notes"),
     ("POST", "{client}/reassign", {"owner_id": str(uuid.uuid4()), "version": HUGE}, "version"),
     ("POST", "{project}/collections", {"amount": "1e20", "received_on": "2026-01-05"}, "amount"),
+    ("POST", "{project}/collections", {"amount": "1e30", "received_on": "2026-01-05"}, "amount"),
     ("POST", "{project}/advance", {"version": BIG}, "version"),
+    ("POST", "{project}/nudge", {"message": "\x00"}, "message"),
     ("PUT", "/api/push/preferences", {"kinds": {f"kind{i}": True for i in range(51)}}, "kinds"),
     ("PUT", "/api/push/preferences", {"kinds": {"k" * 65: True}}, "kinds"),
     ("POST", "/api/sync/push", {"device_id": DEVICE, "ops": [
@@ -166,6 +168,7 @@ async def _expect_422(me: Any, method: str, path: str, body: Any, field: str, pl
     reply = await me.request(method, _fill(path, places), json=body)
     assert reply.status_code == 422, reply.text
     assert reply.json()["field"] == field, reply.json()
+    assert "regex" not in reply.json()["message"], reply.json()  # a NUL is named as such, not by a pattern
     assert await ChangeLog.count() == before
 
 
