@@ -13,6 +13,8 @@ from typing import Annotated
 
 import msgspec
 
+from backend.errors import Invalid
+
 NO_NUL = r"^[^\x00]*$"
 """Text may hold any character but NUL."""
 MAX_INT32 = 2**31 - 1  # PostgreSQL `integer` (versions, template numbers)
@@ -38,4 +40,20 @@ Money = Annotated[decimal.Decimal, msgspec.Meta(
 )]
 Yuan = Annotated[int, msgspec.Meta(ge=0, le=10**12)]
 Version = Annotated[int, msgspec.Meta(ge=1, le=MAX_INT32)]
-Timestamp = Annotated[dt.datetime, msgspec.Meta(tz=True)]
+Timestamp = Annotated[dt.datetime, msgspec.Meta(tz=True, description="ISO 8601 with its offset, 1900 to 2999")]
+EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(3000, 1, 1, tzinfo=dt.UTC)
+
+
+def check_time(name: str, value: object) -> None:
+    """Times lie between 1900 and 2999. Past the ends, Python cannot turn some into UTC (0001-01-01T00:00+01:00
+    raised OverflowError, a 500, on both databases) and deadline arithmetic would run off the calendar. Called
+    from the `__post_init__` of request structs (msgspec passes the error through to the 422 handler)."""
+    if not isinstance(value, dt.datetime):
+        return
+    try:
+        inside = EARLIEST <= value.astimezone(dt.UTC) < LATEST
+    except OverflowError:
+        inside = False
+    if not inside:
+        raise Invalid(f"{name} must lie between the years 1900 and 2999", field=name)

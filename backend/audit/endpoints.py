@@ -6,7 +6,7 @@ from litestar import Request, Router, get
 from litestar.params import Parameter
 
 from backend.audit import read
-from backend.schemas import MAX_SEQ, NO_NUL
+from backend.schemas import MAX_SEQ, NO_NUL, check_time
 
 
 @get("/", operation_id="list_changes", summary="The change log, filtered by record, actor and time")
@@ -20,6 +20,8 @@ async def list_changes(
     after_seq: int = Parameter(default=0, ge=0, le=MAX_SEQ),
     limit: int = Parameter(default=100, ge=1, le=500),
 ) -> dict[str, Any]:
+    check_time("since", since)
+    check_time("until", until)
     items = await read.list_changes(request.user, table=table, row_id=row_id, actor_id=actor_id, since=since,
                                     until=until, after_seq=after_seq, limit=limit)
     return {"items": items, "next_after_seq": items[-1]["seq"] if items else after_seq}

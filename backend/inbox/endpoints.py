@@ -8,11 +8,14 @@ from litestar.params import JSONBody, Parameter
 from backend.crud import Offset, record_opt
 from backend.inbox import services
 from backend.records import MAX_PAGE
-from backend.schemas import Timestamp
+from backend.schemas import Timestamp, check_time
 
 
 class ReadAll(msgspec.Struct, forbid_unknown_fields=True):
     up_to: Timestamp | None = None  # only items created up to this time (what the user has seen)
+
+    def __post_init__(self) -> None:
+        check_time("up_to", self.up_to)
 
 
 @get("/", operation_id="list_inbox", summary="Your inbox, newest first, with the unread count")

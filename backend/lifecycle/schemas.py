@@ -10,7 +10,7 @@ import msgspec
 
 from backend.lifecycle.definitions import Key, TemplateDef
 from backend.lifecycle.workhours import CalendarDef
-from backend.schemas import MAX_INT32, NO_NUL, Money, ShortText, Timestamp, Version
+from backend.schemas import MAX_INT32, NO_NUL, Money, ShortText, Timestamp, Version, check_time
 
 Message = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=NO_NUL)]
 Method = Literal["bank_transfer", "cash", "cheque", "card", "alipay", "wechat_pay", "other"]
@@ -42,6 +42,9 @@ class ReassignMilestone(msgspec.Struct, forbid_unknown_fields=True):
     owner_id: uuid.UUID
     version: Version
     due_at: Timestamp | None = None
+
+    def __post_init__(self) -> None:
+        check_time("due_at", self.due_at)
 
 
 class Nudge(msgspec.Struct, forbid_unknown_fields=True):

@@ -4,10 +4,12 @@ field on SQLite and PostgreSQL alike, never 500."""
 
 from __future__ import annotations
 
+import io
 import uuid
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from backend.audit.tables import ChangeLog
 from tests.factories import caller, make_org
@@ -16,7 +18,7 @@ pytestmark = pytest.mark.anyio
 
 BIG = 2**63  # one past the largest 64-bit integer the databases hold
 HUGE = 2**64 + 1
-BOUNDED_FORMATS = {"uuid", "date-time", "date"}
+BOUNDED_FORMATS = {"uuid", "date-time", "date", "binary"}  # a binary part: the upload limit (413) bounds it
 
 
 def _unbounded(schema: dict[str, Any], components: dict[str, Any], where: str, seen: frozenset[str],
@@ -144,6 +146,14 @@ CASES: list[tuple[str, str, Any, str]] = [
     ("PUT", "/api/push/preferences", {"kinds": {"k" * 65: True}}, "kinds"),
     ("POST", "/api/sync/push", {"device_id": DEVICE, "ops": [
         {"op_id": str(uuid.uuid4()), "kind": "note.create", "data": {}} for _ in range(251)]}, "ops"),
+    # times whose UTC form Python cannot make, or that deadline arithmetic would run off the calendar with
+    ("GET", "/api/audit?since=0001-01-01T00:00:00%2B01:00", None, "since"),
+    ("GET", "/api/audit?until=9999-12-31T23:59:59-01:00", None, "until"),
+    ("POST", "/api/visits", {"client_id": "{client_id}", "address": "a", "scheduled_at": "0001-01-01T00:00:00+01:00"},
+     "scheduled_at"),
+    ("PATCH", "{visit}", {"version": 1, "scheduled_at": "9999-12-31T23:59:59-01:00"}, "scheduled_at"),
+    ("PATCH", "{visit}", {"version": 1, "scheduled_at": "9999-12-31T23:59:59Z"}, "scheduled_at"),
+    ("POST", "/api/inbox/read-all", {"up_to": "0001-01-01T00:00:00+14:00"}, "up_to"),
     ("POST", "/api/sync/push", {"device_id": DEVICE, "ops": [
         {"op_id": str(uuid.uuid4()), "kind": "note.create", "data": {f"k{i}": 1 for i in range(51)}}]}, "ops[0].data"),
 ]
@@ -160,12 +170,14 @@ def _fill(value: Any, places: dict[str, str]) -> Any:
     if isinstance(value, str):
         for key, path in places.items():
             value = value.replace(key, path)
+    if isinstance(value, dict):
+        return {k: _fill(v, places) for k, v in value.items()}
     return value
 
 
 async def _expect_422(me: Any, method: str, path: str, body: Any, field: str, places: dict[str, str]) -> None:
     before = await ChangeLog.count()
-    reply = await me.request(method, _fill(path, places), json=body)
+    reply = await me.request(method, _fill(path, places), json=_fill(body, places))
     assert reply.status_code == 422, reply.text
     assert reply.json()["field"] == field, reply.json()
     assert "regex" not in reply.json()["message"], reply.json()  # a NUL is named as such, not by a pattern
@@ -175,8 +187,9 @@ async def _expect_422(me: Any, method: str, path: str, body: Any, field: str, pl
 @pytest.mark.parametrize("case", CASES, ids=[f"{c[0]} {c[1][:48]} {c[3]}" for c in CASES])
 async def test_value_past_its_bound_is_422_naming_the_field(api, case) -> None:
     org = await make_org()
-    places = {"{client}": f"/api/clients/{org.a.records['agent1']['client'].id}",
-              "{project}": f"/api/projects/{org.a.records['agent1']['project'].id}"}
+    mine = org.a.records["agent1"]
+    places = {"{client}": f"/api/clients/{mine['client'].id}", "{project}": f"/api/projects/{mine['project'].id}",
+              "{visit}": f"/api/visits/{mine['visit'].id}", "{client_id}": str(mine["client"].id)}
     me = await caller(api, org.a.users["branch_manager"])
     await _expect_422(me, *case, places)
 
@@ -187,3 +200,15 @@ async def test_admin_value_past_its_bound_is_422_naming_the_field(api, case) -> 
     places = {"{line}": f"/api/business-lines/{org.line.id}", "{branch}": f"/api/branches/{org.a.branch.id}"}
     me = await caller(api, org.admin)
     await _expect_422(me, *case, places)
+
+
+@pytest.mark.parametrize("taken_at", ["0001-01-01T00:00:00", "9999-12-31T23:59:59-01:00"])
+async def test_photo_capture_time_without_utc_form_is_422(api, taken_at: str) -> None:
+    org = await make_org()
+    me = await caller(api, org.a.users["agent1"])
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buffer, "JPEG")
+    form = {"id": str(uuid.uuid4()), "visit_id": str(org.a.records["agent1"]["visit"].id), "taken_at": taken_at}
+    reply = await me.post("/api/photos", data=form, files={"file": ("p.jpg", buffer.getvalue(), "image/jpeg")})
+    assert reply.status_code == 422, reply.text
+    assert reply.json()["field"] == "taken_at"
