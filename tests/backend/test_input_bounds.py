@@ -8,10 +8,41 @@ import io
 import uuid
 from typing import Any
 
+import msgspec
 import pytest
+from piccolo.columns import Varchar
+from piccolo.table import Table
 from PIL import Image
 
+from backend.accounts.schemas import (
+    BranchCreate,
+    BranchUpdate,
+    DeviceTouch,
+    RegionCreate,
+    RegionUpdate,
+    TokenCreate,
+    UserCreate,
+    UserUpdate,
+)
+from backend.accounts.tables import ApiToken, Branch, Device, Region, User
 from backend.audit.tables import ChangeLog
+from backend.clients.schemas import (
+    ClientCreate,
+    ClientUpdate,
+    OpportunityCreate,
+    OpportunityMove,
+    OpportunityUpdate,
+)
+from backend.clients.tables import Client, Opportunity
+from backend.lifecycle.definitions import MilestoneDef
+from backend.lifecycle.schemas import CollectionCreate, TemplateSave
+from backend.lifecycle.tables import Collection, Milestone
+from backend.projects.schemas import BusinessLineCreate, BusinessLineUpdate, ProjectCreate, ProjectUpdate
+from backend.projects.tables import BusinessLine, Project, TemplateVersion
+from backend.push.schemas import SubscriptionIn, SubscriptionKeys
+from backend.visits.schemas import NoteCreate, NoteUpdate, VisitCreate, VisitUpdate
+from backend.visits.tables import Note, Visit
+from notifications.push.tables import PushSubscription
 from tests.factories import caller, make_org
 
 pytestmark = pytest.mark.anyio
@@ -107,6 +138,49 @@ async def test_openapi_every_request_property_is_bounded(api) -> None:
     document = reply.json()
     assert len(document["paths"]) > 40
     assert unbounded_request_properties(document) == []
+
+
+def _max_length(kind: Any) -> int | None:
+    """The longest string a msgspec field type admits (None: no string, or unbounded)."""
+    if isinstance(kind, msgspec.inspect.Metadata):
+        kind = kind.type
+    if isinstance(kind, msgspec.inspect.UnionType):
+        lengths = [_max_length(arm) for arm in kind.types]
+        return max((n for n in lengths if n is not None), default=None)
+    if isinstance(kind, msgspec.inspect.StrType):
+        return kind.max_length if kind.max_length is not None else 10**9
+    return None
+
+
+# Request bodies and the tables their fields are written to (a field of the same name, or `<name>` for `<name>_id`).
+WRITES: list[tuple[type[msgspec.Struct], type[Table]]] = [
+    (ClientCreate, Client), (ClientUpdate, Client), (OpportunityCreate, Opportunity),
+    (OpportunityUpdate, Opportunity), (OpportunityMove, Opportunity), (UserCreate, User), (UserUpdate, User),
+    (RegionCreate, Region), (RegionUpdate, Region), (BranchCreate, Branch), (BranchUpdate, Branch),
+    (TokenCreate, ApiToken), (DeviceTouch, Device), (ProjectCreate, Project), (ProjectUpdate, Project),
+    (BusinessLineCreate, BusinessLine), (BusinessLineUpdate, BusinessLine), (VisitCreate, Visit),
+    (VisitUpdate, Visit), (NoteCreate, Note), (NoteUpdate, Note), (CollectionCreate, Collection),
+    (TemplateSave, TemplateVersion), (SubscriptionIn, PushSubscription), (SubscriptionKeys, PushSubscription),
+    (MilestoneDef, Milestone),
+]
+
+
+@pytest.mark.parametrize(("body", "table"), WRITES, ids=[b.__name__ for b, _ in WRITES])
+def test_request_strings_fit_their_columns(body: type[msgspec.Struct], table: type[Table]) -> None:
+    """A string longer than its column passes SQLite and is a 500 on PostgreSQL: the body must refuse it first."""
+    columns = {c._meta.name: c for c in table._meta.columns}
+    info = msgspec.inspect.type_info(body)
+    assert isinstance(info, msgspec.inspect.StructType)
+    checked = 0
+    for field in info.fields:
+        column = columns.get(field.name)
+        longest = _max_length(field.type)
+        if column is None or longest is None:
+            continue
+        checked += 1
+        if isinstance(column, Varchar):
+            assert longest <= column.length, f"{body.__name__}.{field.name}: {longest} > {column.length}"
+    assert checked, f"no field of {body.__name__} matched a column of {table.__name__}"
 
 
 DEVICE = str(uuid.uuid4())
