@@ -38,7 +38,7 @@ Money = Annotated[decimal.Decimal, msgspec.Meta(
     # states the form a valid amount takes.
     extra_json_schema={"maxLength": 16, "pattern": r"^\d{1,12}(\.\d{1,2})?$"},
 )]
-Yuan = Annotated[int, msgspec.Meta(ge=0, le=10**12)]
+Yuan = Annotated[int, msgspec.Meta(ge=0, le=MAX_INT32)]  # budgets: the column is an `integer`
 Version = Annotated[int, msgspec.Meta(ge=1, le=MAX_INT32)]
 Timestamp = Annotated[dt.datetime, msgspec.Meta(tz=True, description="ISO 8601 with its offset, 1900 to 2999")]
 EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)

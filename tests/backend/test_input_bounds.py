@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from piccolo.columns import Varchar
+from piccolo.columns import BigInt, Integer, Varchar
 from piccolo.table import Table
 from PIL import Image
 
@@ -152,6 +152,21 @@ def _max_length(kind: Any) -> int | None:
     return None
 
 
+def _maximum(kind: Any) -> int | None:
+    """The largest integer a msgspec field type admits (None: no integer)."""
+    if isinstance(kind, msgspec.inspect.Metadata):
+        kind = kind.type
+    if isinstance(kind, msgspec.inspect.UnionType):
+        highs = [_maximum(arm) for arm in kind.types]
+        return max((n for n in highs if n is not None), default=None)
+    if isinstance(kind, msgspec.inspect.IntType):
+        return kind.le if kind.le is not None else 2**64
+    return None
+
+
+COLUMN_MAXIMUM = {Integer: 2**31 - 1, BigInt: 2**63 - 1}
+
+
 # Request bodies and the tables their fields are written to (a field of the same name, or `<name>` for `<name>_id`).
 WRITES: list[tuple[type[msgspec.Struct], type[Table]]] = [
     (ClientCreate, Client), (ClientUpdate, Client), (OpportunityCreate, Opportunity),
@@ -166,20 +181,24 @@ WRITES: list[tuple[type[msgspec.Struct], type[Table]]] = [
 
 
 @pytest.mark.parametrize(("body", "table"), WRITES, ids=[b.__name__ for b, _ in WRITES])
-def test_request_strings_fit_their_columns(body: type[msgspec.Struct], table: type[Table]) -> None:
-    """A string longer than its column passes SQLite and is a 500 on PostgreSQL: the body must refuse it first."""
+def test_request_values_fit_their_columns(body: type[msgspec.Struct], table: type[Table]) -> None:
+    """A string longer than its column, or an integer past it, passes SQLite and is a 500 on PostgreSQL: the body
+    must refuse it first."""
     columns = {c._meta.name: c for c in table._meta.columns}
     info = msgspec.inspect.type_info(body)
     assert isinstance(info, msgspec.inspect.StructType)
     checked = 0
     for field in info.fields:
         column = columns.get(field.name)
-        longest = _max_length(field.type)
-        if column is None or longest is None:
+        if column is None:
             continue
-        checked += 1
-        if isinstance(column, Varchar):
+        longest, highest = _max_length(field.type), _maximum(field.type)
+        checked += longest is not None or highest is not None
+        if isinstance(column, Varchar) and longest is not None:
             assert longest <= column.length, f"{body.__name__}.{field.name}: {longest} > {column.length}"
+        if type(column) in COLUMN_MAXIMUM and highest is not None:
+            limit = COLUMN_MAXIMUM[type(column)]
+            assert highest <= limit, f"{body.__name__}.{field.name}: {highest} > {limit}"
     assert checked, f"no field of {body.__name__} matched a column of {table.__name__}"
 
 
@@ -207,6 +226,7 @@ CASES: list[tuple[str, str, Any, str]] = [
     ("GET", "/api/clients?q=a%00b", None, "q"),
     ("GET", "/api/audit?table=a%00b", None, "table"),
     ("POST", "/api/clients", {"name": "x", "budget_min": HUGE}, "budget_min"),
+    ("POST", "/api/clients", {"name": "x", "budget_max": 2**31}, "budget_max"),  # an `integer` column
     ("POST", "/api/clients", {"name": "a\x00b"}, "name"),
     ("POST", "/api/clients", {"name": "x", "tags": [f"t{i}" for i in range(21)]}, "tags"),
     ("PATCH", "{client}", {"version": BIG}, "version"),
