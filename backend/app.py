@@ -26,6 +26,7 @@ from backend.inbox.endpoints import inbox_router
 from backend.lifecycle.clock import EscalationClock
 from backend.lifecycle.endpoints import lifecycle_router
 from backend.migrate import migrate
+from backend.openapi import MsgspecMetaSchemaPlugin
 from backend.photos.endpoints import photos_router
 from backend.projects.endpoints import business_lines_router, projects_router
 from backend.push.endpoints import push_router
@@ -99,6 +100,7 @@ def create_litestar(settings: Settings, *, run_migrations: bool = True, engine: 
         # Handlers with opt skip_compression (JPEG files, strong ETags) are sent as they are.
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, exclude_opt_key="skip_compression"),
         openapi_config=OpenAPIConfig(title="IPMS API", version="1", path="/schema"),
+        plugins=[MsgspecMetaSchemaPlugin()],
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         request_max_body_size=settings.upload_max_bytes + 1024 * 1024,

@@ -16,7 +16,7 @@ from litestar.params import JSONBody, Parameter
 from backend import access
 from backend.errors import Invalid
 from backend.records import Spec
-from backend.schemas import Version
+from backend.schemas import NO_NUL, Version
 from backend.service import MAX_LIMIT, MAX_OFFSET, ListQuery, Page, Resource
 
 
@@ -56,7 +56,7 @@ def record_opt(resource: str, parameter: str = "record_id") -> dict[str, Any]:
     return {"authorize": (resource, parameter)}
 
 
-SearchText = Parameter(default="", max_length=100, description="Search text")
+SearchText = Parameter(default="", max_length=100, pattern=NO_NUL, description="Search text")
 Limit = Parameter(default=50, ge=1, le=MAX_LIMIT)
 Offset = Parameter(default=0, ge=0, le=MAX_OFFSET)
 

@@ -24,6 +24,7 @@ from backend import access
 from backend.access import Actor
 from backend.accounts import services as accounts
 from backend.errors import ServiceError
+from backend.schemas import NO_NUL
 from backend.settings import Settings, get_settings
 
 log = logging.getLogger("ipms")
@@ -120,6 +121,8 @@ def validation_error_handler(_: Request, exc: ValidationException) -> Response:
     named = re.search(r"field `([^`]+)`", message or "")
     if field in (None, "data") and named:  # missing or unknown field: msgspec names it in the message
         field = named.group(1)
+    if message:
+        message = message.replace(f"`str` matching regex {NO_NUL!r}", "text without NUL characters")
     text = f"{field}: {message}" if field and message else (message or exc.detail)
     return Response(error_body("invalid", text, field), status_code=422)
 

@@ -1,15 +1,15 @@
 import datetime as dt
 import decimal
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
-from backend.schemas import LongText, Money, Name, Phone, ShortText, Tag, Title, Version, Yuan
+from backend.schemas import NO_NUL, LongText, Money, Name, Phone, ShortText, Tags, Title, Version, Yuan
 
 Intent = Literal["buy", "rent", "sell", "lease", "invest", "legal_service", "hire", "job_seek"]
 Source = Literal["referral", "walk_in", "online", "phone", "event", "returning", "other"]
-Tags = list[Tag]
+Area = Annotated[str, msgspec.Meta(max_length=100, pattern=NO_NUL)]  # the column's length
 
 
 class ClientCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -18,7 +18,7 @@ class ClientCreate(msgspec.Struct, forbid_unknown_fields=True):
     intent: Intent = "buy"
     budget_min: Yuan | None = None
     budget_max: Yuan | None = None
-    area_preference: ShortText = ""
+    area_preference: Area = ""
     source: Source = "other"
     tags: Tags = []
     private_notes: LongText = ""
@@ -32,7 +32,7 @@ class ClientUpdate(msgspec.Struct, forbid_unknown_fields=True):
     intent: Intent | msgspec.UnsetType = msgspec.UNSET
     budget_min: Yuan | msgspec.UnsetType | None = msgspec.UNSET
     budget_max: Yuan | msgspec.UnsetType | None = msgspec.UNSET
-    area_preference: ShortText | msgspec.UnsetType = msgspec.UNSET
+    area_preference: Area | msgspec.UnsetType = msgspec.UNSET
     source: Source | msgspec.UnsetType = msgspec.UNSET
     tags: Tags | msgspec.UnsetType = msgspec.UNSET
     private_notes: LongText | msgspec.UnsetType = msgspec.UNSET

@@ -3,7 +3,7 @@ import uuid
 from litestar import Request, Router, get, post
 from litestar.params import JSONBody, Parameter
 
-from backend.crud import record_opt
+from backend.crud import Offset, record_opt
 from backend.inbox import services
 from backend.inbox.schemas import InboxItemOut, InboxPage, MarkedRead, ReadAll, UnreadCount
 from backend.records import MAX_PAGE
@@ -14,7 +14,7 @@ async def list_inbox(
     request: Request,
     unread: bool = False,
     limit: int = Parameter(default=50, ge=1, le=MAX_PAGE),
-    offset: int = Parameter(default=0, ge=0),
+    offset: int = Offset,
 ) -> InboxPage:
     return await services.list_items(request.user, unread_only=unread, limit=limit, offset=offset)
 

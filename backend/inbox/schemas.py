@@ -7,11 +7,14 @@ import uuid
 
 import msgspec
 
-from backend.schemas import Timestamp
+from backend.schemas import Timestamp, check_time
 
 
 class ReadAll(msgspec.Struct, forbid_unknown_fields=True):
     up_to: Timestamp | None = None  # only items created up to this time (what the user has seen)
+
+    def __post_init__(self) -> None:
+        check_time("up_to", self.up_to)
 
 
 class InboxItemOut(msgspec.Struct, kw_only=True):

@@ -13,9 +13,10 @@ from typing import Annotated, Literal
 import msgspec
 
 from backend.errors import Invalid
+from backend.schemas import NO_NUL
 
 Key = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")]
-Label = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+Label = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NO_NUL)]
 Hours = Annotated[int, msgspec.Meta(ge=0, le=24 * 366)]
 SlaHours = Annotated[int, msgspec.Meta(ge=1, le=24 * 366)]
 
@@ -29,6 +30,7 @@ AutoRule = Literal["full_collection"]
 MAX_STAGES = 20
 MAX_MILESTONES = 30
 MAX_STEPS = 10
+MAX_PARTIES = 5  # each Party at most once
 
 
 class EscalationStep(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -57,14 +59,18 @@ class StageDef(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     owner: Party
     sla_hours: SlaHours
     remind_before_hours: Hours = 0  # 0: no reminder before the deadline
-    notify_on_entry: list[Party] = msgspec.field(default_factory=list)
-    escalation: list[EscalationStep] = msgspec.field(default_factory=list)
-    milestones: list[MilestoneDef] = msgspec.field(default_factory=list)
-    requires: list[Key] = msgspec.field(default_factory=list)  # milestones that must be done to leave forwards
+    notify_on_entry: Annotated[list[Party], msgspec.Meta(max_length=MAX_PARTIES)] = msgspec.field(default_factory=list)
+    escalation: Annotated[list[EscalationStep], msgspec.Meta(max_length=MAX_STEPS)] = msgspec.field(
+        default_factory=list)
+    milestones: Annotated[list[MilestoneDef], msgspec.Meta(max_length=MAX_MILESTONES)] = msgspec.field(
+        default_factory=list)
+    # milestones that must be done to leave forwards
+    requires: Annotated[list[Key], msgspec.Meta(max_length=MAX_STAGES * MAX_MILESTONES)] = msgspec.field(
+        default_factory=list)
 
 
 class TemplateDef(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    stages: list[StageDef]
+    stages: Annotated[list[StageDef], msgspec.Meta(max_length=MAX_STAGES)]
     business_hours: bool = False
 
     def stage(self, key: str) -> StageDef:

@@ -1,12 +1,12 @@
 """HTTP routes of the lifecycle: transitions, milestones, collections, templates and branch calendars."""
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 from litestar import Request, Router, delete, get, post, put
 from litestar.params import JSONBody, Parameter, QueryParameter
 
-from backend.crud import record_opt
+from backend.crud import Offset, record_opt
 from backend.lifecycle import actions, calendars, collections, stages, templates, views
 from backend.lifecycle.schemas import (
     Advance,
@@ -88,11 +88,11 @@ async def list_milestones(
     request: Request,
     owner_id: uuid.UUID | None = None,
     project_id: uuid.UUID | None = None,
-    milestone_state: Annotated[str | None, QueryParameter(name="state", pattern="^(open|done|cancelled)$")] = None,
+    milestone_state: Annotated[Literal["open", "done", "cancelled"] | None, QueryParameter(name="state")] = None,
     overdue: bool | None = None,
     mine: bool = False,
     limit: int = Parameter(default=50, ge=1, le=MAX_PAGE),
-    offset: int = Parameter(default=0, ge=0),
+    offset: int = Offset,
 ) -> Page[MilestoneOut]:
     return await views.list_milestones(request.user, owner_id=request.user.id if mine else owner_id,
                                        project_id=project_id, state=milestone_state, overdue=overdue,

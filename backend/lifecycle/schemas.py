@@ -12,9 +12,9 @@ import msgspec
 from backend.lifecycle.definitions import Key, TemplateDef
 from backend.lifecycle.workhours import CalendarDef
 from backend.projects.schemas import ProjectOut
-from backend.schemas import Money, ShortText, Timestamp, Version
+from backend.schemas import MAX_INT32, NO_NUL, Money, ShortText, Timestamp, Version, check_time
 
-Message = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+Message = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=NO_NUL)]
 Method = Literal["bank_transfer", "cash", "cheque", "card", "alipay", "wechat_pay", "other"]
 
 
@@ -45,6 +45,9 @@ class ReassignMilestone(msgspec.Struct, forbid_unknown_fields=True):
     version: Version
     due_at: Timestamp | None = None
 
+    def __post_init__(self) -> None:
+        check_time("due_at", self.due_at)
+
 
 class Nudge(msgspec.Struct, forbid_unknown_fields=True):
     message: Message
@@ -59,7 +62,7 @@ class CollectionCreate(msgspec.Struct, forbid_unknown_fields=True):
 
 class TemplateSave(msgspec.Struct, forbid_unknown_fields=True):
     definition: TemplateDef
-    based_on: Annotated[int, msgspec.Meta(ge=1, description="The version number you edited")]
+    based_on: Annotated[int, msgspec.Meta(ge=1, le=MAX_INT32, description="The version number you edited")]
     note: ShortText = ""
 
 

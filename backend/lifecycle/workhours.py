@@ -18,7 +18,9 @@ from backend.errors import Invalid
 
 UTC = dt.UTC
 MAX_DAYS = 3700  # ten years of calendar; a template SLA is at most a year of working time
-ClockTime = Annotated[str, msgspec.Meta(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
+ClockTime = Annotated[str, msgspec.Meta(max_length=5, pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
+MAX_INTERVALS = 6
+MAX_DATES = 1000  # holidays and extra working days together
 Weekday = Annotated[int, msgspec.Meta(ge=1, le=7)]
 
 
@@ -26,10 +28,12 @@ class CalendarDef(msgspec.Struct, forbid_unknown_fields=True):
     """Working days as ISO weekdays (1 = Monday), working hours as local [start, end) pairs, public holidays,
     and extra working days (调休: a weekend day that is worked in exchange for a holiday)."""
 
-    working_days: list[Weekday] = msgspec.field(default_factory=lambda: [1, 2, 3, 4, 5])
-    hours: list[tuple[ClockTime, ClockTime]] = msgspec.field(default_factory=lambda: [("09:00", "18:00")])
-    holidays: list[dt.date] = msgspec.field(default_factory=list)
-    workdays: list[dt.date] = msgspec.field(default_factory=list)
+    working_days: Annotated[list[Weekday], msgspec.Meta(max_length=7)] = msgspec.field(
+        default_factory=lambda: [1, 2, 3, 4, 5])
+    hours: Annotated[list[tuple[ClockTime, ClockTime]], msgspec.Meta(max_length=MAX_INTERVALS)] = msgspec.field(
+        default_factory=lambda: [("09:00", "18:00")])
+    holidays: Annotated[list[dt.date], msgspec.Meta(max_length=MAX_DATES)] = msgspec.field(default_factory=list)
+    workdays: Annotated[list[dt.date], msgspec.Meta(max_length=MAX_DATES)] = msgspec.field(default_factory=list)
 
 
 def _minutes(text: str) -> int:
@@ -40,8 +44,8 @@ def _minutes(text: str) -> int:
 def check_calendar(calendar: CalendarDef) -> None:
     if not calendar.working_days and not calendar.workdays:
         raise Invalid("A calendar needs at least one working day", field="working_days")
-    if not 1 <= len(calendar.hours) <= 6:
-        raise Invalid("Give 1 to 6 working-hour intervals", field="hours")
+    if not 1 <= len(calendar.hours) <= MAX_INTERVALS:
+        raise Invalid(f"Give 1 to {MAX_INTERVALS} working-hour intervals", field="hours")
     previous_end = 0
     for i, (start, end) in enumerate(calendar.hours):
         if _minutes(start) >= _minutes(end):
@@ -49,8 +53,8 @@ def check_calendar(calendar: CalendarDef) -> None:
         if _minutes(start) < previous_end:
             raise Invalid("Working-hour intervals must be in order and must not overlap", field=f"hours[{i}]")
         previous_end = _minutes(end)
-    if len(calendar.holidays) + len(calendar.workdays) > 1000:
-        raise Invalid("At most 1,000 holidays and extra working days", field="holidays")
+    if len(calendar.holidays) + len(calendar.workdays) > MAX_DATES:
+        raise Invalid(f"At most {MAX_DATES:,} holidays and extra working days", field="holidays")
 
 
 class Deadlines(Protocol):

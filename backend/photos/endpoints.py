@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from typing import Annotated
 
 from litestar import Request, Response, Router, delete, get, post
 from litestar.datastructures import ETag
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.params import Parameter
 from litestar.response import File
 
 from backend.crud import Limit, Offset, parse_filters, record_opt
 from backend.errors import Invalid
 from backend.photos import services
 from backend.photos.schemas import PhotoOut, parse_upload_fields
-from backend.photos.upload import FILE_FIELD, read_upload
+from backend.photos.upload import FILE_FIELD, MAX_TEXT_FIELD, read_upload
 from backend.service import Page
 from backend.web import settings_of
 
@@ -26,7 +30,32 @@ FILE_HEADERS = {
 }
 
 
-@post("/", operation_id="upload_photo", summary="Upload a photo (multipart/form-data)",
+def _uuid() -> Schema:
+    return Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.UUID)
+
+
+UPLOAD_FORM = Schema(type=OpenAPIType.OBJECT, required=["id", FILE_FIELD], properties={
+    "id": _uuid(), "visit_id": _uuid(), "project_id": _uuid(), "note_id": _uuid(),
+    "taken_at": Schema(type=OpenAPIType.STRING, max_length=64, description="ISO 8601; without offset: branch time"),
+    "latitude": Schema(type=OpenAPIType.NUMBER, minimum=-90, maximum=90),
+    "longitude": Schema(type=OpenAPIType.NUMBER, minimum=-180, maximum=180),
+    "location_allowed": Schema(type=OpenAPIType.STRING, enum=["true", "false"]),
+    FILE_FIELD: Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY,
+                       description="JPEG, PNG, WebP or HEIC; 413 above the upload limit"),
+}, description=f"Each text part at most {MAX_TEXT_FIELD} bytes; no other parts.")
+
+
+@dataclass
+class UploadOperation(Operation):
+    """The form is read from the stream (`read_upload`), so Litestar sees no body to describe: this states it."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(required=True, content={
+            "multipart/form-data": OpenAPIMediaType(schema=UPLOAD_FORM),
+        })
+
+
+@post("/", operation_id="upload_photo", operation_class=UploadOperation, summary="Upload a photo (multipart/form-data)",
       description="Form fields: `id` (the client's UUID: repeating it returns the first upload's record with 200), "
                   "exactly one of `visit_id`, `project_id`, `note_id`; optional `taken_at` (ISO 8601), `latitude` "
                   "and `longitude` (sent only when the user allowed location), `location_allowed` (true: use the "
@@ -77,7 +106,9 @@ def etag_matches(if_none_match: str | None, sha256: str) -> bool:
 @get("/{photo_id:uuid}/{variant:str}", operation_id="photo_file",
      opt={**record_opt("photo", "photo_id"), "skip_compression": True},
      summary="The image: display (≤1600 px), thumbnail (≤320 px) or original (when kept); JPEG, ETag = sha256")
-async def photo_file(request: Request, photo_id: uuid.UUID, variant: str) -> Response[bytes] | File:
+async def photo_file(
+    request: Request, photo_id: uuid.UUID, variant: Annotated[str, Parameter(max_length=16)]
+) -> Response[bytes] | File:
     stored = await services.photo_file(request.user, settings_of(request), photo_id, variant)
     etag = f'"{stored.sha256}"'
     if etag_matches(request.headers.get("if-none-match"), stored.sha256):

@@ -154,7 +154,10 @@ def _capture_time(value: dt.datetime | None, zone: dt.tzinfo) -> dt.datetime | N
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone)
-    value = value.astimezone(dt.UTC)
+    try:
+        value = value.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 has no UTC form
+        value = None
     if _plausible(value) is None:
         raise Invalid("taken_at must lie between 1990 and now", field="taken_at")
     return value

@@ -9,13 +9,17 @@ from typing import Annotated
 
 import msgspec
 
-Url = Annotated[str, msgspec.Meta(min_length=8, max_length=2048)]
-HHMM = Annotated[str, msgspec.Meta(pattern=r"^\d{2}:\d{2}$")]
+from backend.schemas import NO_NUL
+
+Url = Annotated[str, msgspec.Meta(min_length=8, max_length=2048, pattern=NO_NUL)]
+HHMM = Annotated[str, msgspec.Meta(max_length=5, pattern=r"^\d{2}:\d{2}$")]
+Kind = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=NO_NUL)]
+MAX_KINDS = 50
 
 
 class SubscriptionKeys(msgspec.Struct):
-    p256dh: Annotated[str, msgspec.Meta(min_length=80, max_length=100)]
-    auth: Annotated[str, msgspec.Meta(min_length=16, max_length=50)]
+    p256dh: Annotated[str, msgspec.Meta(min_length=80, max_length=100, pattern=NO_NUL)]
+    auth: Annotated[str, msgspec.Meta(min_length=16, max_length=50, pattern=NO_NUL)]
 
 
 class SubscriptionIn(msgspec.Struct):
@@ -26,7 +30,8 @@ class SubscriptionIn(msgspec.Struct):
     keys: SubscriptionKeys
     device_id: uuid.UUID | None = None
     replaces: Url | None = None
-    expirationTime: float | None = None  # as the browser's toJSON() names it; not used
+    # as the browser's toJSON() names it (milliseconds since 1970); not used
+    expirationTime: Annotated[float, msgspec.Meta(ge=0, le=2**53)] | None = None
 
 
 class QuietHours(msgspec.Struct, forbid_unknown_fields=True):
@@ -37,7 +42,7 @@ class QuietHours(msgspec.Struct, forbid_unknown_fields=True):
 class PreferencesIn(msgspec.Struct, forbid_unknown_fields=True):
     """`kinds`: kind → whether it pushes (kinds left out keep their setting); `quiet_hours`: null for none."""
 
-    kinds: dict[str, bool] = msgspec.field(default_factory=dict)
+    kinds: Annotated[dict[Kind, bool], msgspec.Meta(max_length=MAX_KINDS)] = msgspec.field(default_factory=dict)
     quiet_hours: QuietHours | msgspec.UnsetType | None = msgspec.UNSET
 
 

@@ -13,14 +13,16 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from backend.clients.schemas import ClientUpdate, OpportunityMove
-from backend.schemas import LongText, Version
+from backend.schemas import NO_NUL, LongText, Version
 from backend.visits.schemas import Body, Status
 
 MAX_OPS = 250
 PAGE = 1000
 MAX_PAGE = 5000
 MAX_CURSOR = 2**63 - 1  # a BIGINT generation
-Kind = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+MAX_OP_FIELDS = 50
+Kind = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=NO_NUL)]
+FieldName = Annotated[str, msgspec.Meta(max_length=64, pattern=NO_NUL)]
 
 
 class PullRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -34,7 +36,7 @@ class PullRequest(msgspec.Struct, forbid_unknown_fields=True):
 class PushOperation(msgspec.Struct, forbid_unknown_fields=True):
     op_id: uuid.UUID
     kind: Kind
-    data: dict[str, Any] = {}
+    data: Annotated[dict[FieldName, Any], msgspec.Meta(max_length=MAX_OP_FIELDS)] = {}
 
 
 class PushBatch(msgspec.Struct, forbid_unknown_fields=True):

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from backend.schemas import LongText, Timestamp, Version
+from backend.schemas import LongText, Timestamp, Version, check_time
 
 Address = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
 Minutes = Annotated[int, msgspec.Meta(ge=5, le=24 * 60)]
@@ -22,6 +22,9 @@ class VisitCreate(msgspec.Struct, forbid_unknown_fields=True):
     summary: LongText = ""
     owner_id: uuid.UUID | None = None
 
+    def __post_init__(self) -> None:
+        check_time("scheduled_at", self.scheduled_at)
+
 
 class VisitUpdate(msgspec.Struct, forbid_unknown_fields=True):
     version: Version
@@ -31,6 +34,9 @@ class VisitUpdate(msgspec.Struct, forbid_unknown_fields=True):
     duration_minutes: Minutes | msgspec.UnsetType = msgspec.UNSET
     status: Status | msgspec.UnsetType = msgspec.UNSET
     summary: LongText | msgspec.UnsetType = msgspec.UNSET
+
+    def __post_init__(self) -> None:
+        check_time("scheduled_at", self.scheduled_at)
 
 
 class NoteCreate(msgspec.Struct, forbid_unknown_fields=True):
