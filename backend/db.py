@@ -227,12 +227,8 @@ async def stop(engine: AppSQLiteEngine | PostgresEngine) -> None:
 
 @contextlib.asynccontextmanager
 async def write_transaction() -> AsyncIterator[Any]:
-    """The one way services open a write transaction (IMMEDIATE on SQLite).
-
-    On PostgreSQL, change-log sequence numbers must be handed out in commit order so a sync cursor never
-    passes a row that commits later; a transaction-level advisory lock taken before the first change-log
-    insert does that (see backend.audit.services.record_change).
-    """
+    """The one way services open a write transaction (IMMEDIATE on SQLite; READ COMMITTED on PostgreSQL,
+    where writers share no lock: the change-log feed waits for late committers, see backend.audit.read)."""
     engine = current_engine()
     async with engine.transaction() as transaction:
         yield transaction
