@@ -211,9 +211,16 @@ def current_engine() -> AppSQLiteEngine | PostgresEngine:
     return _bound
 
 
+async def keep_session(connection: Any) -> None:
+    """asyncpg's pool `reset`: nothing to send. By default every release sends `pg_advisory_unlock_all(); CLOSE
+    ALL; UNLISTEN *; RESET ALL` (one more round trip per query outside a transaction, three or four per note
+    create); the app sets no session state, holds no session locks, cursors or listeners, and asyncpg still rolls
+    back a transaction left open."""
+
+
 async def start(engine: AppSQLiteEngine | PostgresEngine, pool_size: int = 10) -> None:
     if isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(min_size=1, max_size=pool_size)
+        await engine.start_connection_pool(min_size=1, max_size=pool_size, reset=keep_session)
     else:
         await engine.open()
 
