@@ -134,7 +134,7 @@ def _level_change(table: str, row_id: uuid.UUID, before: int, after: int, branch
 
 
 async def raise_escalation_levels(raised: dict[int, set[uuid.UUID]],
-                                  milestones: dict[uuid.UUID, dict]) -> list[dict[str, Any]]:
+                                  milestones: dict[uuid.UUID, dict[str, Any]]) -> list[dict[str, Any]]:
     """Record the highest level each milestone (and its project) has reached: one UPDATE per level reached, and
     the change-log rows saying so (for the caller's one multi-row insert), so the trail shows when a project
     was escalated."""
