@@ -61,7 +61,7 @@ def create_litestar(settings: Settings, *, run_migrations: bool = True, engine: 
     from start-up to shutdown (`clock` lets tests inject one with their own time)."""
     manage_engine = engine is None
     if clock is None and settings.clock_enabled:
-        clock = EscalationClock(interval=settings.clock_interval_seconds, batch=settings.clock_batch)
+        clock = EscalationClock.for_settings(settings)
     engine = engine or db.engine_for(settings)
     db.bind(engine)
     session.configure(settings)

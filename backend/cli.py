@@ -103,15 +103,31 @@ def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     from backend.ops import check
 
+    async def work() -> tuple[list[str], list[str]]:
+        problems = await check(settings)
+        return problems, [] if problems else await housekeeping_lines(settings)
+
     try:
-        problems = asyncio.run(with_database(settings, lambda: check(settings), migrate_first=False))
+        problems, lines = asyncio.run(with_database(settings, work, migrate_first=False))
     except Exception as exc:
-        problems = [f"database unreachable: {type(exc).__name__}: {exc}"]
+        problems, lines = [f"database unreachable: {type(exc).__name__}: {exc}"], []
     for line in problems:
         print(f"FAIL {line}")
     if not problems:
         print("OK: settings, database connection, migrations and integrity")
+    for line in lines:
+        print(line)
     return 1 if problems else 0
+
+
+async def housekeeping_lines(settings: Settings) -> list[str]:
+    """What the clock's housekeeping would delete now, and what it keeps, per table."""
+    import datetime as dt
+
+    from backend.housekeeping import counts
+
+    return [f"housekeeping: {rule.table}: {prunable} prunable ({rule.reason}), {retained} retained"
+            for rule, prunable, retained in await counts(settings, dt.datetime.now(dt.UTC))]
 
 
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
@@ -174,11 +190,13 @@ def cmd_clock(args: argparse.Namespace, settings: Settings) -> int:
     until interrupted, beside app processes started with IPMS_CLOCK_ENABLED=false."""
     from backend.lifecycle.clock import EscalationClock
 
-    clock = EscalationClock(interval=settings.clock_interval_seconds, batch=settings.clock_batch)
+    clock = EscalationClock.for_settings(settings)
 
     async def work() -> int:
         if args.once:
             print(f"Fired {await clock.run_once()} reminders and escalations.")
+            pruned = await clock.tidy() or {}
+            print("Housekeeping deleted " + ", ".join(f"{n} {table}" for table, n in pruned.items()) + ".")
             return 0
         print(f"Escalation clock running as {clock.worker} (Ctrl-C stops it).", flush=True)
         await clock.run()

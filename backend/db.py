@@ -211,9 +211,16 @@ def current_engine() -> AppSQLiteEngine | PostgresEngine:
     return _bound
 
 
+async def keep_session(connection: Any) -> None:
+    """asyncpg's pool `reset`: nothing to send. By default every release sends `pg_advisory_unlock_all(); CLOSE
+    ALL; UNLISTEN *; RESET ALL` (one more round trip per query outside a transaction, three or four per note
+    create); the app sets no session state, holds no session locks, cursors or listeners, and asyncpg still rolls
+    back a transaction left open."""
+
+
 async def start(engine: AppSQLiteEngine | PostgresEngine, pool_size: int = 10) -> None:
     if isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(min_size=1, max_size=pool_size)
+        await engine.start_connection_pool(min_size=1, max_size=pool_size, reset=keep_session)
     else:
         await engine.open()
 
@@ -227,12 +234,8 @@ async def stop(engine: AppSQLiteEngine | PostgresEngine) -> None:
 
 @contextlib.asynccontextmanager
 async def write_transaction() -> AsyncIterator[Any]:
-    """The one way services open a write transaction (IMMEDIATE on SQLite).
-
-    On PostgreSQL, change-log sequence numbers must be handed out in commit order so a sync cursor never
-    passes a row that commits later; a transaction-level advisory lock taken before the first change-log
-    insert does that (see backend.audit.services.record_change).
-    """
+    """The one way services open a write transaction (IMMEDIATE on SQLite; READ COMMITTED on PostgreSQL,
+    where writers share no lock: the change-log feed waits for late committers, see backend.audit.read)."""
     engine = current_engine()
     async with engine.transaction() as transaction:
         yield transaction

@@ -75,6 +75,7 @@ class Settings:
     clock_enabled: bool = True
     clock_interval_seconds: int = 15
     clock_batch: int = 500
+    retention_days: int = 30
 
     @property
     def is_development(self) -> bool:
@@ -158,11 +159,13 @@ def _push(env: dict[str, str]) -> dict[str, Any]:
 
 
 def _clock(env: dict[str, str]) -> dict[str, Any]:
-    """The escalation clock: on in every app process unless turned off (e.g. when `ipms clock` runs it alone)."""
+    """The escalation clock: on in every app process unless turned off (e.g. when `ipms clock` runs it alone);
+    its housekeeping keeps login attempts and applied sync operations `retention_days`."""
     return {
         "clock_enabled": _bool(env, "IPMS_CLOCK_ENABLED", True),
         "clock_interval_seconds": _int(env, "IPMS_CLOCK_INTERVAL_SECONDS", 15, high=3600),
         "clock_batch": _int(env, "IPMS_CLOCK_BATCH", 500, high=10_000),
+        "retention_days": _int(env, "IPMS_RETENTION_DAYS", 30, high=3650),
     }
 
 

@@ -6,7 +6,7 @@ through raw ``aiosqlite`` (one persistent writer behind a lock + 4 persistent re
 ``asyncpg`` pool (the app's default size, 10). Served by uvicorn with the same options as ``ipms serve``.
 
     python bench/api_baseline.py --port 8101 --sqlite var/ipms.sqlite3
-    python bench/api_baseline.py --port 8101 --postgres postgresql://…/db
+    python bench/api_baseline.py --port 8101 --postgres postgresql://…/db [--workers 2]
 
 Endpoints: ``GET /static`` (a constant: the load generator's ceiling), ``GET /healthz``,
 ``GET /clients?owner=<uuid>&limit=50&offset=0``, ``POST /notes`` {"body", "client_id", "author_id", "branch_id"}.
@@ -19,6 +19,7 @@ import asyncio
 import collections
 import datetime as dt
 import json
+import os
 import sqlite3
 import uuid
 from typing import Any
@@ -31,7 +32,6 @@ PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_
 COLUMNS = ("id", "branch", "owner", "name", "phone", "intent", "budget_min", "budget_max", "area_preference",
            "source", "tags", "private_notes", "created_at", "updated_at", "version")
 SELECT = ", ".join(f'"clients"."{c}" AS "{c}"' for c in COLUMNS)
-CHANGE_LOG_LOCK = 7_431_001  # the app's advisory lock for change-log writers on PostgreSQL
 
 
 class NoteIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -180,7 +180,6 @@ class PostgresStore:
                 '"created_at", "updated_at", "version") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
                 *note.values(),
             )
-            await connection.execute("SELECT pg_advisory_xact_lock($1)", CHANGE_LOG_LOCK)
             await connection.execute(
                 'INSERT INTO "change_log" ("at", "actor_id", "action", "table_name", "row_id", "changes", '
                 '"branch_id", "owner_id") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
@@ -218,6 +217,13 @@ def create_app(store: SQLiteStore | PostgresStore) -> Litestar:
                     on_shutdown=[on_shutdown], debug=False, logging_config=None)
 
 
+def app_from_env() -> Litestar:
+    """The app for each of several uvicorn workers (`--workers`), configured through the environment."""
+    sqlite, postgres = os.environ.get("BASELINE_SQLITE"), os.environ.get("BASELINE_POSTGRES", "")
+    readers, pool_size = int(os.environ["BASELINE_READERS"]), int(os.environ["BASELINE_POOL_SIZE"])
+    return create_app(SQLiteStore(sqlite, readers) if sqlite else PostgresStore(postgres, pool_size))
+
+
 def main() -> None:
     import uvicorn
 
@@ -229,10 +235,18 @@ def main() -> None:
     where.add_argument("--postgres", help="PostgreSQL DSN")
     parser.add_argument("--readers", type=int, default=4, help="SQLite reader connections (the app's default: 4)")
     parser.add_argument("--pool-size", type=int, default=10, help="asyncpg pool size (the app's default: 10)")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (as `ipms serve --workers`)")
     args = parser.parse_args()
-    store = SQLiteStore(args.sqlite, args.readers) if args.sqlite else PostgresStore(args.postgres, args.pool_size)
     # The same uvicorn options as `ipms serve` (backend/cli.py), access log included.
-    uvicorn.run(create_app(store), host=args.host, port=args.port, proxy_headers=False, log_level="info")
+    options: dict[str, Any] = {"host": args.host, "port": args.port, "proxy_headers": False, "log_level": "info"}
+    if args.workers > 1:
+        os.environ.update(BASELINE_SQLITE=args.sqlite or "", BASELINE_POSTGRES=args.postgres or "",
+                          BASELINE_READERS=str(args.readers), BASELINE_POOL_SIZE=str(args.pool_size))
+        uvicorn.run("api_baseline:app_from_env", factory=True, workers=args.workers,
+                    app_dir=os.path.dirname(os.path.abspath(__file__)), **options)
+        return
+    store = SQLiteStore(args.sqlite, args.readers) if args.sqlite else PostgresStore(args.postgres, args.pool_size)
+    uvicorn.run(create_app(store), **options)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ of which 1,000 are due (``--quick``: 10,000 and 1,000).
 Measured, alternately, ``--runs`` times each (the median is reported), with the due timers put back between runs:
 - ``tick``: ``fire_due_timers(now, limit=1000)``, the service the app's clock runs: the claim, the recipients'
   lookup (owners, supervisors, branch managers), one inbox item per recipient through ``notifications.notify``,
-  one change-log row per timer, the escalation levels, all in one transaction;
+  one change-log row per timer, the milestones' and projects' escalation levels and a change-log row for each
+  level raised, all in one transaction;
 - ``raw``: the same claim statement, the owners' supervisors by one join, and the same inbox, change-log and
   escalation-level writes as plain SQL through the driver (executemany), in one transaction.
 
@@ -157,7 +158,7 @@ async def reset(engine: Any, due_ids: list[uuid.UUID], mark: int) -> None:
 
 
 RAW_RECIPIENTS = """
-SELECT m.id, m.project, m.branch, m.owner, u.supervisor, m.title_zh, p.title AS project_title
+SELECT m.id, m.project, m.branch, m.owner, u.supervisor, m.title_zh, p.title AS project_title, p.owner AS project_owner
 FROM project_milestones m JOIN users u ON u.id = m.owner JOIN projects p ON p.id = m.project
 WHERE m.id IN ({ids})
 """
@@ -198,12 +199,28 @@ async def raw_tick(engine: Any, limit: int) -> int:
         log_sql = ("INSERT INTO change_log (at, actor_id, action, table_name, row_id, changes, branch_id, owner_id) "
                    f"VALUES ({', '.join(marks(8))})")
         level_sql = (f"UPDATE project_milestones SET escalation_level = 1 WHERE escalation_level < 1 AND id IN "
-                     f"({', '.join(marks(len(ids)))})")
-        if postgres:
-            await connection.execute("SELECT pg_advisory_xact_lock(7431001)")
+                     f"({', '.join(marks(len(ids)))}) RETURNING id")
+        project_ids = list({people[i]["project"] for i in milestone_ids})
+        projects = [str(i) for i in project_ids] if not postgres else project_ids
+        project_sql = (f"UPDATE projects SET escalation_level = 1 WHERE escalation_level < 1 AND id IN "
+                       f"({', '.join(marks(len(projects)))}) RETURNING id")
         await connection.executemany(inbox_sql, inbox)
+        if postgres:
+            raised = await connection.fetch(level_sql, *ids)
+            raised_projects = await connection.fetch(project_sql, *projects)
+        else:
+            raised = await (await connection.execute(level_sql, ids)).fetchall()
+            raised_projects = await (await connection.execute(project_sql, projects)).fetchall()
+        level = json.dumps({"before": {"escalation_level": 0}, "after": {"escalation_level": 1}})
+        by_id = {str(row["id"]): row for row in people.values()}
+        by_project = {str(row["project"]): row for row in people.values()}
+        for table, rows, source in (("project_milestones", raised, by_id), ("projects", raised_projects, by_project)):
+            for row in rows:
+                person = source[str(row["id"])]
+                owner = person["owner"] if table == "project_milestones" else person["project_owner"]
+                entry = (NOW, None, "escalate", table, str(row["id"]), level, person["branch"], owner)
+                log.append(entry if postgres else tuple(str(v) if isinstance(v, uuid.UUID) else v for v in entry))
         await connection.executemany(log_sql, log)
-        await connection.execute(level_sql, *ids) if postgres else await connection.execute(level_sql, ids)
         return len(claimed)
 
     async with db.write_transaction() as transaction:
@@ -230,8 +247,11 @@ async def measure(settings: Settings, pending: int, due: int, runs: int) -> dict
             fired = await fire_due_timers(NOW, limit=due, worker="bench")
             ticks.append(time.perf_counter() - started)
             items = await InboxItem.count().where(InboxItem.source_id.is_in(due_ids[:500]))
-            logged = await ChangeLog.count().where(ChangeLog.seq > mark)
+            new = ChangeLog.seq > mark
+            logged = await ChangeLog.count().where(new & (ChangeLog.table_name == "lifecycle_timers"))
+            escalated = await ChangeLog.count().where(new & (ChangeLog.action == "escalate"))
             assert fired == due and logged == due and items == min(500, due), (fired, logged, items)
+            assert escalated == due + due // 100, escalated  # each milestone, and its project (100 per project)
             await reset(engine, due_ids, mark)
             started = time.perf_counter()
             fired = await raw_tick(engine, due)

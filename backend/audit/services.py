@@ -1,4 +1,9 @@
-"""Writing and reading the change log. Every mutation calls `record_change` inside its own transaction."""
+"""Writing the change log. Every mutation calls `record_change(s)` inside its own transaction.
+
+Writers do not wait for each other: `seq` comes from the table's sequence, so on PostgreSQL a transaction that
+took seq n may commit after one that took n + 1. The feed reader (backend.audit.read) waits for such stragglers
+instead of the writers queueing on one lock, as they used to (`pg_advisory_xact_lock` before every insert).
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,8 @@ from piccolo.utils.encoding import dump_json
 from backend import db
 from backend.audit.tables import ChangeLog
 
-# Any constant works; it only has to be the same for every writer of the change log.
-CHANGE_LOG_LOCK = 7_431_001
+CHUNK = 500
+INSERT = "INSERT INTO change_log (at, actor_id, action, table_name, row_id, changes, branch_id, owner_id) VALUES "
 
 
 def to_json(value: Any) -> Any:
@@ -56,37 +61,20 @@ async def record_change(
     owner_id: uuid.UUID | None = None,
 ) -> None:
     """Append one change-log row. Must run inside the mutation's transaction, so both commit or neither."""
-    engine = db.current_engine()
-    if engine.current_transaction.get() is None:
-        raise RuntimeError("record_change must run inside the mutation's transaction")
-    if db.is_postgres():
-        # Hands out sequence numbers in commit order (see backend.db.write_transaction).
-        await ChangeLog.raw("SELECT pg_advisory_xact_lock({})", CHANGE_LOG_LOCK)
-    await ChangeLog.insert(
-        ChangeLog(
-            actor_id=actor_id,
-            action=action,
-            table_name=table,
-            row_id=str(row_id),
-            changes=changed_fields(before, after),
-            branch_id=branch_id,
-            owner_id=owner_id,
-        )
-    )
+    await record_changes([{"actor_id": actor_id, "action": action, "table": table, "row_id": row_id,
+                           "before": before, "after": after, "branch_id": branch_id, "owner_id": owner_id}])
 
 
 async def record_changes(changes: list[dict[str, Any]]) -> None:
     """`record_change` for many rows at once (same keyword names per dict, or a ready `changes` diff instead of
-    `before`/`after`): one lock and one multi-row INSERT per 500 rows, written as SQL directly because building
-    Piccolo row objects and per-row query strings cost more than the database work (the escalation clock fires
-    hundreds of timers per transaction; bench/clock.py)."""
+    `before`/`after`): one multi-row INSERT per 500 rows, written as SQL directly because building Piccolo row
+    objects and per-row query strings cost more than the database work (the escalation clock fires hundreds of
+    timers per transaction; bench/clock.py)."""
     if not changes:
         return
     engine = db.current_engine()
     if engine.current_transaction.get() is None:
         raise RuntimeError("record_changes must run inside the mutation's transaction")
-    if db.is_postgres():
-        await ChangeLog.raw("SELECT pg_advisory_xact_lock({})", CHANGE_LOG_LOCK)
     at = dt.datetime.now(dt.UTC)
     rows = [
         (at, change.get("actor_id"), change["action"], change["table"], str(change["row_id"]),
@@ -94,9 +82,7 @@ async def record_changes(changes: list[dict[str, Any]]) -> None:
          change.get("branch_id"), change.get("owner_id"))
         for change in changes
     ]
-    for start in range(0, len(rows), 500):
-        chunk = rows[start:start + 500]
-        values = ", ".join("({}, {}, {}, {}, {}, {}, {}, {})" for _ in chunk)
-        await ChangeLog.raw(
-            "INSERT INTO change_log (at, actor_id, action, table_name, row_id, changes, branch_id, owner_id) "
-            f"VALUES {values}", *(value for row in chunk for value in row))
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start:start + CHUNK]
+        await ChangeLog.raw(INSERT + ", ".join("({}, {}, {}, {}, {}, {}, {}, {})" for _ in chunk),
+                            *(value for row in chunk for value in row))

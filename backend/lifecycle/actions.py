@@ -41,17 +41,27 @@ def milestone_out(actor: Actor, row: dict[str, Any], now: dt.datetime | None = N
     return msgspec.convert(milestone_to_api(actor, row, now), MilestoneOut, strict=False)
 
 
-async def refresh_rollup(project_ids: list[uuid.UUID]) -> None:
-    """Recompute each project's earliest open deadline and highest open escalation level."""
+async def refresh_rollup(project_ids: list[uuid.UUID], actor_id: uuid.UUID | None) -> None:
+    """Recompute each project's earliest open deadline and highest open escalation level; a project whose
+    figures change gets a change-log row ("rollup"), so the trail shows when its deadline or level moved."""
     rows = await Milestone.select(Milestone.project, Milestone.due_at, Milestone.escalation_level).where(
         Milestone.project.is_in(project_ids) & (Milestone.state == "open"))
-    for project_id in project_ids:
-        mine = [r for r in rows if r["project"] == project_id]
+    projects = await Project.select(Project.id, Project.next_due_at, Project.escalation_level, Project.branch,
+                                    Project.owner).where(Project.id.is_in(project_ids))
+    changes = []
+    for project in projects:
+        mine = [r for r in rows if r["project"] == project["id"]]
         dues = [r["due_at"] for r in mine if r["due_at"] is not None]
-        await Project.update({
-            Project.next_due_at: min(dues) if dues else None,
-            Project.escalation_level: max((r["escalation_level"] for r in mine), default=0),
-        }).where(Project.id == project_id)
+        after = {"next_due_at": min(dues) if dues else None,
+                 "escalation_level": max((r["escalation_level"] for r in mine), default=0)}
+        before = {key: project[key] for key in after}
+        if before == after:
+            continue
+        await Project.update({Project.next_due_at: after["next_due_at"],
+                              Project.escalation_level: after["escalation_level"]}).where(Project.id == project["id"])
+        changes.append({"actor_id": actor_id, "action": "rollup", "table": "projects", "row_id": project["id"],
+                        "before": before, "after": after, "branch_id": project["branch"], "owner_id": project["owner"]})
+    await record_changes(changes)
 
 
 async def _open_milestone(actor: Actor, action: access.Action, milestone_id: uuid.UUID) -> dict[str, Any]:
@@ -76,7 +86,7 @@ async def complete_milestone(actor: Actor, milestone_id: uuid.UUID, version: int
         after = await records.apply_update(actor, MILESTONE_SPEC, milestone_id, version, {
             "state": "done", "done_at": at, "done_by": actor.id, "note": note.strip()}, action="complete")
         await cancel_timers([milestone_id], at)
-        await refresh_rollup([row["project"]])
+        await refresh_rollup([row["project"]], actor.id)
     return milestone_out(actor, after, at)
 
 
@@ -92,7 +102,7 @@ async def complete_automatically(project_id: uuid.UUID, rule: str, actor_id: uui
         await record_changes([{"actor_id": actor_id, "action": "auto_complete", "table": "project_milestones",
                                "row_id": r["id"], "before": {"state": "open"}, "after": {"state": "done", "auto": rule},
                                "branch_id": r["branch"], "owner_id": r["owner"]} for r in done])
-        await refresh_rollup([project_id])
+        await refresh_rollup([project_id], actor_id)
     return [r["id"] for r in done]
 
 
@@ -134,7 +144,7 @@ async def reassign_milestone(actor: Actor, milestone_id: uuid.UUID, owner_id: uu
                 source_id=milestone_id, milestone_id=milestone_id, milestone=(row["title_zh"], row["title_en"]),
                 project=project["title"], stage=(stage.name_zh, stage.name_en), due=after["due_at"],
                 timezone=life.timezone)], at=at)
-        await refresh_rollup([row["project"]])
+        await refresh_rollup([row["project"]], actor.id)
     return milestone_out(actor, after, at)
 
 

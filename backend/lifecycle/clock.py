@@ -2,9 +2,9 @@
 
 A tick claims due timers and announces them in one transaction: the claim (a conditional UPDATE on SQLite,
 `FOR UPDATE SKIP LOCKED` on PostgreSQL, so concurrent workers take disjoint rows), the inbox items through
-`notifications.notify`, the change-log rows and the milestones' escalation levels commit together or not at all.
-A crash before commit leaves the timers pending for the next tick; a restart fires whatever fell due meanwhile.
-Time is injected (`now`), so tests drive the clock without sleeping.
+`notifications.notify`, the milestones' and projects' escalation levels and the change-log rows for all of it
+commit together or not at all. A crash before commit leaves the timers pending for the next tick; a restart
+fires whatever fell due meanwhile. Time is injected (`now`), so tests drive the clock without sleeping.
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ from typing import Any
 
 from backend import db
 from backend.audit.services import record_changes, to_json
+from backend.housekeeping import Housekeeping
 from backend.lifecycle import messages
 from backend.lifecycle.parties import Person, Staff, ensure_participants, load_people
 from backend.lifecycle.tables import Milestone, Timer
 from backend.projects.tables import Project
+from backend.settings import Settings
 from notifications import Notice, notify
 
 log = logging.getLogger("ipms.clock")
@@ -35,6 +37,7 @@ MILESTONE_COLUMNS = (
     Milestone.title_zh, Milestone.title_en, Milestone.escalation_level,
     Milestone.project.title.as_alias("project_title"), Milestone.project.owner.as_alias("project_owner"),
     Milestone.project.manager.as_alias("project_manager"),
+    Milestone.project.escalation_level.as_alias("project_level"),
     Milestone.branch.timezone.as_alias("timezone"),
 )
 
@@ -117,21 +120,49 @@ async def fire_due_timers(now: dt.datetime, *, limit: int = 500, worker: str | N
             if not recipients:
                 log.warning("Timer %s (%s) found nobody to tell", timer["id"], target)
         await notify(notices, at=now)
+        changes += await raise_escalation_levels(raised, milestones)
         await record_changes(changes)
         await ensure_participants(participants, None, {m["project"]: m["project_owner"] for m in milestones.values()})
-        await raise_escalation_levels(raised, milestones)
     return len(timers)
 
 
-async def raise_escalation_levels(raised: dict[int, set[uuid.UUID]], milestones: dict[uuid.UUID, dict]) -> None:
-    """Record the highest level each milestone (and its project) has reached."""
-    for level, ids in sorted(raised.items()):
-        chosen = list(ids)
-        await Milestone.update({Milestone.escalation_level: level}).where(
-            Milestone.id.is_in(chosen) & (Milestone.escalation_level < level))
-        projects = list({milestones[i]["project"] for i in chosen})
-        await Project.update({Project.escalation_level: level}).where(
-            Project.id.is_in(projects) & (Project.escalation_level < level))
+def _level_change(table: str, row_id: uuid.UUID, before: int, after: int, branch: uuid.UUID,
+                  owner: uuid.UUID | None) -> dict[str, Any]:
+    return {"actor_id": None, "action": "escalate", "table": table, "row_id": row_id, "branch_id": branch,
+            "owner_id": owner,
+            "changes": {"before": {"escalation_level": before}, "after": {"escalation_level": after}}}
+
+
+async def raise_escalation_levels(raised: dict[int, set[uuid.UUID]],
+                                  milestones: dict[uuid.UUID, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Record the highest level each milestone (and its project) has reached: one UPDATE per level reached, and
+    the change-log rows saying so (for the caller's one multi-row insert), so the trail shows when a project
+    was escalated."""
+    reached: dict[uuid.UUID, int] = {}
+    for level, ids in raised.items():
+        for milestone_id in ids:
+            reached[milestone_id] = max(level, reached.get(milestone_id, 0))
+    project_reached: dict[uuid.UUID, int] = {}
+    for milestone_id, level in reached.items():
+        project = milestones[milestone_id]["project"]
+        project_reached[project] = max(level, project_reached.get(project, 0))
+    first = {m["project"]: m for m in milestones.values()}
+    changes: list[dict[str, Any]] = []
+    for level in sorted(set(reached.values())):
+        chosen = [i for i, reached_level in reached.items() if reached_level == level]
+        for row in await Milestone.update({Milestone.escalation_level: level}).where(
+                Milestone.id.is_in(chosen) & (Milestone.escalation_level < level)).returning(Milestone.id):
+            milestone = milestones[row["id"]]
+            changes.append(_level_change("project_milestones", row["id"], milestone["escalation_level"], level,
+                                         milestone["branch"], milestone["owner"]))
+    for level in sorted(set(project_reached.values())):
+        chosen = [i for i, reached_level in project_reached.items() if reached_level == level]
+        for row in await Project.update({Project.escalation_level: level}).where(
+                Project.id.is_in(chosen) & (Project.escalation_level < level)).returning(Project.id):
+            project = first[row["id"]]
+            changes.append(_level_change("projects", row["id"], project["project_level"], level, project["branch"],
+                                         project["project_owner"]))
+    return changes
 
 
 async def next_due() -> dt.datetime | None:
@@ -141,12 +172,14 @@ async def next_due() -> dt.datetime | None:
 
 
 class EscalationClock:
-    """The background task started in the app's lifespan: fire what is due, then wait for the next due time
-    (at most `interval` seconds, so timers created by other workers are seen promptly)."""
+    """The background task started in the app's lifespan: fire what is due, let `housekeeping` prune (it
+    decides how often), then wait for the next due time (at most `interval` seconds, so timers created by other
+    workers are seen promptly)."""
 
     def __init__(self, *, now: Callable[[], dt.datetime] = utcnow, interval: float = 15.0, batch: int = 500,
-                 worker: str | None = None) -> None:
+                 worker: str | None = None, housekeeping: Housekeeping | None = None) -> None:
         self.now, self.interval, self.batch = now, interval, batch
+        self.housekeeping = housekeeping
         self.worker = worker or f"{worker_name()}:{uuid.uuid4().hex[:6]}"
         self.passes = 0
         self.fired = 0
@@ -154,6 +187,21 @@ class EscalationClock:
         self._task: asyncio.Task | None = None
         self._wake = asyncio.Event()
         self._failures: dict[uuid.UUID, int] = {}
+
+    @classmethod
+    def for_settings(cls, settings: Settings, **options: Any) -> EscalationClock:
+        return cls(interval=settings.clock_interval_seconds, batch=settings.clock_batch,
+                   housekeeping=Housekeeping(settings), **options)
+
+    async def tidy(self) -> dict[str, int] | None:
+        """Housekeeping after a pass; its failure is logged and never stops the clock."""
+        if self.housekeeping is None:
+            return None
+        try:
+            return await self.housekeeping.run_if_due(self.now())
+        except Exception:
+            log.exception("Housekeeping failed; it is tried again after the next pass")
+            return None
 
     async def run_once(self) -> int:
         """Fire everything due now, batch after batch; a batch that fails is retried timer by timer so one bad
@@ -212,6 +260,7 @@ class EscalationClock:
             except Exception:
                 log.exception("Escalation clock pass failed")
                 upcoming = None
+            await self.tidy()
             async with self._passed:
                 self.passes += 1
                 self._passed.notify_all()

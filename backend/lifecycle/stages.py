@@ -227,7 +227,11 @@ async def start(actor: Actor, project_id: uuid.UUID, at: dt.datetime) -> dict[st
     project = await lock_project(project_id)
     life = await load(project)
     changes = await enter_stage(life, 0, actor.id, at)
-    await Project.update({Project.next_due_at: changes["next_due_at"]}).where(Project.id == project_id)
+    if changes["next_due_at"] is not None:  # the create row was written before the first stage's deadlines existed
+        await Project.update({Project.next_due_at: changes["next_due_at"]}).where(Project.id == project_id)
+        await record_changes([{"actor_id": actor.id, "action": "rollup", "table": "projects", "row_id": project_id,
+                               "before": {"next_due_at": None}, "after": {"next_due_at": changes["next_due_at"]},
+                               "branch_id": project["branch"], "owner_id": project["owner"]}])
     await notify(life.notices, at=at)
     row = await Project.select().where(Project.id == project_id).first()
     assert row is not None

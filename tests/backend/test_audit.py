@@ -72,9 +72,10 @@ MUTATIONS: dict[tuple[str, str], tuple[str, Call, int]] = {
         json={"owner_id": str(o.a.users["agent2"].id), "version": 1}), 1),
     ("POST", "/api/opportunities/{record_id:uuid}/move"): ("a.agent1", lambda o, me, api: me.post(
         f"/api/opportunities/{_r(o, 'opportunity').id}/move", json={"version": 1, "state": "following"}), 1),
-    # The project, its line's template (version 1, seeded on first use), its first stage and two milestones.
+    # The project, its line's template (version 1, seeded on first use), its first stage, two milestones and the
+    # project's first deadline (known once the stage is entered).
     ("POST", "/api/projects"): ("a.agent1", lambda o, me, api: me.post(
-        "/api/projects", json={"title": "新项目", "business_line_id": str(o.line.id)}), 5),
+        "/api/projects", json={"title": "新项目", "business_line_id": str(o.line.id)}), 6),
     ("PATCH", "/api/projects/{record_id:uuid}"): ("a.agent1", lambda o, me, api: me.patch(
         f"/api/projects/{_r(o, 'project').id}", json={"version": 1, "contract_value": "120000"}), 1),
     ("DELETE", "/api/projects/{record_id:uuid}"): ("a.branch_manager", lambda o, me, api: me.delete(

@@ -135,6 +135,21 @@ def test_check_healthy(demo_dir):
     result = ipms(data_dir, "check")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("OK")
+    counted = [line for line in result.stdout.splitlines() if line.startswith("housekeeping: ")]
+    assert [line.split(":")[1].strip() for line in counted] == ["login_attempts", "sessions", "sync_operations"]
+    assert all("prunable" in line and "retained" in line for line in counted)
+
+
+def test_check_counts_what_housekeeping_would_prune(tmp_path):
+    data_dir = tmp_path / "fresh"
+    assert ipms(data_dir, "migrate").returncode == 0
+    with sqlite3.connect(data_dir / "ipms.sqlite3") as connection:
+        connection.executemany("INSERT INTO login_attempts (ip, username, succeeded, at) VALUES (?, ?, 0, ?)",
+                               [("203.0.113.9", "x", "2001-01-01 00:00:00+00:00"),
+                                ("203.0.113.9", "x", "2999-01-01 00:00:00+00:00")])
+    result = ipms(data_dir, "check", IPMS_RETENTION_DAYS="7")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "housekeeping: login_attempts: 1 prunable (older than 7 days), 1 retained" in result.stdout
 
 
 def test_check_reports_missing_migrations(tmp_path):

@@ -130,7 +130,7 @@ MUTATIONS = {
     ("POST", f"{P}/close"): ("a.agent1", close, 4),  # the project; intake left; its two milestones cancelled
     ("POST", f"{P}/nudge"): ("a.branch_manager", nudge_project, 1),
     ("POST", f"{P}/collections"): ("a.finance", collect, 2),  # the payment and the project's collected total
-    ("POST", f"{M}/complete"): ("a.agent1", complete, 1),
+    ("POST", f"{M}/complete"): ("a.agent1", complete, 2),  # the milestone; the project's earliest deadline
     ("POST", f"{M}/reassign"): ("a.branch_manager", reassign, 2),  # the milestone; the new owner joins the team
     ("POST", f"{M}/nudge"): ("a.branch_manager", nudge_milestone, 1),
     ("PUT", "/api/business-lines/{record_id:uuid}/template"): ("admin", save_template, 1),

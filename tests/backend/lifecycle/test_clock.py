@@ -2,6 +2,7 @@
 
 import asyncio
 import datetime as dt
+import json
 
 import pytest
 
@@ -82,6 +83,35 @@ async def test_ladder_climbs_to_supervisor_branch_manager_then_the_legal_desk(da
     assert [f["action"] for f in fired] == ["reminder", "escalation", "escalation", "escalation"]
 
 
+async def _levels_logged(table: str, row_id) -> list[tuple[int, int]]:
+    rows = await ChangeLog.select(ChangeLog.changes, ChangeLog.actor_id).where(
+        (ChangeLog.table_name == table) & (ChangeLog.row_id == str(row_id)) & (ChangeLog.action == "escalate")
+    ).order_by(ChangeLog.seq)
+    changes = [json.loads(r["changes"]) if isinstance(r["changes"], str) else r["changes"] for r in rows]
+    assert all(r["actor_id"] is None for r in rows)  # the clock acts, nobody in particular
+    return [(c["before"]["escalation_level"], c["after"]["escalation_level"]) for c in changes]
+
+
+async def test_escalation_levels_reach_the_change_log(database):
+    org = await make_org()
+    project, review, entered = await at_contract_review(org)
+    await fire_due_timers(entered + 48 * HOUR)
+    await fire_due_timers(entered + 60 * HOUR)  # nothing new is due: nothing is logged
+    await fire_due_timers(entered + 72 * HOUR)
+    assert await _levels_logged("project_milestones", review["id"]) == [(0, 1), (1, 2)]
+    assert await _levels_logged("projects", project["id"]) == [(0, 1), (1, 2)]
+
+
+async def test_levels_due_together_are_logged_once_at_the_highest(database):
+    org = await make_org()
+    project, review, entered = await at_contract_review(org)
+    assert await fire_due_timers(entered + 120 * HOUR) >= 4  # the reminder and three levels in one tick
+    assert await _levels_logged("project_milestones", review["id"]) == [(0, 3)]
+    assert await _levels_logged("projects", project["id"]) == [(0, 3)]
+    assert (await Project.select(Project.escalation_level).where(Project.id == project["id"]).first())[
+        "escalation_level"] == 3
+
+
 @pytest.mark.parametrize("why", ["no supervisor", "supervisor disabled", "supervisor in another branch"])
 async def test_escalation_falls_back_to_the_branch_manager(database, why):
     org = await make_org()
@@ -152,7 +182,7 @@ async def test_crash_between_claiming_and_commit_leaves_the_timer_due_and_no_inb
     log, items = await ChangeLog.count(), await InboxItem.count()
 
     async def crash(*args, **kwargs):
-        raise RuntimeError("power cut after the inbox items and the change log were written")
+        raise RuntimeError("power cut after the inbox items were written")
 
     monkeypatch.setattr(clock_module, "raise_escalation_levels", crash)
     with pytest.raises(RuntimeError, match="power cut"):

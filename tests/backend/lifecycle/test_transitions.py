@@ -70,7 +70,8 @@ async def test_stage_history_records_each_stay_with_times_and_actors(database):
     assert await ProjectMember.exists().where((ProjectMember.project == project["id"])
                                               & (ProjectMember.user == org.a.users["legal"].id))
     moves = await ChangeLog.select(ChangeLog.action).where(
-        (ChangeLog.table_name == "projects") & (ChangeLog.row_id == str(project["id"]))).order_by(ChangeLog.seq)
+        (ChangeLog.table_name == "projects") & (ChangeLog.row_id == str(project["id"]))
+        & (ChangeLog.action != "rollup")).order_by(ChangeLog.seq)  # deadline moves have rows of their own
     assert [m["action"] for m in moves] == ["create", "advance", "advance"]
 
 
