@@ -163,27 +163,28 @@ FIELD_MASK: dict[str, dict[str, frozenset[str]]] = {
 }
 
 
-def _team_projects(actor: Actor) -> Select:
+def _team_projects(actor: Actor) -> Select[Any]:
     return ProjectMember.select(ProjectMember.project).where(
         (ProjectMember.user == actor.id) & (ProjectMember.kind == "team")
     )
 
 
-def _participating_projects(actor: Actor) -> Select:
+def _participating_projects(actor: Actor) -> Select[Any]:
     """Projects the actor takes part in: on the team, or owning (now or before) one of its milestones or stages,
     or told of a stage by the template (`backend.lifecycle.parties.ensure_participants` keeps these rows)."""
     return ProjectMember.select(ProjectMember.project).where(ProjectMember.user == actor.id)
 
 
-def _managed_projects(actor: Actor, column: str = "id") -> Select:
+def _managed_projects(actor: Actor, column: str = "id") -> Select[Any]:
     """Projects a project manager runs in their branch: the ones they manage or own."""
     return Project.select(getattr(Project, column)).where(
         ((Project.manager == actor.id) | (Project.owner == actor.id)) & (Project.branch == actor.branch_id))
 
 
-def _visible_ids(resource: str, actor: Actor) -> Select:
+def _visible_ids(resource: str, actor: Actor) -> Select[Any]:
     table = TABLES[resource]
-    return scope(table.select(table._meta.primary_key), actor, resource)
+    ids: Select[Any] = scope(table.select(table._meta.primary_key), actor, resource)
+    return ids
 
 
 def _predicate(resource: str, actor: Actor, mode: Mode) -> Any:

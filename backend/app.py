@@ -119,7 +119,9 @@ def create_app(settings: Settings | None = None, **options: Any) -> Any:
         raise SettingsError("IPMS_SECRET_KEY must be set to at least 32 characters in production")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     litestar_app = create_litestar(settings, **options)
-    return session.OriginGuard(ReactPyMiddleware(litestar_app, ROOT_COMPONENTS), settings)
+    # Litestar types its ASGI callable with its own Scope/Receive/Send; ReactPy's AsgiApp alias wants plain dicts.
+    reactpy_app = ReactPyMiddleware(litestar_app, ROOT_COMPONENTS)  # type: ignore[arg-type]  # ASGI stub mismatch
+    return session.OriginGuard(reactpy_app, settings)
 
 
 def asgi() -> Any:

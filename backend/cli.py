@@ -9,14 +9,16 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 from backend import db
 from backend.settings import Settings, SettingsError, get_settings
 from backend.specs import ROLES
 
+T = TypeVar("T")
 
-async def with_database(settings: Settings, work: Callable[[], Awaitable[Any]], migrate_first: bool = True) -> Any:
+
+async def with_database(settings: Settings, work: Callable[[], Awaitable[T]], migrate_first: bool = True) -> T:
     from backend.migrate import migrate
 
     engine = db.engine_for(settings)
@@ -277,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         args.host = args.host or settings.host
         args.port = args.port or settings.port
         args.workers = args.workers or settings.workers
-    return args.run(args, settings)
+    code: int = args.run(args, settings)
+    return code
 
 
 if __name__ == "__main__":

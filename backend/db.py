@@ -13,6 +13,7 @@ import collections
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import aiosqlite
@@ -46,23 +47,28 @@ class WriterTransaction(SQLiteTransaction):
         await engine.write_lock.acquire()
         try:
             self.connection = engine.writer
-            await self.begin()
+            await self.begin()  # type: ignore[no-untyped-call]  # Piccolo's SQLiteTransaction.begin is unannotated
         except BaseException:
             engine.write_lock.release()
             raise
         self.context = engine.current_transaction.set(self)
         return self
 
-    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+    async def __aexit__(
+        self,
+        exception_type: type[BaseException] | None,
+        exception: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
         if self._parent:
             return exception is None
         engine: AppSQLiteEngine = self.engine  # type: ignore[assignment]
         try:
             if exception:
                 if not self._rolled_back:
-                    await self.rollback()
+                    await self.rollback()  # type: ignore[no-untyped-call]  # unannotated in Piccolo
             elif not self._committed and not self._rolled_back:
-                await self.commit()
+                await self.commit()  # type: ignore[no-untyped-call]  # unannotated in Piccolo
         finally:
             engine.current_transaction.reset(self.context)
             engine.write_lock.release()
@@ -158,16 +164,29 @@ class AppSQLiteEngine(SQLiteEngine):
     ) -> SQLiteTransaction:
         return WriterTransaction(engine=self, transaction_type=TransactionType.immediate, allow_nested=allow_nested)
 
-    async def _execute(self, connection: aiosqlite.Connection, query: str, args: list[Any]) -> list[dict]:
+    async def _execute(self, connection: aiosqlite.Connection, query: str, args: list[Any]) -> list[dict[str, Any]]:
         # One trip to the connection's thread (execute + fetchall together), not three (execute, fetchall,
         # close): under load each trip waits its turn on the event loop, and writes hold the write lock
         # across all of them (bench/api.py: note writes/s roughly doubled).
         return await connection.execute_fetchall(query, args)  # type: ignore[return-value]
 
-    async def _run_in_existing_connection(self, connection, query, args=None, query_type="generic", table=None):
+    async def _run_in_existing_connection(
+        self,
+        connection: aiosqlite.Connection,
+        query: str,
+        args: list[Any] | None = None,
+        query_type: str = "generic",
+        table: type[Table] | None = None,
+    ) -> list[dict[str, Any]]:
         return await self._execute(connection, query, args or [])
 
-    async def _run_in_new_connection(self, query, args=None, query_type="generic", table=None):
+    async def _run_in_new_connection(
+        self,
+        query: str,
+        args: list[Any] | None = None,
+        query_type: str = "generic",
+        table: type[Table] | None = None,
+    ) -> list[dict[str, Any]]:
         await self.open()
         if query.lstrip().upper().startswith(READ_PREFIXES):
             reader = await self._readers.get()

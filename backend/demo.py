@@ -93,6 +93,7 @@ async def seed_demo(seed: int = 7, scale: int = 1, now: dt.datetime | None = Non
                          branch=branch.id)
             rows["users"] += [executive, admin]
             logins += [("liumin", "刘敏", "executive", name), ("admin", "系统管理员", "admin", name)]
+        assert executive is not None  # made with the first branch
         staff[code] = {}
         manager: User | None = None
         for role, count in STAFF:

@@ -25,7 +25,7 @@ async def pending_migrations() -> list[str]:
     manager = BaseMigrationManager()
     pending = []
     for app_name, config in APP_REGISTRY.app_configs.items():
-        modules = manager.get_migration_modules(config.migrations_folder_path)
+        modules = manager.get_migration_modules(config.resolved_migrations_folder_path)
         ran: set[str] = set()
         if await Migration.table_exists():
             ran = set(await Migration.get_migrations_which_ran(app_name=app_name))

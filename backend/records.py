@@ -12,10 +12,10 @@ import sqlite3
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
-from piccolo.columns import ForeignKey, Numeric
+from piccolo.columns import Column, ForeignKey, Numeric
 from piccolo.columns.combination import WhereRaw
 from piccolo.table import Table
 
@@ -254,9 +254,11 @@ async def apply_update(
     values = {**changes, "version": version + 1}
     if hasattr(table, "updated_at"):
         values["updated_at"] = now()
-    pk = table._meta.primary_key
+    pk, version_column = table._meta.primary_key, table._meta.get_column_by_name("version")
     try:
-        updated = await table.update(values).where((pk == record_id) & (table.version == version)).returning(pk)
+        # Piccolo keys `update` by `Column | str` (dict is invariant, so a `dict[str, Any]` needs the cast).
+        query = table.update(cast("dict[Column | str, Any]", values))
+        updated = await query.where((pk == record_id) & (version_column == version)).returning(pk)
     except INTEGRITY_ERRORS as exc:
         raise _integrity_error(exc) from None
     if not updated:
@@ -306,5 +308,6 @@ async def authorize_reassign(actor: Actor, resource: str, record_id: Any, owner_
 async def reassign(actor: Actor, spec: Spec, record_id: uuid.UUID, owner_id: uuid.UUID, version: int) -> dict[str, Any]:
     async with db.write_transaction():
         await authorize_reassign(actor, spec.resource, record_id, owner_id)
+        assert spec.owner_field is not None  # only specs with an owner are reassigned (backend.crud, handover)
         after = await apply_update(actor, spec, record_id, version, {spec.owner_field: owner_id}, action="reassign")
     return to_api(spec, actor, after)

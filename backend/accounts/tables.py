@@ -41,7 +41,7 @@ class User(Table, tablename="users"):
     password_hash = Varchar(length=255, secret=True)
     role = Varchar(length=32, index=True)
     branch = ForeignKey(Branch, on_delete=OnDelete.restrict, null=False)
-    supervisor = ForeignKey("self", on_delete=OnDelete.restrict, null=True)
+    supervisor: ForeignKey["User"] = ForeignKey("self", on_delete=OnDelete.restrict, null=True)
     email = Varchar(length=255, default="")
     phone = Varchar(length=32, default="")
     language = Varchar(length=8, default="")

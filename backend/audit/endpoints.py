@@ -1,5 +1,6 @@
 import datetime as dt
 import uuid
+from typing import Any
 
 from litestar import Request, Router, get
 from litestar.params import Parameter
@@ -11,7 +12,7 @@ from backend.schemas import MAX_SEQ, NO_NUL, check_time
 
 @get("/", operation_id="list_changes", summary="The change log, filtered by record, actor and time")
 async def list_changes(
-    request: Request,
+    request: Request[Any, Any, Any],
     table: str | None = Parameter(default=None, max_length=64, pattern=NO_NUL),
     row_id: str | None = Parameter(default=None, max_length=64, pattern=NO_NUL),
     actor_id: uuid.UUID | None = None,

@@ -25,6 +25,7 @@ from backend import access, db
 from backend.access import Actor
 from backend.audit.schemas import ChangeOut, ChangePage
 from backend.audit.tables import ChangeLog
+from backend.errors import Forbidden
 
 SETTLE_SECONDS = 2.0
 SEQUENCE = "pg_get_serial_sequence('change_log', 'seq')::regclass"
@@ -63,7 +64,7 @@ async def list_changes(
     wait: float = SETTLE_SECONDS,
 ) -> list[dict[str, Any]]:
     if not access.can(actor, "list", "audit"):
-        raise access.Forbidden("Only managers, executives and admins may read the change log")
+        raise Forbidden("Only managers, executives and admins may read the change log")
     query = access.scope(ChangeLog.select(), actor, "audit").where(ChangeLog.seq > after_seq)
     if db.is_postgres():
         settled = await settled_seq(wait)
@@ -80,7 +81,8 @@ async def list_changes(
         query = query.where(ChangeLog.at >= since)
     if until:
         query = query.where(ChangeLog.at < until)
-    return await query.order_by(ChangeLog.seq).limit(limit)
+    rows: list[dict[str, Any]] = await query.order_by(ChangeLog.seq).limit(limit)
+    return rows
 
 
 async def change_page(

@@ -1,4 +1,5 @@
 import uuid
+from typing import Any
 
 from litestar import Request, post
 from litestar.params import JSONBody
@@ -17,7 +18,9 @@ from backend.crud import Routes, record_opt, resource_router
 
 @post("/{record_id:uuid}/move", operation_id="move_opportunity", summary="Move an opportunity along its pipeline",
       status_code=200, opt=record_opt("opportunity"))
-async def move_opportunity(request: Request, record_id: uuid.UUID, data: JSONBody[OpportunityMove]) -> OpportunityOut:
+async def move_opportunity(
+    request: Request[Any, Any, Any], record_id: uuid.UUID, data: JSONBody[OpportunityMove]
+) -> OpportunityOut:
     return await services.move_opportunity(request.user, record_id, data.version, data.state, data.lost_reason)
 
 

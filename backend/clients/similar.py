@@ -38,12 +38,10 @@ def _tags(client: dict[str, Any]) -> set[str]:
 def budget_overlap(a: dict[str, Any], b: dict[str, Any]) -> float:
     """Overlap of the two budget ranges over their union (0..1); a range given as one bound is a point."""
     def bounds(client: dict[str, Any]) -> tuple[float, float] | None:
-        low, high = client.get("budget_min"), client.get("budget_max")
-        if low is None and high is None:
+        given = [float(v) for v in (client.get("budget_min"), client.get("budget_max")) if v is not None]
+        if not given:
             return None
-        low = high if low is None else low
-        high = low if high is None else high
-        return float(min(low, high)), float(max(low, high))
+        return min(given), max(given)
 
     first, second = bounds(a), bounds(b)
     if first is None or second is None:

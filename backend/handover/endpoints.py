@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from litestar import Request, Router, get
 
@@ -13,7 +15,7 @@ from backend.handover.schemas import LeftWorkOut
      description="Clients, open opportunities and projects, planned visits and open milestones still owned by users "
                  "now in another branch or disabled, each with the users it may be given to. Hand each over with "
                  "its resource's reassign route.")
-async def list_left_work(request: Request) -> LeftWorkOut:
+async def list_left_work(request: Request[Any, Any, Any]) -> LeftWorkOut:
     return msgspec.convert(await services.left_work(request.user), LeftWorkOut, strict=False)
 
 

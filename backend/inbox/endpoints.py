@@ -1,4 +1,5 @@
 import uuid
+from typing import Any
 
 from litestar import Request, Router, get, post
 from litestar.params import JSONBody, Parameter
@@ -11,7 +12,7 @@ from backend.records import MAX_PAGE
 
 @get("/", operation_id="list_inbox", summary="Your inbox, newest first, with the unread count")
 async def list_inbox(
-    request: Request,
+    request: Request[Any, Any, Any],
     unread: bool = False,
     limit: int = Parameter(default=50, ge=1, le=MAX_PAGE),
     offset: int = Offset,
@@ -20,18 +21,18 @@ async def list_inbox(
 
 
 @get("/unread-count", operation_id="count_unread_inbox", summary="How many inbox items you have not read")
-async def unread_count(request: Request) -> UnreadCount:
+async def unread_count(request: Request[Any, Any, Any]) -> UnreadCount:
     return UnreadCount(unread=await services.unread_count(request.user))
 
 
 @post("/{item_id:uuid}/read", opt=record_opt("notification", "item_id"),
       operation_id="mark_inbox_item_read", status_code=200, summary="Mark one item read")
-async def mark_read(request: Request, item_id: uuid.UUID) -> InboxItemOut:
+async def mark_read(request: Request[Any, Any, Any], item_id: uuid.UUID) -> InboxItemOut:
     return await services.mark_read(request.user, item_id)
 
 
 @post("/read-all", operation_id="mark_inbox_read", status_code=200, summary="Mark all (or all up to a time) read")
-async def mark_all_read(request: Request, data: JSONBody[ReadAll]) -> MarkedRead:
+async def mark_all_read(request: Request[Any, Any, Any], data: JSONBody[ReadAll]) -> MarkedRead:
     return await services.mark_all_read(request.user, data.up_to)
 
 

@@ -21,7 +21,8 @@ def _to_api(row: dict[str, Any]) -> InboxItemOut:
 
 
 async def unread_count(actor: Actor) -> int:
-    return await access.scope(InboxItem.count(), actor, "notification").where(InboxItem.read_at.is_null())
+    count: int = await access.scope(InboxItem.count(), actor, "notification").where(InboxItem.read_at.is_null())
+    return count
 
 
 async def list_items(actor: Actor, *, unread_only: bool = False, limit: int = 50, offset: int = 0) -> InboxPage:

@@ -50,7 +50,7 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}"
 
 
-async def claim(now: dt.datetime, limit: int, worker: str, only: list[uuid.UUID] | None = None) -> list[dict]:
+async def claim(now: dt.datetime, limit: int, worker: str, only: list[uuid.UUID] | None = None) -> list[dict[str, Any]]:
     """Mark up to `limit` due timers fired by `worker` and return them. The literal `state = 'pending'` matches
     the partial index; on PostgreSQL, rows another worker has locked are skipped, not waited for."""
     only = only or []
@@ -62,10 +62,13 @@ async def claim(now: dt.datetime, limit: int, worker: str, only: list[uuid.UUID]
         f"SELECT id FROM lifecycle_timers WHERE state = 'pending' AND due_at <= {{}} {restrict} "
         f"ORDER BY due_at LIMIT {{}} {lock}) RETURNING {RETURNED}"
     )
-    return await Timer.raw(query, now, worker, now, *only, limit)
+    timers: list[dict[str, Any]] = await Timer.raw(query, now, worker, now, *only, limit)
+    return timers
 
 
-def _announce(timer: dict, milestone: dict, recipients: list[Person], owner: Person | None) -> list[Notice]:
+def _announce(
+    timer: dict[str, Any], milestone: dict[str, Any], recipients: list[Person], owner: Person | None
+) -> list[Notice]:
     kind = "reminder" if timer["kind"] == "reminder" else "escalation"
     params: dict[str, Any] = {
         "milestone": (milestone["title_zh"], milestone["title_en"]), "project": milestone["project_title"],
@@ -184,7 +187,7 @@ class EscalationClock:
         self.passes = 0
         self.fired = 0
         self._passed = asyncio.Condition()
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._failures: dict[uuid.UUID, int] = {}
 
@@ -271,7 +274,7 @@ class EscalationClock:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
 
-    def start(self) -> asyncio.Task:
+    def start(self) -> asyncio.Task[None]:
         self._task = asyncio.get_running_loop().create_task(self.run(), name="escalation-clock")
         log.info("Escalation clock started as %s (at most %ss between passes)", self.worker, self.interval)
         return self._task

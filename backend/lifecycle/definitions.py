@@ -8,7 +8,7 @@ project keeps the version it started with. Durations are whole hours, counted in
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -90,7 +90,7 @@ class TemplateDef(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True
         return None
 
 
-def decode(raw: str | bytes | dict) -> TemplateDef:
+def decode(raw: str | bytes | dict[str, Any]) -> TemplateDef:
     """A stored or submitted definition; shape errors name the JSON path (`stages[2].sla_hours`)."""
     try:
         if isinstance(raw, dict):

@@ -181,8 +181,8 @@ def build_history(rows: dict[str, list[Any]], rng: random.Random, now: dt.dateti
     for branch in rows["branches"]:
         if branch.code in CALENDAR_BRANCHES:
             calendar = office_hours(now.year)
-            definition = msgspec.json.encode(calendar).decode()
-            out["calendars"].append(BusinessCalendar(branch=branch.id, definition=definition))
+            encoded = msgspec.json.encode(calendar).decode()
+            out["calendars"].append(BusinessCalendar(branch=branch.id, definition=encoded))
             clocks[branch.id] = WorkingHours.of(calendar, branch.timezone)
     zones = {b.id: b.timezone for b in rows["branches"]}
     for project in rows["projects"]:

@@ -1,7 +1,7 @@
 """HTTP routes of the lifecycle: transitions, milestones, collections, templates and branch calendars."""
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Request, Router, delete, get, post, put
 from litestar.params import JSONBody, Parameter, QueryParameter
@@ -34,21 +34,21 @@ from backend.service import Page
 
 @get("/projects/{record_id:uuid}/lifecycle", opt=record_opt("project", "record_id"), operation_id="project_lifecycle",
      summary="Current stage, milestones (state, deadline, overdue), escalation level, stage history, collections")
-async def project_lifecycle(request: Request, record_id: uuid.UUID) -> LifecycleOut:
+async def project_lifecycle(request: Request[Any, Any, Any], record_id: uuid.UUID) -> LifecycleOut:
     return await views.project_lifecycle(request.user, record_id)
 
 
 @post("/projects/{record_id:uuid}/advance", opt=record_opt("project", "record_id"),
       operation_id="advance_project", status_code=200,
       summary="Move to the next stage (409 naming the milestones its guard still needs)")
-async def advance(request: Request, record_id: uuid.UUID, data: JSONBody[Advance]) -> ProjectOut:
+async def advance(request: Request[Any, Any, Any], record_id: uuid.UUID, data: JSONBody[Advance]) -> ProjectOut:
     return await stages.transition(request.user, record_id, data.version, "advance", note=data.note)
 
 
 @post("/projects/{record_id:uuid}/send-back", opt=record_opt("project", "record_id"),
       operation_id="send_project_back", status_code=200,
       summary="Return to an earlier stage, with the reason")
-async def send_back(request: Request, record_id: uuid.UUID, data: JSONBody[SendBack]) -> ProjectOut:
+async def send_back(request: Request[Any, Any, Any], record_id: uuid.UUID, data: JSONBody[SendBack]) -> ProjectOut:
     return await stages.transition(request.user, record_id, data.version, "send_back", to_stage=data.to_stage,
                                    note=data.reason)
 
@@ -56,13 +56,13 @@ async def send_back(request: Request, record_id: uuid.UUID, data: JSONBody[SendB
 @post("/projects/{record_id:uuid}/close", opt=record_opt("project", "record_id"),
       operation_id="close_project", status_code=200,
       summary="Close as won (from the last stage, guards met) or lost (with the reason)")
-async def close(request: Request, record_id: uuid.UUID, data: JSONBody[Close]) -> ProjectOut:
+async def close(request: Request[Any, Any, Any], record_id: uuid.UUID, data: JSONBody[Close]) -> ProjectOut:
     return await stages.transition(request.user, record_id, data.version, data.outcome, note=data.reason)
 
 
 @get("/projects/{record_id:uuid}/collections", opt=record_opt("project", "record_id"),
      operation_id="list_collections", summary="Payments received (回款)")
-async def list_collections(request: Request, record_id: uuid.UUID) -> list[CollectionOut]:
+async def list_collections(request: Request[Any, Any, Any], record_id: uuid.UUID) -> list[CollectionOut]:
     return await collections.list_collections(request.user, record_id)
 
 
@@ -70,7 +70,7 @@ async def list_collections(request: Request, record_id: uuid.UUID) -> list[Colle
       operation_id="record_collection",
       summary="Record a payment (422 if it would pass the contract value)")
 async def record_collection(
-    request: Request, record_id: uuid.UUID, data: JSONBody[CollectionCreate]
+    request: Request[Any, Any, Any], record_id: uuid.UUID, data: JSONBody[CollectionCreate]
 ) -> CollectionRecorded:
     return await collections.record_collection(request.user, record_id, amount=data.amount,
                                                received_on=data.received_on, method=data.method, note=data.note)
@@ -79,13 +79,13 @@ async def record_collection(
 @post("/projects/{record_id:uuid}/nudge", opt=record_opt("project", "record_id"),
       operation_id="nudge_project_owner", status_code=200,
       summary="Send the project's owner an inbox item with your message")
-async def nudge_project(request: Request, record_id: uuid.UUID, data: JSONBody[Nudge]) -> NudgeOut:
+async def nudge_project(request: Request[Any, Any, Any], record_id: uuid.UUID, data: JSONBody[Nudge]) -> NudgeOut:
     return await actions.nudge(request.user, "project", record_id, data.message)
 
 
 @get("/milestones", operation_id="list_milestones", summary="Milestones you may see, soonest deadline first")
 async def list_milestones(
-    request: Request,
+    request: Request[Any, Any, Any],
     owner_id: uuid.UUID | None = None,
     project_id: uuid.UUID | None = None,
     milestone_state: Annotated[Literal["open", "done", "cancelled"] | None, QueryParameter(name="state")] = None,
@@ -101,49 +101,53 @@ async def list_milestones(
 
 @get("/milestones/{milestone_id:uuid}", opt=record_opt("milestone", "milestone_id"),
      operation_id="read_milestone", summary="One milestone")
-async def read_milestone(request: Request, milestone_id: uuid.UUID) -> MilestoneOut:
+async def read_milestone(request: Request[Any, Any, Any], milestone_id: uuid.UUID) -> MilestoneOut:
     return await views.read_milestone(request.user, milestone_id)
 
 
 @post("/milestones/{milestone_id:uuid}/complete", opt=record_opt("milestone", "milestone_id"),
       operation_id="complete_milestone", status_code=200,
       summary="Check a milestone off (cancels its reminder and escalations)")
-async def complete(request: Request, milestone_id: uuid.UUID, data: JSONBody[Complete]) -> MilestoneOut:
+async def complete(request: Request[Any, Any, Any], milestone_id: uuid.UUID, data: JSONBody[Complete]) -> MilestoneOut:
     return await actions.complete_milestone(request.user, milestone_id, data.version, data.note)
 
 
 @post("/milestones/{milestone_id:uuid}/reassign", opt=record_opt("milestone", "milestone_id"),
       operation_id="reassign_milestone", status_code=200,
       summary="Give a milestone to another user of the branch, optionally with a new deadline")
-async def reassign(request: Request, milestone_id: uuid.UUID, data: JSONBody[ReassignMilestone]) -> MilestoneOut:
+async def reassign(
+    request: Request[Any, Any, Any], milestone_id: uuid.UUID, data: JSONBody[ReassignMilestone]
+) -> MilestoneOut:
     return await actions.reassign_milestone(request.user, milestone_id, data.owner_id, data.version, data.due_at)
 
 
 @post("/milestones/{milestone_id:uuid}/nudge", opt=record_opt("milestone", "milestone_id"),
       operation_id="nudge_milestone_owner", status_code=200,
       summary="Send the milestone's owner an inbox item with your message")
-async def nudge_milestone(request: Request, milestone_id: uuid.UUID, data: JSONBody[Nudge]) -> NudgeOut:
+async def nudge_milestone(request: Request[Any, Any, Any], milestone_id: uuid.UUID, data: JSONBody[Nudge]) -> NudgeOut:
     return await actions.nudge(request.user, "milestone", milestone_id, data.message)
 
 
 @get("/business-lines/{record_id:uuid}/template", opt=record_opt("business_line", "record_id"),
      operation_id="read_lifecycle_template",
      summary="The lifecycle template new projects of this business line get")
-async def read_template(request: Request, record_id: uuid.UUID) -> TemplateVersionOut:
+async def read_template(request: Request[Any, Any, Any], record_id: uuid.UUID) -> TemplateVersionOut:
     return await templates.read_current(request.user, record_id)
 
 
 @put("/business-lines/{record_id:uuid}/template", opt=record_opt("business_line", "record_id"),
      operation_id="save_lifecycle_template",
      summary="Save a new version (running projects keep theirs); name the version you edited in based_on")
-async def save_template(request: Request, record_id: uuid.UUID, data: JSONBody[TemplateSave]) -> TemplateVersionOut:
+async def save_template(
+    request: Request[Any, Any, Any], record_id: uuid.UUID, data: JSONBody[TemplateSave]
+) -> TemplateVersionOut:
     return await templates.save_template(request.user, record_id, data.definition, data.based_on, data.note)
 
 
 @get("/business-lines/{record_id:uuid}/template/versions", opt=record_opt("business_line", "record_id"),
      operation_id="list_lifecycle_template_versions",
      summary="Every version of the business line's template, newest first")
-async def list_versions(request: Request, record_id: uuid.UUID) -> list[TemplateVersionOut]:
+async def list_versions(request: Request[Any, Any, Any], record_id: uuid.UUID) -> list[TemplateVersionOut]:
     return await templates.list_versions(request.user, record_id)
 
 
@@ -151,21 +155,23 @@ async def list_versions(request: Request, record_id: uuid.UUID) -> list[Template
      opt={"authorize": "a GET has no body; the service authorizes first and also answers the seed version a line "
                        "shows before it is stored (backend.lifecycle.templates), which a table lookup cannot see"},
      summary="One template version (what the projects that started on it run)")
-async def read_version(request: Request, version_id: uuid.UUID) -> TemplateVersionOut:
+async def read_version(request: Request[Any, Any, Any], version_id: uuid.UUID) -> TemplateVersionOut:
     return await templates.read_version(request.user, version_id)
 
 
 @get("/branches/{record_id:uuid}/calendar", opt=record_opt("branch", "record_id"),
      operation_id="read_business_calendar",
      summary="The branch's working days, hours and holidays")
-async def read_calendar(request: Request, record_id: uuid.UUID) -> CalendarOut:
+async def read_calendar(request: Request[Any, Any, Any], record_id: uuid.UUID) -> CalendarOut:
     return await calendars.read_calendar(request.user, record_id)
 
 
 @put("/branches/{record_id:uuid}/calendar", opt=record_opt("branch", "record_id"),
      operation_id="save_business_calendar",
      summary="Set the branch's business hours (deadlines of business-hours templates then skip the rest)")
-async def save_calendar(request: Request, record_id: uuid.UUID, data: JSONBody[CalendarSave]) -> CalendarOut:
+async def save_calendar(
+    request: Request[Any, Any, Any], record_id: uuid.UUID, data: JSONBody[CalendarSave]
+) -> CalendarOut:
     calendar = CalendarDef(**{name: getattr(data, name) for name in CalendarDef.__struct_fields__})
     return await calendars.save_calendar(request.user, record_id, calendar, data.version)
 
@@ -173,7 +179,7 @@ async def save_calendar(request: Request, record_id: uuid.UUID, data: JSONBody[C
 @delete("/branches/{record_id:uuid}/calendar", opt=record_opt("branch", "record_id"),
         operation_id="delete_business_calendar",
         summary="Remove the branch's calendar (deadlines count calendar hours again)")
-async def delete_calendar(request: Request, record_id: uuid.UUID) -> None:
+async def delete_calendar(request: Request[Any, Any, Any], record_id: uuid.UUID) -> None:
     await calendars.delete_calendar(request.user, record_id)
 
 

@@ -76,10 +76,10 @@ class Staff:
         matches = [p for p in self.people.values() if p.is_active and p.branch == branch and p.role == role]
         return sorted(matches, key=lambda p: (self.load.get(p.id, 0), p.display_name, str(p.id)))
 
-    def can_be_told(self, person: Person, branch: uuid.UUID, project: dict | None = None) -> bool:
+    def can_be_told(self, person: Person, branch: uuid.UUID, project: dict[str, Any] | None = None) -> bool:
         return access.can_be_told(person.role, person.id, person.branch, branch, project)
 
-    def owner_for(self, rule: str, project: dict) -> Person | None:
+    def owner_for(self, rule: str, project: dict[str, Any]) -> Person | None:
         """The user a stage or milestone owner rule names for `project` (rule `stage_owner` is the caller's)."""
         branch = project["branch"]
         if rule == "project_owner":
@@ -91,7 +91,7 @@ class Staff:
         return person or next(iter(self.in_role(branch, "branch_manager")), None) or self.active(project["owner"])
 
     def escalation_recipients(self, target: str, role: str, user_id: uuid.UUID | None, owner: Person | None,
-                              branch: uuid.UUID, project: dict | None = None) -> list[Person]:
+                              branch: uuid.UUID, project: dict[str, Any] | None = None) -> list[Person]:
         """Who a timer's rule names, among those who can open the project (`project`: its owner and manager);
         the branch manager stands in when that leaves nobody."""
         if target == "owner":

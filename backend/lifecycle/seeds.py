@@ -25,7 +25,9 @@ STAGE_NAMES = {
 LADDER = [{"after_hours": 0, "to": "supervisor"}, {"after_hours": 24, "to": "branch_manager"}]
 
 
-def _m(key: str, zh: str, en: str, owner: str = "stage_owner", sla: int | None = None, auto: str | None = None) -> dict:
+def _m(
+    key: str, zh: str, en: str, owner: str = "stage_owner", sla: int | None = None, auto: str | None = None
+) -> dict[str, Any]:
     milestone: dict[str, Any] = {"key": key, "title_zh": zh, "title_en": en, "owner": owner}
     if sla is not None:
         milestone["sla_hours"] = sla
@@ -34,8 +36,8 @@ def _m(key: str, zh: str, en: str, owner: str = "stage_owner", sla: int | None =
     return milestone
 
 
-def _stage(key: str, owner: str, sla: int, milestones: list[dict], requires: list[str], *, remind: int = 4,
-           notify: tuple[str, ...] = (), ladder: list[dict] | None = None) -> dict:
+def _stage(key: str, owner: str, sla: int, milestones: list[dict[str, Any]], requires: list[str], *, remind: int = 4,
+           notify: tuple[str, ...] = (), ladder: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     zh, en = STAGE_NAMES[key]
     return {"key": key, "name_zh": zh, "name_en": en, "owner": owner, "sla_hours": sla, "remind_before_hours": remind,
             "notify_on_entry": list(notify), "escalation": ladder or LADDER, "milestones": milestones,
@@ -165,7 +167,7 @@ GENERIC = {
     ],
 }
 
-SEEDS: dict[str, dict] = {"real_estate": REAL_ESTATE, "legal_case": LEGAL_CASE, "recruitment": RECRUITMENT}
+SEEDS: dict[str, dict[str, Any]] = {"real_estate": REAL_ESTATE, "legal_case": LEGAL_CASE, "recruitment": RECRUITMENT}
 
 
 def seed_for(business_line_key: str) -> TemplateDef:

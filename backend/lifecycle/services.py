@@ -27,11 +27,14 @@ def plain(reply: Any) -> Any:
 
 async def my_open_milestones(actor: Actor) -> list[dict[str, Any]]:
     """"My tasks" until the task pool exists: the open milestones the user owns, soonest deadline first."""
-    return plain((await views.list_milestones(actor, owner_id=actor.id, state="open", limit=100)).items)
+    milestones: list[dict[str, Any]] = plain(
+        (await views.list_milestones(actor, owner_id=actor.id, state="open", limit=100)).items)
+    return milestones
 
 
 async def open_milestones_in_scope(actor: Actor, limit: int = 200) -> list[dict[str, Any]]:
-    return plain((await views.list_milestones(actor, state="open", limit=limit)).items)
+    milestones: list[dict[str, Any]] = plain((await views.list_milestones(actor, state="open", limit=limit)).items)
+    return milestones
 
 
 def can_reassign_milestones(actor: Actor) -> bool:

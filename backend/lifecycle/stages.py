@@ -49,11 +49,13 @@ class Lifecycle:
 
     @property
     def id(self) -> uuid.UUID:
-        return self.project["id"]
+        project_id: uuid.UUID = self.project["id"]
+        return project_id
 
     @property
     def branch(self) -> uuid.UUID:
-        return self.project["branch"]
+        branch_id: uuid.UUID = self.project["branch"]
+        return branch_id
 
 
 async def lock_project(project_id: uuid.UUID) -> dict[str, Any]:
@@ -238,7 +240,9 @@ async def start(actor: Actor, project_id: uuid.UUID, at: dt.datetime) -> dict[st
     return row
 
 
-def missing_milestones(definition: TemplateDef, stage: StageDef, milestones: list[dict[str, Any]]) -> list[dict]:
+def missing_milestones(
+    definition: TemplateDef, stage: StageDef, milestones: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """The guard: each milestone the stage requires must be done in its latest run (a stage sent back and
     re-entered must be done again). `milestones` come oldest first."""
     latest = {row["key"]: row for row in milestones}

@@ -171,8 +171,8 @@ async def _check_named_users(definition: TemplateDef) -> None:
                           field=path)
 
 
-async def save_template(actor: Actor, business_line_id: uuid.UUID, definition: TemplateDef | dict, based_on: int,
-                        note: str = "") -> TemplateVersionOut:
+async def save_template(actor: Actor, business_line_id: uuid.UUID, definition: TemplateDef | dict[str, Any],
+                        based_on: int, note: str = "") -> TemplateVersionOut:
     """Store the next version. `based_on` is the number the admin edited; anything else means someone saved first."""
     if not access.can(actor, "create", "template_version"):
         raise Forbidden("Only admins edit lifecycle templates")

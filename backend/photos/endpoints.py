@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Request, Response, Router, delete, get, post
 from litestar.datastructures import ETag
@@ -62,7 +62,7 @@ class UploadOperation(Operation):
                   "file's EXIF GPS when no coordinates are sent; false: store no location); and the `file` part. "
                   "413 above the upload limit, 415 for files that are not JPEG/PNG/WebP/HEIC, 422 for corrupt, "
                   "empty or too-many-pixel images.")
-async def upload_photo(request: Request) -> Response[PhotoOut]:
+async def upload_photo(request: Request[Any, Any, Any]) -> Response[PhotoOut]:
     settings = settings_of(request)
     form = await read_upload(request.stream(), content_type=request.headers.get("content-type", ""),
                              content_length=request.content_length, max_file_bytes=settings.upload_max_bytes)
@@ -77,20 +77,20 @@ async def upload_photo(request: Request) -> Response[PhotoOut]:
 
 
 @get("/", operation_id="list_photo", summary="List photos visible to you (filter by visit_id, project_id, note_id)")
-async def list_photos(request: Request, limit: int = Limit, offset: int = Offset) -> Page[PhotoOut]:
+async def list_photos(request: Request[Any, Any, Any], limit: int = Limit, offset: int = Offset) -> Page[PhotoOut]:
     filters = parse_filters(services.PHOTO_SPEC, request.query_params)
     return await services.list_photos(request.user, filters=filters, limit=limit, offset=offset)
 
 
 @get("/{photo_id:uuid}", opt=record_opt("photo", "photo_id"),
      operation_id="read_photo", summary="A photo's metadata and file URLs")
-async def read_photo(request: Request, photo_id: uuid.UUID) -> PhotoOut:
+async def read_photo(request: Request[Any, Any, Any], photo_id: uuid.UUID) -> PhotoOut:
     return await services.get_photo(request.user, photo_id)
 
 
 @delete("/{photo_id:uuid}", opt=record_opt("photo", "photo_id"),
         operation_id="delete_photo", summary="Delete a photo (its uploader or branch manager)")
-async def delete_photo(request: Request, photo_id: uuid.UUID) -> None:
+async def delete_photo(request: Request[Any, Any, Any], photo_id: uuid.UUID) -> None:
     await services.delete_photo(request.user, photo_id)
 
 
@@ -107,7 +107,7 @@ def etag_matches(if_none_match: str | None, sha256: str) -> bool:
      opt={**record_opt("photo", "photo_id"), "skip_compression": True},
      summary="The image: display (≤1600 px), thumbnail (≤320 px) or original (when kept); JPEG, ETag = sha256")
 async def photo_file(
-    request: Request, photo_id: uuid.UUID, variant: Annotated[str, Parameter(max_length=16)]
+    request: Request[Any, Any, Any], photo_id: uuid.UUID, variant: Annotated[str, Parameter(max_length=16)]
 ) -> Response[bytes] | File:
     stored = await services.photo_file(request.user, settings_of(request), photo_id, variant)
     etag = f'"{stored.sha256}"'

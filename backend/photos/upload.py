@@ -48,7 +48,7 @@ def boundary_of(content_type: str) -> str:
     mime, options = parse_options_header(content_type or "")
     if mime != "multipart/form-data":
         raise UnsupportedMediaType("Send the photo as multipart/form-data.")
-    boundary = options.get("boundary", "")
+    boundary: str = options.get("boundary", "")
     if not boundary:
         raise BadRequest("The multipart boundary is missing from Content-Type.")
     return boundary

@@ -1,4 +1,5 @@
 import uuid
+from typing import Any
 
 import msgspec
 from litestar import Request, delete, get, post
@@ -18,19 +19,19 @@ from backend.projects.schemas import (
 
 @get("/{record_id:uuid}/members", operation_id="list_project_members", summary="The project's participants",
      opt=record_opt("project"))
-async def list_members(request: Request, record_id: uuid.UUID) -> list[MemberOut]:
+async def list_members(request: Request[Any, Any, Any], record_id: uuid.UUID) -> list[MemberOut]:
     return await services.team(request.user, record_id)
 
 
 @post("/{record_id:uuid}/members", operation_id="add_project_member", summary="Add a team member",
       opt=record_opt("project"))
-async def add_member(request: Request, record_id: uuid.UUID, data: JSONBody[MemberAdd]) -> MemberOut:
+async def add_member(request: Request[Any, Any, Any], record_id: uuid.UUID, data: JSONBody[MemberAdd]) -> MemberOut:
     return msgspec.convert(await services.add_member(request.user, record_id, data.user_id), MemberOut)
 
 
 @delete("/{record_id:uuid}/members/{user_id:uuid}", operation_id="remove_project_member",
         summary="Remove a team member", opt=record_opt("project"))
-async def remove_member(request: Request, record_id: uuid.UUID, user_id: uuid.UUID) -> None:
+async def remove_member(request: Request[Any, Any, Any], record_id: uuid.UUID, user_id: uuid.UUID) -> None:
     await services.remove_member(request.user, record_id, user_id)
 
 

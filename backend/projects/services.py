@@ -93,6 +93,7 @@ async def remove_member(actor: Actor, project_id: uuid.UUID, user_id: uuid.UUID)
         if not removed:
             raise NotFound("That user is not on the team", field="user_id")
         project = await Project.select(Project.branch).where(Project.id == project_id).first()
+        assert project is not None  # its team member rows were just deleted
         for row in removed:
             await record_change(actor_id=actor.id, action="remove_member", table="project_members",
                                 row_id=row["id"], before={"project": project_id, "user": user_id, "kind": "team"},

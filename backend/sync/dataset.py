@@ -91,7 +91,8 @@ def digest(record: dict[str, Any]) -> str:
 async def _scoped(actor: Actor, resource: str, query: Any, where: Any) -> list[dict[str, Any]]:
     if not access.can(actor, "list", resource):
         return []
-    return await access.scope(query.where(where), actor, resource)
+    rows: list[dict[str, Any]] = await access.scope(query.where(where), actor, resource)
+    return rows
 
 
 async def _scoped_among(actor: Actor, resource: str, make_query: Callable[[], Any], column: Any,

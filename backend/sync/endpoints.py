@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Request, Router, post
 from litestar.datastructures import CacheControlHeader
 from litestar.params import JSONBody
@@ -13,13 +15,13 @@ from backend.sync.schemas import PullAnswer, PullRequest, PushAnswer, PushBatch
 @post("/pull", operation_id="sync_pull", summary="What this device lacks of your field-kit records, and tombstones",
       description="A POST: every pull records what the device now holds (a manifest generation).",
       status_code=200, cache_control=CacheControlHeader(no_store=True))
-async def pull(request: Request, data: JSONBody[PullRequest]) -> PullAnswer:
+async def pull(request: Request[Any, Any, Any], data: JSONBody[PullRequest]) -> PullAnswer:
     return await services.pull(request.user, data.device_id, data.cursor, data.limit)
 
 
 @post("/push", operation_id="sync_push", summary="Apply a batch of queued operations, each exactly once",
       status_code=200)
-async def push(request: Request, data: JSONBody[PushBatch]) -> PushAnswer:
+async def push(request: Request[Any, Any, Any], data: JSONBody[PushBatch]) -> PushAnswer:
     return await services.push(request.user, data.device_id, data.ops)
 
 

@@ -20,12 +20,16 @@ async def forwards():
     manager = MigrationManager(migration_id=ID, app_name="clients", description=DESCRIPTION)
 
     async def create_indexes() -> None:
+        engine = engine_finder()
+        assert engine is not None  # Piccolo found the engine to run this migration
         for statement in CREATE:
-            await engine_finder().run_ddl(statement)
+            await engine.run_ddl(statement)
 
     async def drop_indexes() -> None:
+        engine = engine_finder()
+        assert engine is not None  # Piccolo found the engine to run this migration
         for statement in DROP:
-            await engine_finder().run_ddl(statement)
+            await engine.run_ddl(statement)
 
     manager.add_raw(create_indexes)
     manager.add_raw_backwards(drop_indexes)

@@ -38,10 +38,14 @@ async def forwards():
     )
 
     async def unique_version_number() -> None:
-        await engine_finder().run_ddl(UNIQUE_VERSION)
+        engine = engine_finder()
+        assert engine is not None  # Piccolo found the engine to run this migration
+        await engine.run_ddl(UNIQUE_VERSION)
 
     async def drop_unique_version_number() -> None:
-        await engine_finder().run_ddl("DROP INDEX IF EXISTS lifecycle_template_versions_line_number")
+        engine = engine_finder()
+        assert engine is not None  # Piccolo found the engine to run this migration
+        await engine.run_ddl("DROP INDEX IF EXISTS lifecycle_template_versions_line_number")
 
     manager.add_raw(unique_version_number)
     manager.add_raw_backwards(drop_unique_version_number)
