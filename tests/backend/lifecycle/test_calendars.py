@@ -70,7 +70,7 @@ async def test_two_concurrent_saves_of_one_version_one_wins(database, backend_na
         await asyncio.sleep(0.005)
     assert await _lock_waiters() >= 1, "the second save never reached the row"
     release.set()
-    assert (await winner)["version"] == 2
+    assert (await winner).version == 2
     with pytest.raises(Conflict) as refused:
         await loser
     assert refused.value.field == "version" and refused.value.extra["current"]["version"] == 2
