@@ -59,6 +59,7 @@ class Settings:
     session_absolute_days: int = 30
     login_max_attempts: int = 10
     login_window_minutes: int = 15
+    api_token_days: int = 90
     trusted_proxies: tuple = field(default_factory=tuple)
     allowed_origins: tuple[str, ...] = ()
     sqlite_readers: int = 4
@@ -122,6 +123,7 @@ class Settings:
             session_absolute_days=_int(env, "IPMS_SESSION_ABSOLUTE_DAYS", 30),
             login_max_attempts=_int(env, "IPMS_LOGIN_MAX_ATTEMPTS", 10),
             login_window_minutes=_int(env, "IPMS_LOGIN_WINDOW_MINUTES", 15),
+            api_token_days=_int(env, "IPMS_API_TOKEN_DAYS", 90, high=3650),
             trusted_proxies=_networks(env.get("IPMS_TRUSTED_PROXIES", "")),
             allowed_origins=origins,
             sqlite_readers=_int(env, "IPMS_SQLITE_READERS", 4),

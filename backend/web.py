@@ -23,6 +23,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from backend import access
 from backend.access import Actor
 from backend.accounts import services as accounts
+from backend.accounts.signin import DEVICE_COOKIE, DEVICE_COOKIE_DAYS
 from backend.errors import ServiceError
 from backend.schemas import NO_NUL
 from backend.settings import Settings, get_settings
@@ -105,12 +106,22 @@ def session_cookies(settings: Settings, token: str | None) -> list[Cookie]:
     ]
 
 
+def device_cookie(settings: Settings, value: str) -> Cookie:
+    """`ipms_device`: signed proof that this browser signed in as its user before (skips the per-username delay).
+    HttpOnly and SameSite=Strict: only the app's own sign-in form and API ever need it."""
+    return Cookie(key=DEVICE_COOKIE, value=value, httponly=True, samesite="strict", secure=not settings.is_development,
+                  path="/", max_age=DEVICE_COOKIE_DAYS * 86400)
+
+
 def error_body(code: str, message: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
     return {"error": code, "message": message, "field": field, **extra}
 
 
 def service_error_handler(_: Request, exc: ServiceError) -> Response:
-    return Response(error_body(exc.code, exc.message, exc.field, **exc.extra), status_code=exc.status_code)
+    """A `retry_after` in the error's extra (rate limits) is also sent as the Retry-After header."""
+    headers = {"Retry-After": str(exc.extra["retry_after"])} if "retry_after" in exc.extra else None
+    return Response(error_body(exc.code, exc.message, exc.field, **exc.extra), status_code=exc.status_code,
+                    headers=headers)
 
 
 def validation_error_handler(_: Request, exc: ValidationException) -> Response:

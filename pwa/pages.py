@@ -11,7 +11,16 @@ from litestar.response import Redirect, Template
 
 from backend.accounts import services as accounts
 from backend.errors import ServiceError
-from backend.web import SESSION_COOKIE, actor_from_connection, peer_ip, same_origin, session_cookies, settings_of
+from backend.web import (
+    DEVICE_COOKIE,
+    SESSION_COOKIE,
+    actor_from_connection,
+    device_cookie,
+    peer_ip,
+    same_origin,
+    session_cookies,
+    settings_of,
+)
 from pwa.assets import shell_context
 from pwa.i18n import language_from_header, t
 from pwa.routes import APP_PATHS
@@ -65,13 +74,27 @@ async def login_form(
             raise ServiceError("Sign-in from another site is not allowed")
         result = await accounts.sign_in(username, (data.get("password") or "")[:200], ip=peer_ip(request),
                                         user_agent=request.headers.get("user-agent", ""), settings=settings,
-                                        replaces=request.cookies.get(SESSION_COOKIE))
+                                        replaces=request.cookies.get(SESSION_COOKIE),
+                                        device=request.cookies.get(DEVICE_COOKIE))
     except ServiceError as exc:
         lang = language(request)
-        key = {401: "login.wrong_password", 429: "login.too_many"}.get(exc.status_code, "login.failed")
-        return Template("login.html.j2", context={"error": t(lang, key), "username": username,
+        retry_after = exc.extra.get("retry_after")
+        return Template("login.html.j2", context={"error": sign_in_error(lang, exc), "username": username,
                                                   **shell_context(lang)}, status_code=exc.status_code,
-                        media_type="text/html")
+                        headers={"Retry-After": str(retry_after)} if retry_after else None, media_type="text/html")
     response: Response = Redirect("/")
-    response.cookies.extend(session_cookies(settings, result.token))
+    response.cookies.extend([*session_cookies(settings, result.token), device_cookie(settings, result.device_token)])
     return response
+
+
+def sign_in_error(lang: str, exc: ServiceError) -> str:
+    """What the sign-in form says: wrong password, or which limit was hit and how long to wait."""
+    if exc.status_code == 401:
+        return t(lang, "login.wrong_password")
+    if exc.status_code != 429:
+        return t(lang, "login.failed")
+    seconds = int(exc.extra.get("retry_after") or 1)
+    wait = (t(lang, "login.wait_seconds", count=seconds) if seconds < 60
+            else t(lang, "login.wait_minutes", count=-(-seconds // 60)))
+    key = "login.slow_down" if exc.extra.get("limit") == "username" else "login.too_many"
+    return t(lang, key, wait=wait)

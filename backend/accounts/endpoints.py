@@ -24,7 +24,7 @@ from backend.accounts.schemas import (
 )
 from backend.crud import Routes, resource_router
 from backend.errors import Forbidden
-from backend.web import SESSION_COOKIE, peer_ip, same_origin, session_cookies, settings_of
+from backend.web import DEVICE_COOKIE, SESSION_COOKIE, device_cookie, peer_ip, same_origin, session_cookies, settings_of
 
 
 def me(actor: Actor) -> MeOut:
@@ -39,9 +39,10 @@ async def sign_in(request: Request, data: JSONBody[Login]) -> Response[SessionOu
     settings = settings_of(request)
     result = await services.sign_in(data.username, data.password, ip=peer_ip(request),
                                     user_agent=request.headers.get("user-agent", ""), settings=settings,
-                                    replaces=request.cookies.get(SESSION_COOKIE))
+                                    replaces=request.cookies.get(SESSION_COOKIE),
+                                    device=request.cookies.get(DEVICE_COOKIE))
     return Response(SessionOut(user=me(result.actor), csrf_token=result.csrf_token),
-                    cookies=session_cookies(settings, result.token))
+                    cookies=[*session_cookies(settings, result.token), device_cookie(settings, result.device_token)])
 
 
 def device_header(request: Request) -> uuid.UUID | None:
@@ -65,14 +66,16 @@ async def who_am_i(request: Request) -> SessionOut:
     return SessionOut(user=me(request.user), csrf_token=request.user.csrf_token)
 
 
-@get("/tokens", operation_id="list_api_tokens", summary="Your API tokens")
+@get("/tokens", operation_id="list_api_tokens", summary="Your API tokens, with their expiry")
 async def list_tokens(request: Request) -> list[ApiTokenOut]:
     return await services.list_api_tokens(request.user)
 
 
-@post("/tokens", operation_id="create_api_token", summary="Create an API token (shown once)")
+@post("/tokens", operation_id="create_api_token",
+      summary="Create an API token (shown once); it expires after expires_in_days (default IPMS_API_TOKEN_DAYS)")
 async def create_token(request: Request, data: JSONBody[TokenCreate]) -> ApiTokenCreated:
-    return await services.create_api_token(request.user, data.name)
+    days = data.expires_in_days or settings_of(request).api_token_days
+    return await services.create_api_token(request.user, data.name, days)
 
 
 @delete("/tokens/{token_id:uuid}", operation_id="revoke_api_token", summary="Revoke an API token",

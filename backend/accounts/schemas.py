@@ -70,6 +70,7 @@ class BranchUpdate(msgspec.Struct, forbid_unknown_fields=True):
 
 class TokenCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
+    expires_in_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] | None = None  # None: IPMS_API_TOKEN_DAYS
 
 
 class DeviceTouch(msgspec.Struct, forbid_unknown_fields=True):
@@ -141,6 +142,7 @@ class ApiTokenOut(msgspec.Struct, kw_only=True):
     name: str
     prefix: str
     created_at: dt.datetime
+    expires_at: dt.datetime | None  # past it the token answers 401 (None only on rows that never got one)
     last_used_at: dt.datetime | None
     revoked_at: dt.datetime | None
 
@@ -152,6 +154,8 @@ class ApiTokenCreated(msgspec.Struct, kw_only=True):
     name: str
     prefix: str
     token: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
 
 
 class DeviceOut(msgspec.Struct, kw_only=True):

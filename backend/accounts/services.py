@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-import functools
 import hashlib
 import ipaddress
 import secrets
@@ -12,26 +12,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
 from backend import access, db, records
 from backend.access import Actor
+from backend.accounts import notices, passwords, signin
 from backend.accounts.org import BRANCHES
+from backend.accounts.passwords import hash_password
 from backend.accounts.schemas import ApiTokenCreated, ApiTokenOut, BranchOut, DeviceOut, UserOut
-from backend.accounts.tables import ApiToken, Branch, Device, LoginAttempt, Session, User
-from backend.audit.services import record_change
-from backend.errors import Forbidden, Invalid, NotFound, TooMany, Unauthorized
+from backend.accounts.tables import ApiToken, Branch, Device, Session, User
+from backend.audit.services import record_change, record_changes
+from backend.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from backend.service import ListQuery, Page, Resource
 from backend.settings import Settings
+from notifications import notify
 
-HASHER = PasswordHasher()
-
-
-@functools.cache
-def _dummy_hash() -> str:
-    """Verified against when the username is unknown, so both paths cost the same (made on first use)."""
-    return HASHER.hash("not-a-real-password")
+__all__ = ["hash_password"]  # re-exported: the CLI, the demo seed and tests hash with it
 
 SESSION_TOUCH_EVERY = dt.timedelta(minutes=5)
 TOKEN_PREFIX = "ipms_"
@@ -46,10 +41,6 @@ USER_SPEC = records.Spec(
     filters={"branch": uuid.UUID, "role": str, "is_active": bool},
     references={"branch": "branch", "supervisor": "user"}, owner_field=None,
 )
-
-
-def hash_password(password: str) -> str:
-    return HASHER.hash(password)
 
 
 def sha256(text: str) -> str:
@@ -89,55 +80,49 @@ class SignIn:
     actor: Actor
     token: str
     csrf_token: str
-
-
-async def _check_rate_limit(ip: str, username: str, settings: Settings, at: dt.datetime) -> None:
-    since = at - dt.timedelta(minutes=settings.login_window_minutes)
-    failures = LoginAttempt.count().where((LoginAttempt.at > since) & (LoginAttempt.succeeded == False))  # noqa: E712
-    by_ip = await failures.where(LoginAttempt.ip == ip)
-    by_user = await LoginAttempt.count().where(
-        (LoginAttempt.at > since) & (LoginAttempt.succeeded == False) & (LoginAttempt.username == username)  # noqa: E712
-    )
-    if by_ip >= settings.login_max_attempts or by_user >= settings.login_max_attempts:
-        raise TooMany(f"Too many failed sign-ins; try again in {settings.login_window_minutes} minutes")
+    device_token: str  # the `ipms_device` cookie's new value
 
 
 async def sign_in(
     username: str, password: str, *, ip: str, user_agent: str, settings: Settings, at: dt.datetime | None = None,
-    replaces: str | None = None,
+    replaces: str | None = None, device: str | None = None,
 ) -> SignIn:
     """Verify the password and open a new session (always a new id: no fixation). `replaces` is the session
-    cookie the browser sent, if any: that session ends, so a planted or stale cookie never outlives a sign-in."""
-    at = at or records.now()
+    cookie the browser sent, if any: that session ends, so a planted or stale cookie never outlives a sign-in.
+    `device` is the browser's `ipms_device` cookie: naming this user, it skips the per-username delay
+    (backend.accounts.signin). The attempt is counted before the password is checked, which runs off the loop."""
     username = username.strip().lower()
-    await _check_rate_limit(ip, username, settings, at)
     user = await User.select().where(User.username == username).first()
+    trusted = user is not None and signin.device_user(device, settings, at) == user["id"]
+    attempt_id = await signin.reserve_attempt(ip, username, settings, trusted_device=trusted, at=at)
+    stored = user["password_hash"] if user else None
     try:
-        HASHER.verify(user["password_hash"] if user else _dummy_hash(), password)
-        ok = bool(user and user["is_active"])
-    except (VerificationError, InvalidHashError):
-        ok = False
+        ok = await passwords.verify_in_pool(stored, password) and bool(user and user["is_active"])
+        new_hash = await passwords.hash_in_pool(password) if ok and stored and passwords.needs_rehash(stored) else None
+    except BaseException:
+        await asyncio.shield(signin.settle_attempt(attempt_id, False))  # a dropped request still counts
+        raise
+    if not ok or user is None:
+        await signin.settle_attempt(attempt_id, False)
+        signin.announce_settled()
+        raise Unauthorized("Wrong username or password", field="password")
+    at = at or records.now()
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    session = Session(token_hash=sha256(token), user=user["id"], csrf_token=csrf, created_at=at, last_seen_at=at,
+                      ip=ip[:64], user_agent=user_agent[:255])
     async with db.write_transaction():
-        await LoginAttempt.insert(LoginAttempt(ip=ip, username=username, succeeded=ok, at=at))
-        if not ok or user is None:
-            raise_later = Unauthorized("Wrong username or password", field="password")
-        else:
-            raise_later = None
-            token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-            session = Session(
-                token_hash=sha256(token), user=user["id"], csrf_token=csrf, created_at=at, last_seen_at=at,
-                ip=ip[:64], user_agent=user_agent[:255],
-            )
-            if replaces:
-                await Session.delete().where(Session.token_hash == sha256(replaces))
-            await Session.insert(session)
-            await record_change(actor_id=user["id"], action="sign_in", table="sessions", row_id=session.id,
-                                branch_id=user["branch"], owner_id=user["id"])
-    if raise_later:
-        raise raise_later
-    if HASHER.check_needs_rehash(user["password_hash"]):
-        await User.update({User.password_hash: hash_password(password)}).where(User.id == user["id"])
-    return SignIn(actor=actor_from_row(user, {"id": session.id, "csrf_token": csrf}), token=token, csrf_token=csrf)
+        await signin.settle_attempt(attempt_id, True)
+        if replaces:
+            await Session.delete().where(Session.token_hash == sha256(replaces))
+        await Session.insert(session)
+        if new_hash is not None:  # made with older parameters; only if nobody changed the password meanwhile
+            await User.update({User.password_hash: new_hash}).where(
+                (User.id == user["id"]) & (User.password_hash == stored))
+        await record_change(actor_id=user["id"], action="sign_in", table="sessions", row_id=session.id,
+                            branch_id=user["branch"], owner_id=user["id"])
+    signin.announce_settled()
+    return SignIn(actor=actor_from_row(user, {"id": session.id, "csrf_token": csrf}), token=token, csrf_token=csrf,
+                  device_token=signin.device_token(user["id"], settings, at))
 
 
 async def actor_for_session(token: str | None, settings: Settings, at: dt.datetime | None = None) -> Actor | None:
@@ -175,21 +160,32 @@ async def sign_out(actor: Actor, device_id: uuid.UUID | None = None) -> None:
             await forget_device_on_sign_out(actor, device_id)
 
 
-async def create_api_token(actor: Actor, name: str) -> ApiTokenCreated:
-    """Returns the token once; only its SHA-256 is stored."""
+TOKEN_DAYS_MAX = 3650
+
+
+async def create_api_token(actor: Actor, name: str, days: int, at: dt.datetime | None = None) -> ApiTokenCreated:
+    """Returns the token once; only its SHA-256 is stored. It works for `days` days (the endpoint's default is the
+    IPMS_API_TOKEN_DAYS setting). The change log gets its name and expiry, never the secret or its prefix."""
+    if not 1 <= days <= TOKEN_DAYS_MAX:
+        raise Invalid(f"A token lasts from 1 to {TOKEN_DAYS_MAX} days", field="expires_in_days")
+    at = at or records.now()
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user=actor.id, name=name.strip()[:100] or "token", prefix=secret[:12], token_hash=sha256(secret))
+    token = ApiToken(user=actor.id, name=name.strip()[:100] or "token", prefix=secret[:12], token_hash=sha256(secret),
+                     created_at=at, expires_at=at + dt.timedelta(days=days))
     async with db.write_transaction():
         await ApiToken.insert(token)
         await record_change(actor_id=actor.id, action="create", table="api_tokens", row_id=token.id,
-                            after={"name": token.name, "prefix": token.prefix}, branch_id=actor.branch_id,
+                            after={"name": token.name, "expires_at": token.expires_at}, branch_id=actor.branch_id,
                             owner_id=actor.id)
-    return ApiTokenCreated(id=token.id, name=token.name, prefix=token.prefix, token=secret)
+    return ApiTokenCreated(id=token.id, name=token.name, prefix=token.prefix, token=secret,
+                           created_at=token.created_at, expires_at=token.expires_at)
 
 
 async def list_api_tokens(actor: Actor) -> list[ApiTokenOut]:
+    """The caller's tokens with their expiry (the prefix, shown only here, tells them apart)."""
     rows = await access.scope(ApiToken.select(
-        ApiToken.id, ApiToken.name, ApiToken.prefix, ApiToken.created_at, ApiToken.last_used_at, ApiToken.revoked_at
+        ApiToken.id, ApiToken.name, ApiToken.prefix, ApiToken.created_at, ApiToken.expires_at, ApiToken.last_used_at,
+        ApiToken.revoked_at,
     ), actor, "api_token").order_by(ApiToken.created_at)
     return [ApiTokenOut(**row) for row in rows]
 
@@ -205,23 +201,56 @@ async def revoke_api_token(actor: Actor, token_id: uuid.UUID) -> None:
                             branch_id=actor.branch_id, owner_id=actor.id)
 
 
-async def actor_for_api_token(secret: str) -> Actor | None:
+async def _revoke_user_tokens(actor: Actor, user: dict[str, Any], reason: str, at: dt.datetime) -> None:
+    """Inside the caller's transaction: every live token of `user` stops working (one change-log row each)."""
+    revoked = await ApiToken.update({ApiToken.revoked_at: at}).where(
+        (ApiToken.user == user["id"]) & ApiToken.revoked_at.is_null()
+    ).returning(ApiToken.id)
+    await record_changes([{"actor_id": actor.id, "action": "revoke", "table": "api_tokens", "row_id": row["id"],
+                           "after": {"revoked_at": at, "reason": reason}, "branch_id": user["branch"],
+                           "owner_id": user["id"]} for row in revoked])
+
+
+async def actor_for_api_token(secret: str, at: dt.datetime | None = None) -> Actor | None:
+    """The token's user, or None when the token is unknown, revoked, expired or its user disabled."""
+    at = at or records.now()
     token = await ApiToken.select().where(
-        (ApiToken.token_hash == sha256(secret)) & ApiToken.revoked_at.is_null()
+        (ApiToken.token_hash == sha256(secret)) & ApiToken.revoked_at.is_null() & (ApiToken.expires_at > at)
     ).first()
     if token is None:
         return None
     user = await User.select().where((User.id == token["user"]) & (User.is_active == True)).first()  # noqa: E712
     if user is None:
         return None
-    at = records.now()
     if token["last_used_at"] is None or at - token["last_used_at"] > SESSION_TOUCH_EVERY:
         await ApiToken.update({ApiToken.last_used_at: at}).where(ApiToken.id == token["id"])
     return actor_from_row(user)
 
 
+async def _announce_privileged_grant(actor: Actor | None, user: dict[str, Any], previous_role: str | None,
+                                     at: dt.datetime) -> None:
+    """Inside the caller's transaction: every other active executive gets an inbox item, and the grant its own
+    change-log row naming who was told."""
+    if user["role"] not in notices.PRIVILEGED_ROLES or user["role"] == previous_role:
+        return
+    executives = await User.select(User.id, User.language).where(
+        (User.role == "executive") & (User.is_active == True) & (User.id != user["id"])  # noqa: E712
+    ).order_by(User.id)
+    branch = await Branch.select(Branch.name).where(Branch.id == user["branch"]).first()
+    by = (actor.display_name or actor.username) if actor is not None else None
+    await notify([notices.role_granted(
+        recipient=row["id"], language=row["language"], user_id=user["id"],
+        user=f"{user['display_name']} ({user['username']})", branch=branch["name"] if branch else "",
+        role=user["role"], previous_role=previous_role, actor=by) for row in executives], at=at)
+    await record_change(actor_id=actor.id if actor else None, action="grant_role", table="users", row_id=user["id"],
+                        before={"role": previous_role}, after={"role": user["role"],
+                                                               "notified": [row["id"] for row in executives]},
+                        branch_id=user["branch"], owner_id=user["id"])
+
+
 async def create_user(actor: Actor | None, values: dict[str, Any]) -> dict[str, Any]:
-    """Admins create users; `actor=None` is the CLI. Password is hashed here and never returned."""
+    """Admins create users; `actor=None` is the CLI. Password is hashed here and never returned. Creating an
+    executive, branch manager or admin is announced to the executives in the same transaction."""
     if actor is not None and not access.can(actor, "create", "user"):
         raise Forbidden("Only administrators create users")
     values = dict(values)
@@ -229,9 +258,9 @@ async def create_user(actor: Actor | None, values: dict[str, Any]) -> dict[str, 
     if len(password) < 8:
         raise Invalid("The password must have at least 8 characters", field="password")
     values["username"] = values["username"].strip().lower()
-    values["password_hash"] = hash_password(password)
     if await User.exists().where(User.username == values["username"]):
         raise Invalid(f"The username {values['username']!r} is taken", field="username")
+    values["password_hash"] = await passwords.hash_in_pool(password)
     system = actor or SYSTEM
     values = records.from_api(USER_SPEC, values)
     async with db.write_transaction():
@@ -240,6 +269,7 @@ async def create_user(actor: Actor | None, values: dict[str, Any]) -> dict[str, 
         elif not await Branch.exists().where(Branch.id == values["branch"]):
             raise NotFound("No such branch", field="branch_id")
         after = await records.insert_audited(system, USER_SPEC, values) if actor else await _insert_user(values)
+        await _announce_privileged_grant(actor, after, None, records.now())
     return records.to_api(USER_SPEC, system, after)
 
 
@@ -253,31 +283,47 @@ async def _insert_user(values: dict[str, Any]) -> dict[str, Any]:
 
 
 async def update_user(actor: Actor, user_id: uuid.UUID, version: int, changes: dict[str, Any]) -> dict[str, Any]:
-    """Admin edit; disabling a user (or changing their password) ends all their sessions at once."""
+    """Admin edit. A password reset, deactivation or role change revokes the user's API tokens; a reset or
+    deactivation also ends all their sessions at once; granting a privileged role is announced."""
     changes = dict(changes)
     if "password" in changes:
         password = changes.pop("password")
         if len(password) < 8:
             raise Invalid("The password must have at least 8 characters", field="password")
-        changes["password_hash"] = hash_password(password)
+        changes["password_hash"] = await passwords.hash_in_pool(password)
     changes = records.from_api(USER_SPEC, changes)
+    at = records.now()
     async with db.write_transaction():
         await access.authorize(actor, "update", "user", user_id)
         await records.check_references(actor, USER_SPEC, changes)
+        before = await User.select(User.role, User.is_active).where(User.id == user_id).first()
         after = await records.apply_update(actor, USER_SPEC, user_id, version, changes)
+        reasons = [reason for reason, applies in (
+            ("password_reset", "password_hash" in changes),
+            ("deactivated", before["is_active"] and not after["is_active"]),
+            ("role_change", after["role"] != before["role"]),
+        ) if applies]
+        if reasons:
+            await _revoke_user_tokens(actor, after, ",".join(reasons), at)
         if not after["is_active"] or "password_hash" in changes:
             await Session.delete().where(Session.user == user_id)
+        await _announce_privileged_grant(actor, after, before["role"], at)
     return records.to_api(USER_SPEC, actor, after)
 
 
 async def touch_device(actor: Actor, device_id: uuid.UUID, label: str) -> DeviceOut:
-    """Register or refresh this browser install for the signed-in user."""
+    """Register or refresh this browser install for the signed-in user. An id held by anyone else answers the
+    same 409 whoever holds it (the app then makes a new one), so the answer tells nothing about the holder."""
+    taken = Conflict("This device id is taken; the app makes a new one", field="id")
     async with db.write_transaction():
         row = await Device.select().where(Device.id == device_id).first()
         if row and not await access.scope(Device.exists().where(Device.id == device_id), actor, "device"):
-            raise Invalid("This device id belongs to another user; the app makes a new one", field="device_id")
+            raise taken
         if row is None:
-            await Device.insert(Device(id=device_id, user=actor.id, label=label[:100]))
+            try:
+                await Device.insert(Device(id=device_id, user=actor.id, label=label[:100]))
+            except records.INTEGRITY_ERRORS:
+                raise taken from None
             await record_change(actor_id=actor.id, action="create", table="devices", row_id=device_id,
                                 after={"label": label[:100]}, branch_id=actor.branch_id, owner_id=actor.id)
         else:

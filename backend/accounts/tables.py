@@ -73,14 +73,18 @@ class ApiToken(Table, tablename="api_tokens"):
     created_at = Timestamptz(default=TimestamptzNow())
     last_used_at = Timestamptz(null=True, default=None)
     revoked_at = Timestamptz(null=True, default=None)
+    expires_at = Timestamptz(null=True, default=None)  # always set on new tokens; NULL (never made so) is expired
 
 
 class LoginAttempt(Table, tablename="login_attempts"):
+    """One sign-in attempt, recorded before the password is checked (`pending`) so concurrent attempts count."""
+
     id = Serial(primary_key=True)
     ip = Varchar(length=64, index=True)
     username = Varchar(length=64, index=True)
     succeeded = Boolean(default=False)
     at = Timestamptz(default=TimestamptzNow(), index=True)
+    pending = Boolean(default=False)
 
 
 class Device(Table, tablename="devices"):
