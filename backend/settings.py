@@ -60,7 +60,7 @@ class Settings:
     login_max_attempts: int = 10
     login_window_minutes: int = 15
     api_token_days: int = 90
-    trusted_proxies: tuple = field(default_factory=tuple)
+    trusted_proxies: tuple[Any, ...] = field(default_factory=tuple)
     allowed_origins: tuple[str, ...] = ()
     sqlite_readers: int = 4
     pg_pool_size: int = 10

@@ -34,17 +34,17 @@ CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-def settings_of(connection: ASGIConnection) -> Settings:
+def settings_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Settings:
     return connection.app.state.get("settings") or get_settings()
 
 
-def peer_ip(connection: ASGIConnection) -> str:
+def peer_ip(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     settings = settings_of(connection)
     peer = connection.client.host if connection.client else None
     return accounts.client_ip(peer, connection.headers.get("x-forwarded-for"), settings)
 
 
-async def actor_from_connection(connection: ASGIConnection) -> Actor | None:
+async def actor_from_connection(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor | None:
     """Bearer API token first, then the session cookie. Used by the middleware and by pages."""
     authorization = connection.headers.get("authorization", "")
     if authorization.lower().startswith("bearer "):
@@ -59,7 +59,7 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
     are not sent by browsers on their own, so they need none.
     """
 
-    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         actor = await actor_from_connection(connection)
         if actor is None:
             raise NotAuthorizedException("Sign in first")
@@ -79,12 +79,12 @@ def origin_allowed(origin: str | None, host: str, settings: Settings, *, missing
     return origin.rstrip("/") in {f"http://{host}", f"https://{host}", *settings.allowed_origins}
 
 
-def same_origin(request: Request) -> bool:
+def same_origin(request: Request[Any, Any, Any]) -> bool:
     return origin_allowed(request.headers.get("origin"), request.headers.get("host", ""), settings_of(request),
                           missing_ok=True)
 
 
-async def authorize_path_record(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+async def authorize_path_record(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """The record a route's path names (`opt["authorize"] = (resource, parameter)`) must be visible to the caller:
     a 404 before the body is decoded or validated, so an invisible record answers the same whatever is sent."""
     target = handler.opt.get("authorize")
@@ -117,14 +117,14 @@ def error_body(code: str, message: str, field: str | None = None, **extra: Any) 
     return {"error": code, "message": message, "field": field, **extra}
 
 
-def service_error_handler(_: Request, exc: ServiceError) -> Response:
+def service_error_handler(_: Request[Any, Any, Any], exc: ServiceError) -> Response[Any]:
     """A `retry_after` in the error's extra (rate limits) is also sent as the Retry-After header."""
     headers = {"Retry-After": str(exc.extra["retry_after"])} if "retry_after" in exc.extra else None
     return Response(error_body(exc.code, exc.message, exc.field, **exc.extra), status_code=exc.status_code,
                     headers=headers)
 
 
-def validation_error_handler(_: Request, exc: ValidationException) -> Response:
+def validation_error_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     detail = exc.extra[0] if isinstance(exc.extra, list) and exc.extra else {}
     key = detail.get("key") if isinstance(detail, dict) else None
     message = detail.get("message") if isinstance(detail, dict) else None
@@ -142,14 +142,14 @@ HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "n
               409: "conflict", 413: "too_large", 415: "unsupported_media_type", 429: "too_many_requests"}
 
 
-def http_error_handler(_: Request, exc: HTTPException) -> Response:
+def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     code = HTTP_CODES.get(exc.status_code, "error")
     if exc.status_code == 403 and "CSRF" in str(exc.detail):
         code = "csrf"
     return Response(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
 
-def internal_error_handler(request: Request, exc: Exception) -> Response:
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return Response(
         error_body("internal_error", "Something went wrong on the server; nothing was saved. Try again."),

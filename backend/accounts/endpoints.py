@@ -1,4 +1,5 @@
 import uuid
+from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post, put
 from litestar.params import JSONBody
@@ -22,9 +23,10 @@ from backend.accounts.schemas import (
     UserCreate,
     UserUpdate,
 )
+from backend.accounts.signin import DEVICE_COOKIE
 from backend.crud import Routes, resource_router
 from backend.errors import Forbidden
-from backend.web import DEVICE_COOKIE, SESSION_COOKIE, device_cookie, peer_ip, same_origin, session_cookies, settings_of
+from backend.web import SESSION_COOKIE, device_cookie, peer_ip, same_origin, session_cookies, settings_of
 
 
 def me(actor: Actor) -> MeOut:
@@ -33,7 +35,7 @@ def me(actor: Actor) -> MeOut:
 
 
 @post("/login", exclude_from_auth=True, operation_id="sign_in", summary="Sign in with username and password")
-async def sign_in(request: Request, data: JSONBody[Login]) -> Response[SessionOut]:
+async def sign_in(request: Request[Any, Any, Any], data: JSONBody[Login]) -> Response[SessionOut]:
     if not same_origin(request):
         raise Forbidden("Sign-in from another site is not allowed")
     settings = settings_of(request)
@@ -45,7 +47,7 @@ async def sign_in(request: Request, data: JSONBody[Login]) -> Response[SessionOu
                     cookies=[*session_cookies(settings, result.token), device_cookie(settings, result.device_token)])
 
 
-def device_header(request: Request) -> uuid.UUID | None:
+def device_header(request: Request[Any, Any, Any]) -> uuid.UUID | None:
     """`X-Device-Id`: the browser's device record, sent with sign-out so its push subscription goes too."""
     try:
         return uuid.UUID(request.headers.get("x-device-id", ""))
@@ -55,38 +57,40 @@ def device_header(request: Request) -> uuid.UUID | None:
 
 @post("/logout", operation_id="sign_out", status_code=200,
       summary="Sign out (ends the session on the server; with X-Device-Id, that device's push subscription too)")
-async def sign_out(request: Request) -> Response[SignedOut]:
+async def sign_out(request: Request[Any, Any, Any]) -> Response[SignedOut]:
     if request.user.session_id is not None:
         await services.sign_out(request.user, device_header(request))
     return Response(SignedOut(signed_out=True), cookies=session_cookies(settings_of(request), None))
 
 
 @get("/me", operation_id="who_am_i", summary="The signed-in user and the CSRF token for writes")
-async def who_am_i(request: Request) -> SessionOut:
+async def who_am_i(request: Request[Any, Any, Any]) -> SessionOut:
     return SessionOut(user=me(request.user), csrf_token=request.user.csrf_token)
 
 
 @get("/tokens", operation_id="list_api_tokens", summary="Your API tokens, with their expiry")
-async def list_tokens(request: Request) -> list[ApiTokenOut]:
+async def list_tokens(request: Request[Any, Any, Any]) -> list[ApiTokenOut]:
     return await services.list_api_tokens(request.user)
 
 
 @post("/tokens", operation_id="create_api_token",
       summary="Create an API token (shown once); it expires after expires_in_days (default IPMS_API_TOKEN_DAYS)")
-async def create_token(request: Request, data: JSONBody[TokenCreate]) -> ApiTokenCreated:
+async def create_token(request: Request[Any, Any, Any], data: JSONBody[TokenCreate]) -> ApiTokenCreated:
     days = data.expires_in_days or settings_of(request).api_token_days
     return await services.create_api_token(request.user, data.name, days)
 
 
 @delete("/tokens/{token_id:uuid}", operation_id="revoke_api_token", summary="Revoke an API token",
         opt={"authorize": "only the caller's own tokens are found"})
-async def revoke_token(request: Request, token_id: uuid.UUID) -> None:
+async def revoke_token(request: Request[Any, Any, Any], token_id: uuid.UUID) -> None:
     await services.revoke_api_token(request.user, token_id)
 
 
 @put("/devices/{device_id:uuid}", operation_id="register_device", summary="Register or refresh this browser install",
      opt={"authorize": "a new id the device made: the service answers a taken id"})
-async def register_device(request: Request, device_id: uuid.UUID, data: JSONBody[DeviceTouch]) -> DeviceOut:
+async def register_device(
+    request: Request[Any, Any, Any], device_id: uuid.UUID, data: JSONBody[DeviceTouch]
+) -> DeviceOut:
     return await services.touch_device(request.user, device_id, data.label)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -46,15 +47,18 @@ def needs_rehash(stored: str) -> bool:
         return False
 
 
-async def _in_pool(function: functools.partial[object]) -> object:
+T = TypeVar("T")
+
+
+async def _in_pool(function: functools.partial[T]) -> T:
     return await asyncio.get_running_loop().run_in_executor(POOL, function)
 
 
 async def hash_in_pool(password: str) -> str:
-    return str(await _in_pool(functools.partial(hash_password, password)))
+    return await _in_pool(functools.partial(hash_password, password))
 
 
 async def verify_in_pool(stored: str | None, password: str) -> bool:
     """True when `password` matches `stored`; `None` (unknown user) costs a verification too and is False."""
-    return bool(await _in_pool(functools.partial(_verify, stored, password)))
+    return await _in_pool(functools.partial(_verify, stored, password))
 

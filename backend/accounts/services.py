@@ -277,6 +277,7 @@ async def _insert_user(values: dict[str, Any]) -> dict[str, Any]:
     user = User(**values)
     await User.insert(user)
     row = await User.select().where(User.id == user.id).first()
+    assert row is not None
     await record_change(actor_id=None, action="create", table="users", row_id=user.id, after=row,
                         branch_id=row["branch"], owner_id=row["id"])
     return row
@@ -297,6 +298,7 @@ async def update_user(actor: Actor, user_id: uuid.UUID, version: int, changes: d
         await access.authorize(actor, "update", "user", user_id)
         await records.check_references(actor, USER_SPEC, changes)
         before = await User.select(User.role, User.is_active).where(User.id == user_id).first()
+        assert before is not None  # authorized above: the user exists
         after = await records.apply_update(actor, USER_SPEC, user_id, version, changes)
         reasons = [reason for reason, applies in (
             ("password_reset", "password_hash" in changes),

@@ -35,6 +35,7 @@ import uuid
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from backend import db, records
 from backend.accounts.tables import LoginAttempt
@@ -107,12 +108,12 @@ async def _tallies(ip: str, username: str, window: dt.timedelta, at: dt.datetime
                    with_username: bool) -> tuple[Tally, Tally]:
     """The address's attempts in the window and the username's in the last day that did not succeed (one query)."""
     by_address = (LoginAttempt.ip == ip) & (LoginAttempt.at > at - window)
-    where = by_address
+    where: Any = by_address
     if with_username:
         where = where | ((LoginAttempt.username == username) & (LoginAttempt.at > at - USERNAME_MEMORY))
     rows = await LoginAttempt.select(LoginAttempt.ip, LoginAttempt.username, LoginAttempt.pending,
                                      LoginAttempt.at).where(
-        where & (LoginAttempt.succeeded == False)  # type: ignore[operator]  # noqa: E712
+        where & (LoginAttempt.succeeded == False)  # noqa: E712
     )
     address, user = Tally(), Tally()
     for row in rows:
