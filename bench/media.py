@@ -181,7 +181,7 @@ async def upload_at_once(base: str, agent: str, files: dict[str, Path], pid: int
 
 def worst4() -> dict[str, Any]:
     """Seed, serve, upload the four largest at once; the server's figures."""
-    from tests.media.largest import write
+    from tests.support.largest import write
 
     files = {name: path for name, path in write(ROOT / "var" / "bench-media").items() if name in WORST4}
     work = Path(tempfile.mkdtemp(prefix="ipms-bench-media-"))

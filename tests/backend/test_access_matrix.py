@@ -32,7 +32,7 @@ from backend.sync.tables import SyncOperation
 from backend.visits.tables import Note, Visit
 from notifications.push.tables import PushPreference, PushSubscription
 from pwa.routes import APP_PATHS
-from tests.factories import Org, actor, caller, make_org, make_user
+from tests.support.factories import Org, actor, caller, make_org, make_user
 
 pytestmark = pytest.mark.anyio
 

@@ -19,8 +19,8 @@ from backend.audit.tables import ChangeLog
 from backend.settings import Settings
 from backend.visits.services import create_note
 from backend.visits.tables import Note
-from tests.conftest import RUN_ID, _admin, with_database
-from tests.factories import actor, make_org
+from tests.support.databases import RUN_ID, admin_execute, with_database
+from tests.support.factories import actor, make_org
 
 pytestmark = pytest.mark.anyio
 
@@ -83,7 +83,7 @@ async def restored_copy(settings: Settings, backup_dir: Path, tmp_path: Path) ->
     if settings.uses_postgres:
         admin = with_database(settings.database_url, "postgres")
         name = f"ipms_rs_{RUN_ID}_{uuid.uuid4().hex[:8]}"
-        await _admin(admin, f'CREATE DATABASE "{name}"')
+        await admin_execute(admin, f'CREATE DATABASE "{name}"')
         target = dataclasses.replace(target, database_url=with_database(admin, name))
     await asyncio.to_thread(ops.restore, target, backup_dir)
     return target
@@ -93,7 +93,7 @@ async def drop_restored(target: Settings) -> None:
     if target.uses_postgres:
         admin = with_database(target.database_url, "postgres")
         name = target.database_url.rsplit("/", 1)[1]
-        await _admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def test_backup_under_concurrent_writes_restores_everything_committed(database, tmp_path):

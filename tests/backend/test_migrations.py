@@ -22,7 +22,7 @@ from backend import db
 from backend.migrate import migrate
 from backend.ops import pending_migrations
 from backend.piccolo_conf import APP_REGISTRY
-from tests.conftest import RUN_ID, _admin, _pg_admin_url, with_database
+from tests.support.databases import RUN_ID, admin_execute, pg_admin_url, with_database
 
 pytestmark = pytest.mark.anyio
 
@@ -47,15 +47,15 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     if request.param == "sqlite":
         yield str(tmp_path / "empty.sqlite3")
         return
-    admin = _pg_admin_url()
+    admin = pg_admin_url()
     if admin is None:
         pytest.skip("PostgreSQL not reachable at 127.0.0.1:5432 (set IPMS_TEST_POSTGRES_URL to run these)")
     name = f"ipms_mig_{RUN_ID}_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(admin, f'CREATE DATABASE "{name}"'))
+    asyncio.run(admin_execute(admin, f'CREATE DATABASE "{name}"'))
     try:
         yield with_database(admin, name)
     finally:
-        asyncio.run(_admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(admin_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from backend.clients.tables import Client
 from backend.settings import Settings
 from backend.visits.tables import Visit
 from backend.web import SESSION_COOKIE, session_cookies
-from tests.factories import PASSWORD, caller, make_org, open_session
+from tests.support.factories import PASSWORD, caller, make_org, open_session
 
 pytestmark = pytest.mark.anyio
 

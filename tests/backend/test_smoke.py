@@ -1,6 +1,6 @@
 import pytest
 
-from tests.factories import caller, make_org
+from tests.support.factories import caller, make_org
 
 pytestmark = pytest.mark.anyio
 

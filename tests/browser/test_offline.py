@@ -21,8 +21,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Server
-from tests.browser.support import ARTIFACTS, PASSWORD, PHONE
+from tests.support.browser import ARTIFACTS, PASSWORD, PHONE
+from tests.support.demo import Server
 
 pytestmark = pytest.mark.browser
 AGENT, OTHER_AGENT, MANAGER = "lina", "shpd_agent2", "wangqiang"
@@ -277,7 +277,7 @@ def test_offline_notes_and_photos_are_delivered_exactly_once(device: Device, ser
 
 
 def test_sign_out_wipes_local_data_caches_and_the_push_subscription(device: Device, server: Server) -> None:
-    from tests.notifications.standin import fake_browser
+    from tests.support.push_service import fake_browser
 
     lina = server.user_id(AGENT)
     installed(device, AGENT)

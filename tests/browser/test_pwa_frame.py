@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Server
-from tests.browser.support import PHONE, Served
+from tests.support.browser import CHROMIUM_ARGS, PHONE
+from tests.support.demo import Server
 
 pytestmark = pytest.mark.browser
 
@@ -26,7 +26,7 @@ def sign_in(page: Any, base: str, username: str = "lina") -> None:
     expect(page.locator("body")).to_have_attribute("data-connection", "online")
 
 
-def test_navigation_lives_in_the_url(phones: Any, served: Served) -> None:
+def test_navigation_lives_in_the_url(phones: Any, served: Server) -> None:
     device = phones()
     page = device.sign_in("lina")
     page.click("nav.bottom-nav a[data-screen=clients]")
@@ -71,8 +71,6 @@ def test_lost_connection_shows_the_banner_and_rebuilds_the_same_screen(browser: 
 
 def test_cold_start_without_server_mounts_when_it_returns(playwright_driver: Any, chromium_path: str,
                                                           own_server: Server, tmp_path: Path) -> None:
-    from tests.browser.conftest import CHROMIUM_ARGS
-
     context = playwright_driver.chromium.launch_persistent_context(
         str(tmp_path / "profile"), executable_path=chromium_path, args=CHROMIUM_ARGS, **PHONE, locale="zh-CN")
     try:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.support import PASSWORD, Served
+from tests.support.browser import PASSWORD, Served
 
 pytestmark = pytest.mark.browser
 MOVED = "shpd_agent3"

@@ -12,11 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from images import encode, solid_png, webp_canvas_bomb
 from PIL import Image
 
 from media.errors import ImageTooLarge
 from media.ingest import ingest
+from tests.support.images import encode, solid_png, webp_canvas_bomb
 
 REPO = Path(__file__).resolve().parents[2]
 RSS_LIMIT_KB = 100 * 1024

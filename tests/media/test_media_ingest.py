@@ -7,7 +7,11 @@ import io
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from images import (
+from PIL import Image, ImageCms
+
+from media.errors import CorruptImage, EmptyFile, MediaError
+from media.ingest import IngestResult, draft_scale, ingest
+from tests.support.images import (
     BLUE,
     RED,
     encode,
@@ -18,10 +22,6 @@ from images import (
     swapped_primaries_profile,
     xmp_packet,
 )
-from PIL import Image, ImageCms
-
-from media.errors import CorruptImage, EmptyFile, MediaError
-from media.ingest import IngestResult, draft_scale, ingest
 
 APP0, APP15, COM = 0xE0, 0xEF, 0xFE
 SYDNEY_LAT, SYDNEY_LON = ("S", (33.0, 52.0, 12.34)), ("E", (151.0, 12.0, 30.0))

@@ -7,10 +7,9 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from images import encode, exif, noise, red_quadrant
-
 from media.ingest import ingest
 from media.store import MediaStore
+from tests.support.images import encode, exif, noise, red_quadrant
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from images import encode, noise, red_quadrant, xmp_packet
 
 import media.ingest as ingest_module
 from media.errors import EmptyFile, MediaError, UnsupportedMedia
 from media.ingest import HEIC_HINT, sniff
+from tests.support.images import encode, noise, red_quadrant, xmp_packet
 
 HEIC_HEAD = b"\x00\x00\x00\x1cftypheic\x00\x00\x00\x00mif1heicmiaf" + bytes(64)
 AVIF_HEAD = b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf" + bytes(64)

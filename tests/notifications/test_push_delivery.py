@@ -15,9 +15,9 @@ from notifications import Notice, notify
 from notifications.push.keys import VapidKeys
 from notifications.push.tables import PushDelivery, PushPreference, PushSubscription
 from notifications.tables import InboxItem
-from tests.factories import make_org
-from tests.notifications.standin import PushServiceStandIn
-from tests.notifications.support import Clock, deliveries, subscribe, worker_for
+from tests.support.factories import make_org
+from tests.support.notifications import Clock, deliveries, subscribe, worker_for
+from tests.support.push_service import PushServiceStandIn
 
 pytestmark = pytest.mark.anyio
 

@@ -16,7 +16,7 @@ from notifications.push.keys import VapidKeys, b64url_encode, check_subject, loa
 from notifications.push.payload import MAX_PAYLOAD_BYTES, build_payload, project_id_of, push_topic
 from notifications.push.preferences import Preference, parse_hhmm, quiet_hours_end, urgency_header
 from notifications.push.sender import Encryptor, Reply, RetryPolicy, VapidSigner, audience, classify, retry_after
-from tests.notifications.standin import PushServiceStandIn, unb64
+from tests.support.push_service import PushServiceStandIn, unb64
 
 T0 = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
 

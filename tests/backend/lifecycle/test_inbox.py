@@ -8,7 +8,7 @@ from backend import db
 from backend.audit.tables import ChangeLog
 from notifications import Notice, notify
 from notifications.tables import InboxItem
-from tests.factories import caller, make_org
+from tests.support.factories import caller, make_org
 
 pytestmark = pytest.mark.anyio
 

@@ -7,8 +7,8 @@ from backend.audit.tables import ChangeLog
 from backend.lifecycle.tables import Milestone
 from backend.projects import services
 from backend.projects.tables import ProjectMember
-from tests.backend.lifecycle.helpers import inbox, new_project, walk_to
-from tests.factories import actor, caller, make_org, make_user
+from tests.support.factories import actor, caller, make_org, make_user
+from tests.support.lifecycle import inbox, new_project, walk_to
 
 pytestmark = pytest.mark.anyio
 

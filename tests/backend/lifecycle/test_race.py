@@ -12,8 +12,8 @@ import pytest
 from backend.lifecycle.tables import Milestone, StageEntry, Timer
 from backend.settings import Settings
 from notifications.tables import InboxItem
-from tests.backend.lifecycle.helpers import new_project
-from tests.factories import make_org
+from tests.support.factories import make_org
+from tests.support.lifecycle import new_project
 
 pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).resolve().parents[3]
@@ -24,7 +24,7 @@ async def start_worker(name: str, settings: Settings) -> asyncio.subprocess.Proc
     env = {**os.environ, "IPMS_ENV": "test", "IPMS_DATA_DIR": str(settings.data_dir),
            "IPMS_DATABASE_URL": settings.database_url, "IPMS_CLOCK_ENABLED": "false", "PYTHONPATH": str(ROOT)}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.backend.lifecycle.clock_worker", name, cwd=ROOT, env=env,
+        sys.executable, "-m", "tests.support.clock_worker", name, cwd=ROOT, env=env,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
     assert json.loads(await asyncio.wait_for(process.stdout.readline(), 60)) == {"ready": name}
     return process

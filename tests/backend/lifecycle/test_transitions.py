@@ -13,8 +13,8 @@ from backend.lifecycle.tables import Milestone, StageEntry, Timer
 from backend.projects import services as projects
 from backend.projects.tables import Project, ProjectMember
 from notifications.tables import InboxItem
-from tests.backend.lifecycle.helpers import check_off, new_project, open_milestones, walk_to
-from tests.factories import actor, caller, make_org
+from tests.support.factories import actor, caller, make_org
+from tests.support.lifecycle import check_off, new_project, open_milestones, walk_to
 
 pytestmark = pytest.mark.anyio
 

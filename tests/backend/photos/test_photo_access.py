@@ -7,8 +7,8 @@ import hashlib
 import pytest
 
 from backend.photos.tables import Photo
-from tests.backend.photos.support import small_jpeg, upload
-from tests.factories import Caller, Org, caller
+from tests.support.factories import Caller, Org, caller
+from tests.support.photos import small_jpeg, upload
 
 pytestmark = pytest.mark.anyio
 VARIANTS = ("display", "thumbnail", "original")

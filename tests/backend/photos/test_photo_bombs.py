@@ -18,10 +18,10 @@ import pytest
 
 from backend.photos.tables import Photo
 from backend.settings import Settings
-from tests.backend.photos.support import stored_files
-from tests.factories import Org, open_session
-from tests.media.images import solid_png
-from tests.media.largest import write
+from tests.support.factories import Org, open_session
+from tests.support.images import solid_png
+from tests.support.largest import write
+from tests.support.photos import stored_files
 
 pytestmark = pytest.mark.anyio
 REPO = Path(__file__).resolve().parents[3]
@@ -42,7 +42,7 @@ BOMBS = [
 
 def measure(mode: str, args: dict[str, Any]) -> dict[str, str]:
     done = subprocess.run(
-        [sys.executable, "-m", "tests.backend.photos.measure_upload", mode, json.dumps(args)],
+        [sys.executable, "-m", "tests.support.measure_upload", mode, json.dumps(args)],
         cwd=REPO, capture_output=True, text=True, check=True, env={**os.environ, "IPMS_ENV": "test"},
     )
     assert done.stderr == ""  # no warnings either

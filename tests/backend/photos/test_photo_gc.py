@@ -13,8 +13,8 @@ import pytest
 from backend.photos import services
 from backend.settings import Settings
 from media.store import MediaStore
-from tests.backend.photos.support import small_jpeg, stored_files, upload
-from tests.factories import Org, caller
+from tests.support.factories import Org, caller
+from tests.support.photos import small_jpeg, stored_files, upload
 
 pytestmark = pytest.mark.anyio
 REPO = Path(__file__).resolve().parents[3]

@@ -16,8 +16,8 @@ from backend.photos import services
 from backend.photos.schemas import Parent
 from backend.photos.tables import Photo
 from backend.settings import Settings
-from tests.backend.photos.support import quadrant_jpeg, small_jpeg, stored_files
-from tests.factories import Org, actor
+from tests.support.factories import Org, actor
+from tests.support.photos import quadrant_jpeg, small_jpeg, stored_files
 
 pytestmark = pytest.mark.anyio
 

@@ -16,9 +16,9 @@ from backend import db
 from backend.photos.tables import Photo
 from backend.photos.upload import FORM_OVERHEAD
 from backend.settings import Settings
-from tests.backend.photos.support import stored_files
-from tests.factories import Org, new_id, open_session
-from tests.media.images import encode, noise
+from tests.support.factories import Org, new_id, open_session
+from tests.support.images import encode, noise
+from tests.support.photos import stored_files
 
 pytestmark = pytest.mark.anyio
 CHUNK = 64 * 1024

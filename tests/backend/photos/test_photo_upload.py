@@ -11,7 +11,9 @@ from PIL import Image
 from backend.photos import services
 from backend.photos.tables import Photo
 from backend.settings import Settings
-from tests.backend.photos.support import (
+from tests.support.factories import Org, caller, new_id
+from tests.support.images import encode, exif, jpeg_segments, noise, solid_png
+from tests.support.photos import (
     COM,
     JPEG_APP1_TO_APP15,
     open_image,
@@ -21,8 +23,6 @@ from tests.backend.photos.support import (
     stored_files,
     upload,
 )
-from tests.factories import Org, caller, new_id
-from tests.media.images import encode, exif, jpeg_segments, noise, solid_png
 
 pytestmark = pytest.mark.anyio
 SYDNEY = {"latitude": ("S", (33.0, 52.0, 12.0)), "longitude": ("E", (151.0, 12.0, 36.0))}

@@ -13,9 +13,9 @@ from backend.push import services
 from backend.push.schemas import SubscriptionIn, SubscriptionKeys
 from notifications.push.keys import KEY_FILE, b64url_decode
 from notifications.push.tables import PushPreference, PushSubscription
-from tests.backend.push.support import register_device, subscribe_device
-from tests.factories import actor, caller, make_org
-from tests.notifications.standin import fake_browser
+from tests.support.factories import actor, caller, make_org, register_device
+from tests.support.push import subscribe_device
+from tests.support.push_service import fake_browser
 
 pytestmark = pytest.mark.anyio
 

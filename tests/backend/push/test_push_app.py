@@ -11,9 +11,9 @@ from backend import db
 from backend.app import create_litestar
 from notifications import Notice, notify
 from notifications.push.tables import PushDelivery
-from tests.factories import make_org
-from tests.notifications.standin import PushServiceStandIn
-from tests.notifications.support import subscribe
+from tests.support.factories import make_org
+from tests.support.notifications import subscribe
+from tests.support.push_service import PushServiceStandIn
 
 pytestmark = pytest.mark.anyio
 

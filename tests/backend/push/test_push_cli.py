@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import pytest
 
 from notifications.push.keys import load_or_create_keys
-from tests.notifications.standin import PushServiceStandIn
+from tests.support.push_service import PushServiceStandIn
 
 ROOT = Path(__file__).resolve().parents[3]
 T = TypeVar("T")
@@ -79,8 +79,8 @@ def test_push_test_command_delivers_to_each_subscribed_device(data_dir: Path) ->
         from backend import db
         from backend.migrate import migrate
         from backend.settings import Settings
-        from tests.factories import make_org
-        from tests.notifications.support import subscribe
+        from tests.support.factories import make_org
+        from tests.support.notifications import subscribe
 
         engine = db.engine_for(Settings(env="test", data_dir=data_dir))
         db.bind(engine)

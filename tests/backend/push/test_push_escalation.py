@@ -6,8 +6,8 @@ import pytest
 
 from notifications.push.tables import PushDelivery
 from notifications.tables import InboxItem
-from tests.backend.push.escalation import escalate_to_subscribed_manager
-from tests.factories import make_org
+from tests.support.escalation import escalate_to_subscribed_manager
+from tests.support.factories import make_org
 
 pytestmark = pytest.mark.anyio
 

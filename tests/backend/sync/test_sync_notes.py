@@ -16,7 +16,7 @@ from backend.sync import notes, operations, services
 from backend.sync.schemas import PushOperation
 from backend.visits.services import create_note
 from backend.visits.tables import Note
-from tests.factories import actor, make_org
+from tests.support.factories import actor, make_org
 
 pytestmark = pytest.mark.anyio
 GENERATED = {"id", "created_at", "updated_at"}

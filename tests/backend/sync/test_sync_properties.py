@@ -29,7 +29,7 @@ from backend.sync.schemas import PushOperation
 from backend.sync.tables import SyncOperation
 from backend.visits.services import VISIT_SPEC
 from backend.visits.tables import Note, Visit
-from tests.factories import Org, actor, make_org
+from tests.support.factories import Org, actor, make_org
 
 pytestmark = pytest.mark.anyio
 

@@ -16,8 +16,8 @@ from backend.sync.schemas import PullAnswer
 from backend.sync.tables import SyncDevice
 from backend.visits.services import create_note
 from backend.visits.tables import Note
-from tests.backend.sync.support import Replica, delivered, register_device, sync_down, tombstoned
-from tests.factories import Org, actor, caller, make_org
+from tests.support.factories import Org, actor, caller, make_org, register_device
+from tests.support.sync import Replica, delivered, sync_down, tombstoned
 
 pytestmark = pytest.mark.anyio
 
@@ -231,7 +231,7 @@ async def test_milestones_come_and_go_and_rollups_without_a_version_bump_are_see
     """Open milestones of the agent's projects are in the set; a completed one leaves it."""
     from backend.lifecycle.actions import complete_milestone
     from backend.lifecycle.tables import Milestone
-    from tests.backend.lifecycle.helpers import new_project
+    from tests.support.lifecycle import new_project
 
     org = await make_org()
     agent = actor(org.a.users["agent1"])

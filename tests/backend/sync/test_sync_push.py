@@ -15,8 +15,8 @@ from backend.audit.tables import ChangeLog
 from backend.sync import notes as sync_notes
 from backend.sync.tables import SyncOperation
 from backend.visits.tables import Note, Visit
-from tests.backend.sync.support import note_op, register_device
-from tests.factories import Caller, caller, make_org
+from tests.support.factories import Caller, caller, make_org, register_device
+from tests.support.sync import note_op
 
 pytestmark = pytest.mark.anyio
 
@@ -199,7 +199,7 @@ async def test_retry_overlapping_the_first_request_applies_each_op_once(database
     from backend.accounts.services import touch_device
     from backend.sync import services
     from backend.sync.schemas import PushOperation
-    from tests.factories import actor
+    from tests.support.factories import actor
 
     org = await make_org()
     own = org.a.records["agent1"]

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.factories import Caller, Org
+from tests.support.factories import Caller, Org, register_device
 
 
 def note_op(body: str, *, visit: Any = None, client: Any = None, project: Any = None,
@@ -15,13 +15,6 @@ def note_op(body: str, *, visit: Any = None, client: Any = None, project: Any = 
     data = {"body": body, "id": note_id or str(uuid.uuid4()),
             **{key: str(getattr(value, "id", value)) for key, value in parent.items() if value is not None}}
     return {"op_id": op_id or str(uuid.uuid4()), "kind": "note.create", "data": data}
-
-
-async def register_device(me: Caller, label: str = "Android Chrome") -> str:
-    device_id = str(uuid.uuid4())
-    reply = await me.request("PUT", f"/api/auth/devices/{device_id}", json={"label": label})
-    assert reply.status_code == 200, reply.text
-    return device_id
 
 
 async def push_one_note(org: Org, me: Caller) -> Any:

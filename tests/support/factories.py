@@ -153,3 +153,11 @@ class Caller:
 async def caller(client: Any, user: Any) -> Caller:
     token, csrf = await open_session(user)
     return Caller(client, token, csrf)
+
+
+async def register_device(me: Caller, label: str = "Android Chrome") -> str:
+    """A device of `me`'s through the API (push subscriptions and sync hang off it); returns its id."""
+    device_id = str(uuid.uuid4())
+    reply = await me.request("PUT", f"/api/auth/devices/{device_id}", json={"label": label})
+    assert reply.status_code == 200, reply.text
+    return device_id

@@ -16,11 +16,10 @@ from backend.projects.tables import Project
 from backend.push import services
 from backend.settings import Settings
 from notifications.push.sender import make_transport
-from tests.backend.lifecycle.helpers import new_project, walk_to
-from tests.backend.push.support import register_device
-from tests.factories import Org, caller
-from tests.notifications.standin import PushServiceStandIn, Received
-from tests.notifications.support import Clock
+from tests.support.factories import Org, caller, register_device
+from tests.support.lifecycle import new_project, walk_to
+from tests.support.notifications import Clock
+from tests.support.push_service import PushServiceStandIn, Received
 
 PHONE = "manager-phone"
 

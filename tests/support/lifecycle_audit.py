@@ -16,8 +16,8 @@ from backend.lifecycle.workhours import CalendarDef
 from backend.projects.tables import Project
 from notifications import Notice, notify
 from notifications.tables import InboxItem
-from tests.backend.lifecycle.helpers import check_off, new_project, unlogged, walk_to
-from tests.factories import actor
+from tests.support.factories import actor
+from tests.support.lifecycle import check_off, new_project, unlogged, walk_to
 
 YESTERDAY = (dt.date.today() - dt.timedelta(days=1)).isoformat()
 

@@ -1,6 +1,6 @@
 """Run by test_photo_bombs in a fresh interpreter: handle one upload, print the verdict and the peak RSS in KiB.
 
-`python -m tests.backend.photos.measure_upload service|asgi|asgi-many <json arguments>` prints `key value` lines.
+`python -m tests.support.measure_upload service|asgi|asgi-many <json arguments>` prints `key value` lines.
 
 - `service`: `backend.photos.services.ingest_photo` on the test's database; the peak is the whole process's.
 - `asgi`: a multipart POST through the Litestar app (`httpx.ASGITransport`). Importing the web layer alone peaks

@@ -1,6 +1,6 @@
 """Run by the memory tests in a fresh interpreter: ingest files at once (one thread each), report peak RSS.
 
-``python -m tests.media.measure_ingest '{"files": [...], "budget_mb": 384, "keep_original": false}'`` prints one
+``python -m tests.support.measure_ingest '{"files": [...], "budget_mb": 384, "keep_original": false}'`` prints one
 JSON object. ``tracemalloc`` cannot see Pillow's, libjpeg's, libwebp's or libheif's buffers, so the figure is the
 process's own high-water mark (VmHWM), reset (``/proc/self/clear_refs`` ← 5) once the imports are done and the
 files read: ``baseline_kib`` is what is resident then, ``peak_kib`` the most resident since, and the ingest's own
@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 def measure(files: list[Path], *, budget_mb: int | None = None, keep_original: bool = False) -> dict[str, Any]:
     """Ingest ``files`` at once in a fresh interpreter (warnings as errors) and return what it reports."""
     done = subprocess.run(
-        [sys.executable, "-W", "error", "-m", "tests.media.measure_ingest",
+        [sys.executable, "-W", "error", "-m", "tests.support.measure_ingest",
          json.dumps({"files": [str(f) for f in files], "budget_mb": budget_mb, "keep_original": keep_original})],
         cwd=REPO, capture_output=True, text=True, check=True,
     )

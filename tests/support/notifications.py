@@ -11,7 +11,7 @@ from notifications.push.keys import VapidKeys
 from notifications.push.sender import RetryPolicy, make_transport
 from notifications.push.tables import PushDelivery, PushSubscription
 from notifications.push.worker import PushWorker
-from tests.notifications.standin import Browser
+from tests.support.push_service import Browser
 
 
 class Clock:

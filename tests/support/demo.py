@@ -1,6 +1,7 @@
-"""Browser tests: Debian's Chromium driven by Playwright, against the real server started as a subprocess.
-
-Without /usr/bin/chromium they skip on a developer's machine and fail under CI (a skip there would hide them).
+"""The demo organisation for browser tests: `ipms demo` seeded once per session into a template data directory
+(in the background from the end of collection on), copied per module, and served there by `ipms serve` as a
+subprocess — the real server, and no module sees another's writes. The next server starts while the module
+before it runs.
 """
 
 from __future__ import annotations
@@ -20,83 +21,12 @@ from typing import Any
 import httpx
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-PHONE = {
-    "viewport": {"width": 390, "height": 844},
-    "device_scale_factor": 3,
-    "is_mobile": True,
-    "has_touch": True,
-    "user_agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-                  "Chrome/126.0.0.0 Mobile Safari/537.36",
-    "locale": "zh-CN",
-}
+from tests.support.browser import missing_browser
+
 ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 DATABASE = "ipms.sqlite3"
 START_TIMEOUT = 90  # seconds: an upper bound while waiting for the server to answer, not a delay
-
-
-def _missing_browser() -> str | None:
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} not installed (apt-get install chromium fonts-noto-cjk)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright Python package is not installed (pip install -e '.[test]')"
-    return None
-
-
-@pytest.fixture(scope="session")
-def chromium_path() -> str:
-    reason = _missing_browser()
-    if reason:
-        if IN_CI:
-            pytest.fail(f"browser tests must run under CI: {reason}", pytrace=False)
-        pytest.skip(reason)
-    return str(CHROMIUM)
-
-
-@pytest.fixture(scope="session")
-def playwright_driver(chromium_path: str) -> Iterator[Any]:
-    """The Playwright driver, one per session. Every browser fixture takes it from here: the sync API cannot run
-    two drivers at once, and while one runs, `asyncio.run` fails in this thread — which is why the browser tests
-    run after every other test (`pytest_collection_modifyitems` below)."""
-    from playwright.sync_api import sync_playwright
-
-    driver = sync_playwright().start()
-    try:
-        yield driver
-    finally:
-        driver.stop()
-
-
-@pytest.fixture(scope="session")
-def browser(playwright_driver: Any, chromium_path: str) -> Iterator[Any]:
-    """One Chromium for the session; every test works in contexts of its own (cookies, storage, service workers)."""
-    launched = playwright_driver.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-    try:
-        yield launched
-    finally:
-        launched.close()
-
-
-@pytest.fixture
-def phone(browser: Any) -> Iterator[Any]:
-    """A fresh phone-sized browser context (its own cookies)."""
-    context = browser.new_context(**PHONE)
-    try:
-        yield context
-    finally:
-        context.close()
-
-
-@pytest.fixture(scope="session")
-def artifacts() -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    return ARTIFACTS
+DEMO_SERVERS = pytest.StashKey[int]()  # how many the session will take
 
 
 def free_port() -> int:
@@ -156,6 +86,10 @@ class Server:
             self.process.kill()
             self.process.wait()
         self.process = None
+
+    @property
+    def base(self) -> str:
+        return self.url
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
@@ -266,6 +200,12 @@ def demo_server(demo_servers: DemoServers) -> Iterator[Server]:
         server.stop()
 
 
+@pytest.fixture(scope="module")
+def served(demo_server: Server) -> Server:
+    """The module's demo server, for the screen tests (`served.base`, `served.db()`, `served.user_id(...)`)."""
+    return demo_server
+
+
 @pytest.fixture
 def own_server(demo_servers: DemoServers) -> Iterator[Server]:
     """A demo server of this test's own, which it may stop and start again (same port, same data)."""
@@ -274,15 +214,6 @@ def own_server(demo_servers: DemoServers) -> Iterator[Server]:
         yield server
     finally:
         server.stop()
-
-
-DEMO_SERVERS = pytest.StashKey[int]()
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Browser tests last (the session's Playwright driver keeps an event loop in this thread), module by module."""
-    items.sort(key=lambda item: "playwright_driver" in getattr(item, "fixturenames", ()) or
-               item.get_closest_marker("browser") is not None)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -296,7 +227,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         if "own_server" in fixtures:
             takers.add(item.nodeid)
     session.config.stash[DEMO_SERVERS] = len(takers)
-    if takers and _missing_browser() is None:
+    if takers and not session.config.option.collectonly and missing_browser() is None:
         session.config.stash[SEEDING] = Seeding(session.config._tmp_path_factory.mktemp("demo-template"))
 
 
@@ -306,6 +237,3 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         seeding.process.kill()
         seeding.process.wait()
 
-
-# The screen tests' fixtures (a demo server's database view and signed-in phones in zh or en) build on the above.
-from tests.browser.support import phones, served  # noqa: F401

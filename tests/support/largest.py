@@ -9,7 +9,7 @@
 Plus the one a budget must refuse: an animated WebP whose 36 MP canvas is tiny on disk but that only Pillow's
 animation decoder reads (three canvases and a copy, 16 bytes a pixel, ~580 MB).
 
-``python -m tests.media.largest DIRECTORY [NAME ...]`` writes ``NAME.<ext>`` files and prints their paths;
+``python -m tests.support.largest DIRECTORY [NAME ...]`` writes ``NAME.<ext>`` files and prints their paths;
 ``write(directory)`` does the same from Python through that subprocess.
 """
 
@@ -123,7 +123,7 @@ def write(directory: Path, names: list[str] | None = None) -> dict[str, Path]:
     if missing:
         directory.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [sys.executable, "-m", "tests.media.largest", str(directory), *missing], cwd=REPO, check=True,
+            [sys.executable, "-m", "tests.support.largest", str(directory), *missing], cwd=REPO, check=True,
             capture_output=True,
         )
     return paths

@@ -13,7 +13,7 @@ from backend.projects import services as projects
 from backend.projects.schemas import ProjectOut
 from backend.projects.tables import Project
 from notifications.tables import InboxItem
-from tests.factories import Org, actor
+from tests.support.factories import Org, actor
 
 T = TypeVar("T")
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from PIL import Image
 
-from tests.factories import Caller, new_id
-from tests.media.images import encode, noise, red_quadrant
+from tests.support.factories import Caller, new_id
+from tests.support.images import encode, noise, red_quadrant
 
 JPEG_APP1_TO_APP15 = set(range(0xE1, 0xF0))
 COM = 0xFE

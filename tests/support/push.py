@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-from tests.notifications.standin import fake_browser
-
-
-async def register_device(me: Any, label: str = "Android Chrome") -> str:
-    device_id = str(uuid.uuid4())
-    reply = await me.request("PUT", f"/api/auth/devices/{device_id}", json={"label": label})
-    assert reply.status_code == 200, reply.text
-    return device_id
+from tests.support.factories import register_device
+from tests.support.push_service import fake_browser
 
 
 async def subscribe_device(me: Any, endpoint: str = "", device_id: str | None = None) -> Any:
