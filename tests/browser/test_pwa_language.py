@@ -114,3 +114,15 @@ def test_language_setting_overrides_the_browser_and_persists(phones: Any, served
     page.click("#language-choices [data-lang=auto]")
     page = device.open("/settings")
     expect(page.locator(".app")).to_have_attribute("data-lang", "zh")
+
+
+def test_choosing_auto_shows_the_browsers_language_at_once(phones: Any, served: Server) -> None:
+    device = phones("zh")
+    device.sign_in("shpd_agent2")
+    page = device.open("/settings")
+    page.click("#language-choices [data-lang=en]")
+    expect(page.locator(".app")).to_have_attribute("data-lang", "en")
+    page.click("#language-choices [data-lang=auto]")
+    expect(page.locator(".app")).to_have_attribute("data-lang", "zh")
+    expect(page.locator("#language-choices [data-lang=auto]")).to_have_attribute("aria-checked", "true")
+    expect(page.locator("#screen-title")).to_have_text(catalog("zh")["screen.settings"])
