@@ -39,8 +39,8 @@ from schemathesis.checks import not_a_server_error
 
 from backend import db
 from backend.settings import Settings
-from tests.conftest import RUN_ID, _admin, with_database
-from tests.factories import make_org, open_session
+from tests.support.databases import RUN_ID, _admin, with_database
+from tests.support.factories import make_org, open_session
 
 SEED = 20_260_110
 MAX_EXAMPLES = 12  # fuzzed examples per operation and mode, on top of the coverage phase's boundary values
@@ -65,7 +65,7 @@ def _free_port() -> int:
 
 
 def _database(backend: str, data_dir: Path, request: pytest.FixtureRequest) -> Settings:
-    """A copy of the migrated template, like `tests.conftest.settings`, for the whole module."""
+    """A copy of the migrated template, like `tests.support.databases.settings`, for the whole module."""
     if backend == "sqlite":
         shutil.copyfile(request.getfixturevalue("sqlite_template"), data_dir / "ipms.sqlite3")
         return Settings(env="test", data_dir=data_dir)

@@ -1,4 +1,5 @@
-"""Run by test_photo_bombs in a fresh interpreter: handle one upload, print the verdict and the peak RSS in KiB.
+"""Run by tests/backend/photos/test_upload_bombs.py in a fresh interpreter: handle one upload, print the verdict
+and the peak RSS in KiB.
 
 `python -m tests.support.measure_upload service|asgi|asgi-many <json arguments>` prints `key value` lines.
 

@@ -16,7 +16,7 @@ import pytest
 from notifications.push.keys import load_or_create_keys
 from tests.support.push_service import PushServiceStandIn
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
 
 

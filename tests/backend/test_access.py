@@ -59,14 +59,14 @@ ROUTES |= {
     ("POST", "/api/projects/{record_id:uuid}/members"): ("project", "update"),
     ("DELETE", "/api/projects/{record_id:uuid}/members/{user_id:uuid}"): ("project", "update"),
     ("GET", "/api/audit"): ("audit", "list"),
-    # Photos need uploaded files: role × visibility is tested in tests/backend/photos/test_photo_access.py.
+    # Photos need uploaded files: role × visibility is tested in tests/backend/photos/test_endpoints.py.
     ("GET", "/api/photos"): ("photo", "list"), ("POST", "/api/photos"): ("photo", "create"),
     ("GET", "/api/photos/{photo_id:uuid}"): ("photo", "read"),
     ("GET", "/api/photos/{photo_id:uuid}/{variant:str}"): ("photo", "read"),
     ("DELETE", "/api/photos/{photo_id:uuid}"): ("photo", "delete"),
-    ("GET", "/api/push/deliveries"): ("push_delivery", "list"),  # admins only: tests/backend/push/test_push_api.py
-    # Lifecycle: role × visibility per route in tests/backend/lifecycle/ (test_transitions, test_collections,
-    # test_manager_actions, test_templates, test_workhours, test_inbox).
+    ("GET", "/api/push/deliveries"): ("push_delivery", "list"),  # admins only: tests/backend/push/test_endpoints.py
+    # Lifecycle: role × visibility per route in tests/backend/lifecycle/ (test_stages, test_collections,
+    # test_actions_manager, test_templates, test_workhours) and tests/notifications/test_inbox.py.
     ("GET", "/api/projects/{record_id:uuid}/lifecycle"): ("project", "read"),
     ("POST", "/api/projects/{record_id:uuid}/advance"): ("project", "update"),
     ("POST", "/api/projects/{record_id:uuid}/send-back"): ("project", "update"),
