@@ -21,8 +21,8 @@ from backend.projects.tables import BusinessLine
 from backend.settings import Settings
 from notifications import Notice, notify
 from pwa import assets
-from tests.backend.test_access_matrix import MatrixOrg, make_matrix_org
 from tests.support.factories import actor, caller
+from tests.support.matrix import MatrixOrg, make_matrix_org
 from tests.support.photos import small_jpeg, upload
 
 pytestmark = pytest.mark.anyio

@@ -168,6 +168,11 @@ def settings(backend_name: str, tmp_path: Path, request: pytest.FixtureRequest) 
     """Settings for this test's own database (a copied SQLite file or a PostgreSQL database from the template)."""
     data_dir = tmp_path / "data"
     data_dir.mkdir()
+    return copy_of_template(backend_name, data_dir, request)
+
+
+def copy_of_template(backend_name: str, data_dir: Path, request: pytest.FixtureRequest) -> Settings:
+    """Settings for a new copy of the migrated template, dropped when `request`'s scope ends."""
     if backend_name == "sqlite":
         shutil.copyfile(request.getfixturevalue("sqlite_template"), data_dir / "ipms.sqlite3")
         return Settings(env="test", data_dir=data_dir)
