@@ -7,7 +7,7 @@ then the peak memory of a fresh server taking the largest photos it accepts, all
 2. Memory (issue 10): the demo organisation is seeded (``ipms demo``) into a fresh temporary SQLite data dir and
    ``ipms serve`` (uvicorn, one worker) started on a free port. After one agent signs in, the server's peak RSS is
    reset (``/proc/PID/clear_refs``) and the largest accepted JPEG, PNG, WebP and HEIC (40 MP each, the most
-   memory-hungry encodings: see ``tests/media/largest.py``) are posted to ``/api/photos`` at once; every one must
+   memory-hungry encodings: see ``tests/support/largest.py``) are posted to ``/api/photos`` at once; every one must
    answer 201. ``peak_rss_mb_worst4`` is the server's VmHWM after them (resident memory included), beside
    ``rss_mb_before_uploads``. The test files are made once into ``var/bench-media/`` and kept.
 
@@ -181,7 +181,7 @@ async def upload_at_once(base: str, agent: str, files: dict[str, Path], pid: int
 
 def worst4() -> dict[str, Any]:
     """Seed, serve, upload the four largest at once; the server's figures."""
-    from tests.media.largest import write
+    from tests.support.largest import write
 
     files = {name: path for name, path in write(ROOT / "var" / "bench-media").items() if name in WORST4}
     work = Path(tempfile.mkdtemp(prefix="ipms-bench-media-"))

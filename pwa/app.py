@@ -20,7 +20,7 @@ from pwa.icons import icon
 from pwa.routes import BY_SCREEN, Route, parse
 from pwa.screens import common
 from pwa.session import active_settings, current_actor
-from pwa.ui import App, AppContext, Router, SignedOut, button, link
+from pwa.ui import App, AppContext, Router, SignedOut, button, link, settle, use_live
 
 log = logging.getLogger("ipms.pwa")
 
@@ -62,6 +62,8 @@ def signed_out(lang: str) -> Any:
 
 async def load_session(scope: dict[str, Any]) -> dict[str, Any] | None:
     actor = await current_actor(scope)
+    if actor is not None and await settle(actor):  # a tap on the page just closed is still being written
+        actor = await current_actor(scope)
     if actor is None:
         return None
     branch = common.plain(await get_branch(actor, actor.branch_id))
@@ -97,6 +99,7 @@ def root() -> Any:
     def update(**changes: Any) -> None:
         set_state(lambda current: dataclasses.replace(current, **changes))
 
+    live = use_live()
     default_lang = language_for("", scope.get("headers"), active_settings().default_language)
 
     @use_async_effect(dependencies=[])
@@ -159,7 +162,7 @@ def root() -> Any:
     async def ensure_actor() -> Actor:
         fresh = await current_actor(scope)
         if fresh is None:
-            update(session=False)
+            live(update)(session=False)
             raise SignedOut()
         return fresh
 
@@ -167,18 +170,19 @@ def root() -> Any:
         set_state(lambda current: dataclasses.replace(current, toast={
             "id": (current.toast["id"] + 1) if current.toast else 1, "text": text, "kind": kind}))
 
-    def set_language(new_lang: str) -> None:
+    def set_language(choice: str) -> None:
+        """The user's choice ("" follows the browser) and the language it means here."""
+        lang = language_for(choice, scope.get("headers"), active_settings().default_language)
         set_state(lambda current: dataclasses.replace(current, session={
-            **current.session, "lang": new_lang, "actor": dataclasses.replace(current.session["actor"],
-                                                                             language=new_lang)}))
+            **current.session, "lang": lang, "actor": dataclasses.replace(current.session["actor"], language=choice)}))
 
     def sign_out() -> None:
         update(reload_to="/login")
 
-    app = App(actor=actor, lang=lang, fmt=Formatter(lang, session["timezone"]), route=route, navigate=navigate,
-              notify=notify, ensure_actor=ensure_actor,
-              changed=lambda: set_state(lambda c: dataclasses.replace(c, ticks=c.ticks + 1)),
-              set_language=set_language, sign_out=sign_out)
+    app = App(actor=actor, lang=lang, fmt=Formatter(lang, session["timezone"]), route=route, navigate=live(navigate),
+              notify=live(notify), ensure_actor=ensure_actor,
+              changed=live(lambda: set_state(lambda c: dataclasses.replace(c, ticks=c.ticks + 1))),
+              set_language=live(set_language), sign_out=live(sign_out))
     name = screen_name(route, actor.role)
     title = t(lang, f"screen.{name}") if name in screens.SCREENS else t(lang, "screen.not_found")
     body = screens.SCREENS.get(name, screens.not_found)

@@ -7,13 +7,14 @@ report their failures the same way.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reactpy import component, create_context, html, use_async_effect, use_context, use_state
+from reactpy import component, create_context, html, use_async_effect, use_context, use_effect, use_ref, use_state
 from reactpy.reactjs import component_from_url
 
 from backend.access import Actor
@@ -23,6 +24,10 @@ from pwa.i18n import Formatter, t
 from pwa.routes import Route
 
 log = logging.getLogger("ipms.pwa")
+# Actions still running, by the session that made them (see `action` and `settle`); holding them here also keeps
+# the event loop from dropping those whose page has closed.
+_RUNNING: dict[object, set[asyncio.Task[None]]] = {}
+SETTLE_TIMEOUT = 10.0  # seconds: an upper bound on how long a new page waits for its session's running actions
 Router, JsButton, JsForm = component_from_url(assets.url("app/ui.js"), ["Router", "Button", "Form"])
 
 
@@ -114,9 +119,21 @@ def _catalog_keys(lang: str) -> frozenset[str]:
 
 
 def action(app: App, work: Callable[[Actor, Any], Awaitable[Any]], *, done: str | None = None) -> Any:
-    """An event handler that re-checks the session, runs `work(actor, data)` and reports failures as a toast."""
+    """An event handler that re-checks the session, runs `work(actor, data)` and reports failures as a toast.
+
+    A tap that reached the server is carried out even if the page closes meanwhile: ReactPy cancels a closed
+    page's running handlers (a tap followed at once by a reload or a sign-out lost its write), so the work runs
+    in a task of its own that the handler only waits for. Its screen updates then go nowhere (`use_live`), and
+    the session's next page waits for it (`settle`), so that page shows what the tap wrote."""
 
     async def handler(data: Any = None, *_: Any) -> None:
+        key = _session_key(app.actor)
+        task = asyncio.create_task(run(data))
+        _RUNNING.setdefault(key, set()).add(task)
+        task.add_done_callback(lambda done: _forget(key, done))
+        await asyncio.shield(task)
+
+    async def run(data: Any) -> None:
         try:
             actor = await app.ensure_actor()
             await work(actor, data)
@@ -131,6 +148,48 @@ def action(app: App, work: Callable[[Actor, Any], Awaitable[Any]], *, done: str 
             app.notify(app.t("error.unexpected"), "error")
 
     return handler
+
+
+def _session_key(actor: Actor) -> object:
+    return actor.session_id or actor.id
+
+
+def _forget(key: object, task: asyncio.Task[None]) -> None:
+    running = _RUNNING.get(key, set())
+    running.discard(task)
+    if not running:
+        _RUNNING.pop(key, None)
+
+
+async def settle(actor: Actor) -> bool:
+    """Wait (a bounded while) for the actions still running for `actor`'s session, typically a tap on the page
+    just closed by a reload; True when there were any, so the caller reads the session's data again."""
+    running = list(_RUNNING.get(_session_key(actor), ()))
+    if running:
+        await asyncio.wait(running, timeout=SETTLE_TIMEOUT)
+    return bool(running)
+
+
+def use_live() -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """`live(update)`: the state update, doing nothing once the page has closed (an action carried on past it
+    would otherwise schedule renders on a layout that is gone)."""
+    page_open = use_ref(True)
+
+    @use_effect(dependencies=[])
+    def close_with_the_page() -> Callable[[], None]:
+        def closed() -> None:
+            page_open.current = False
+
+        return closed
+
+    def live(update: Callable[..., None]) -> Callable[..., None]:
+        def update_if_open(*args: Any, **kwargs: Any) -> None:
+            if page_open.current:
+                update(*args, **kwargs)
+
+        return update_if_open
+
+    return live
 
 
 def guarded(function: Callable[..., Any]) -> Any:

@@ -16,7 +16,7 @@ Anything unusual — a replayed op id, a note id that exists already, an invisib
 same id in the batch — is not a candidate and goes through `create_note` one by one (`backend.sync.services`).
 If the batch fails for any reason (a concurrent replay took an op id, a rule above), its transaction rolls back
 whole and every op in it is retried one by one: the fast path can never answer differently from the slow one.
-`tests/backend/sync/test_sync_notes.py` checks that both paths store identical notes and change-log rows.
+`tests/backend/sync/test_notes.py` checks that both paths store identical notes and change-log rows.
 """
 
 from __future__ import annotations

@@ -31,8 +31,7 @@ def screen(app: App) -> Any:
     def choose(language: str) -> Any:
         async def save(actor: Any, _: Any) -> None:
             await accounts.set_own_language(actor, language)
-            effective = language or app.lang
-            app.set_language(effective)
+            app.set_language(language)  # "" (auto) shows the browser's language at once, not the one chosen before
         return action(app, save)
 
     return html.main(

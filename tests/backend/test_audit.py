@@ -13,10 +13,9 @@ from backend.app import create_litestar
 from backend.audit.tables import ChangeLog
 from backend.clients.tables import Client
 from backend.settings import Settings
-from tests.backend.lifecycle import audit_calls as lifecycle
-from tests.backend.push import support as push
-from tests.backend.sync import support as sync
-from tests.factories import PASSWORD, Caller, Org, caller, make_org
+from tests.support import lifecycle_audit as lifecycle
+from tests.support import push, sync
+from tests.support.factories import PASSWORD, Caller, Org, caller, make_org
 
 pytestmark = pytest.mark.anyio
 
@@ -41,7 +40,7 @@ def _r(org: Org, key: str) -> Any:
 
 
 async def _photo(org: Org, me: Caller, api: Any) -> Any:
-    from tests.backend.photos.support import small_jpeg, upload
+    from tests.support.photos import small_jpeg, upload
 
     return await upload(me, ("visit", _r(org, "visit")), small_jpeg())
 

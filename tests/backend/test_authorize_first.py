@@ -23,7 +23,7 @@ from backend.photos.tables import Photo
 from backend.settings import Settings
 from backend.sync.schemas import OPERATIONS
 from notifications.tables import InboxItem
-from tests.factories import Org, caller, make_org
+from tests.support.factories import Org, caller, make_org
 
 pytestmark = pytest.mark.anyio
 

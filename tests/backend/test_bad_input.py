@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from backend.audit.tables import ChangeLog
-from tests.factories import caller, make_org
+from tests.support.factories import caller, make_org
 
 pytestmark = pytest.mark.anyio
 

@@ -14,7 +14,7 @@ from backend.audit.tables import ChangeLog
 from backend.housekeeping import Housekeeping, counts, prune
 from backend.lifecycle.clock import EscalationClock
 from backend.sync.tables import SyncOperation
-from tests.factories import make_user
+from tests.support.factories import make_user
 
 pytestmark = pytest.mark.anyio
 NOW = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)

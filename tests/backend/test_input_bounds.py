@@ -43,7 +43,7 @@ from backend.push.schemas import SubscriptionIn, SubscriptionKeys
 from backend.visits.schemas import NoteCreate, NoteUpdate, VisitCreate, VisitUpdate
 from backend.visits.tables import Note, Visit
 from notifications.push.tables import PushSubscription
-from tests.factories import caller, make_org
+from tests.support.factories import caller, make_org
 
 pytestmark = pytest.mark.anyio
 

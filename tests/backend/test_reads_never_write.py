@@ -21,9 +21,9 @@ from backend.projects.tables import BusinessLine
 from backend.settings import Settings
 from notifications import Notice, notify
 from pwa import assets
-from tests.backend.photos.support import small_jpeg, upload
-from tests.backend.test_access_matrix import MatrixOrg, make_matrix_org
-from tests.factories import actor, caller
+from tests.support.factories import actor, caller
+from tests.support.matrix import MatrixOrg, make_matrix_org
+from tests.support.photos import small_jpeg, upload
 
 pytestmark = pytest.mark.anyio
 WHO = ["a.agent1", "a.project_manager", "a.legal", "a.finance", "a.branch_manager", "a.moved", "executive", "admin"]

@@ -16,7 +16,6 @@ import asyncio
 import io
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -39,8 +38,8 @@ from schemathesis.checks import not_a_server_error
 
 from backend import db
 from backend.settings import Settings
-from tests.conftest import RUN_ID, _admin, with_database
-from tests.factories import make_org, open_session
+from tests.support.databases import copy_of_template
+from tests.support.factories import make_org, open_session
 
 SEED = 20_260_110
 MAX_EXAMPLES = 12  # fuzzed examples per operation and mode, on top of the coverage phase's boundary values
@@ -65,18 +64,8 @@ def _free_port() -> int:
 
 
 def _database(backend: str, data_dir: Path, request: pytest.FixtureRequest) -> Settings:
-    """A copy of the migrated template, like `tests.conftest.settings`, for the whole module."""
-    if backend == "sqlite":
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), data_dir / "ipms.sqlite3")
-        return Settings(env="test", data_dir=data_dir)
-    template = request.getfixturevalue("pg_template")
-    if template is None:
-        pytest.skip("PostgreSQL not reachable at 127.0.0.1:5432 (set IPMS_TEST_POSTGRES_URL to run these)")
-    admin, template_name = template
-    name = f"ipms_st_{RUN_ID}_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(admin, f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
-    request.addfinalizer(lambda: asyncio.run(_admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')))
-    return Settings(env="test", data_dir=data_dir, database_url=with_database(admin, name))
+    """A copy of the migrated template, like `tests.support.databases.settings`, for the whole module."""
+    return copy_of_template(backend, data_dir, request)
 
 
 async def _seed(settings: Settings) -> tuple[Any, tuple[str, str]]:

@@ -12,7 +12,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from tests.browser.conftest import Server
+from tests.support.demo import Server
 
 pytestmark = pytest.mark.browser
 

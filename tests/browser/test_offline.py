@@ -11,12 +11,8 @@ import base64
 import datetime as dt
 import hashlib
 import io
-import os
-import sqlite3
-import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +21,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ROOT, START_TIMEOUT, free_port, ipms_command
-from tests.browser.support import ARTIFACTS, PASSWORD, PHONE
+from tests.support.browser import ARTIFACTS, PASSWORD, PHONE
+from tests.support.demo import Server
 
 pytestmark = pytest.mark.browser
 AGENT, OTHER_AGENT, MANAGER = "lina", "shpd_agent2", "wangqiang"
@@ -77,75 +73,16 @@ RECORD_UPLOADS = """(() => {
 })();"""
 
 
-@dataclass
-class Restartable:
-    url: str
-    port: int
-    data_dir: Path
-    env: dict[str, str]
-    process: subprocess.Popen | None = None
-    logs: list[Path] = field(default_factory=list)
-
-    def start(self) -> None:
-        log = self.data_dir / f"server-{len(self.logs)}.log"
-        self.logs.append(log)
-        with log.open("w") as sink:
-            self.process = subprocess.Popen([*ipms_command(), "serve", "--port", str(self.port)], cwd=ROOT,
-                                            env=self.env, stdout=sink, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if self.process.poll() is not None:
-                raise AssertionError(f"ipms serve exited:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"ipms serve did not answer:\n{log.read_text()[-3000:]}"
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
-
-    def db(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(f"file:{self.data_dir / 'ipms.sqlite3'}?mode=ro", uri=True, timeout=30)
-        connection.row_factory = sqlite3.Row
-        return connection
-
-    def user_id(self, username: str) -> str:
-        with self.db() as connection:
-            return connection.execute("SELECT id FROM users WHERE username = ?", (username,)).fetchone()[0]
-
-
 @pytest.fixture(scope="module")
-def server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Restartable]:
-    data_dir = tmp_path_factory.mktemp("offline-data")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IPMS_")}
-    env |= {"IPMS_DATA_DIR": str(data_dir), "IPMS_ENV": "development"}
-    seeded = subprocess.run([*ipms_command(), "demo"], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=300, check=False)
-    assert seeded.returncode == 0, seeded.stderr
-    port = free_port()
-    served = Restartable(url=f"http://127.0.0.1:{port}", port=port, data_dir=data_dir, env=env)
-    served.start()
-    try:
-        yield served
-    finally:
-        served.stop()
+def server(demo_server: Server) -> Server:
+    """This module's demo server, which its tests stop and start again on the same port and data."""
+    return demo_server
 
 
 class Device:
     """One phone (a browser context that keeps its storage across sign-ins), in Shanghai time."""
 
-    def __init__(self, browser: Any, server: Restartable) -> None:
+    def __init__(self, browser: Any, server: Server) -> None:
         self.server = server
         self.context = browser.new_context(**PHONE, locale="zh-CN", timezone_id="Asia/Shanghai",
                                            extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"})
@@ -206,7 +143,7 @@ class Device:
 
 
 @pytest.fixture
-def device(browser: Any, server: Restartable) -> Iterator[Device]:
+def device(browser: Any, server: Server) -> Iterator[Device]:
     made = Device(browser, server)
     try:
         yield made
@@ -231,7 +168,7 @@ def jpeg_with_exif(width: int, height: int, taken: str, offset: str = "+08:00") 
     return out.getvalue()
 
 
-def api_as(server: Restartable, username: str) -> httpx.Client:
+def api_as(server: Server, username: str) -> httpx.Client:
     client = httpx.Client(base_url=server.url, timeout=30)
     reply = client.post("/api/auth/login", json={"username": username, "password": PASSWORD})
     assert reply.status_code in (200, 201), reply.text
@@ -247,7 +184,7 @@ def installed(device: Device, username: str) -> None:
     device.synced_once(device.server.user_id(username))
 
 
-def test_offline_notes_and_photos_are_delivered_exactly_once(device: Device, server: Restartable,
+def test_offline_notes_and_photos_are_delivered_exactly_once(device: Device, server: Server,
                                                              tmp_path: Path) -> None:
     lina = server.user_id(AGENT)
     installed(device, AGENT)
@@ -339,8 +276,8 @@ def test_offline_notes_and_photos_are_delivered_exactly_once(device: Device, ser
         manager.close()
 
 
-def test_sign_out_wipes_local_data_caches_and_the_push_subscription(device: Device, server: Restartable) -> None:
-    from tests.notifications.standin import fake_browser
+def test_sign_out_wipes_local_data_caches_and_the_push_subscription(device: Device, server: Server) -> None:
+    from tests.support.push_service import fake_browser
 
     lina = server.user_id(AGENT)
     installed(device, AGENT)
@@ -388,7 +325,7 @@ def test_sign_out_wipes_local_data_caches_and_the_push_subscription(device: Devi
 
 
 def test_expired_session_keeps_the_outbox_for_its_owner_and_hides_it_from_the_next_user(
-        device: Device, server: Restartable) -> None:
+        device: Device, server: Server) -> None:
     lina, other = server.user_id(AGENT), server.user_id(OTHER_AGENT)
     installed(device, AGENT)
     page = device.page

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.backend.push.escalation import Escalated, escalate_to_subscribed_manager
-from tests.browser.support import Served, chromium, phone, playwright_instance, served  # noqa: F401
+from tests.support.demo import Server
+from tests.support.escalation import Escalated, escalate_to_subscribed_manager
 
 pytestmark = pytest.mark.browser
 IPHONE_SAFARI = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -26,7 +26,7 @@ async def _escalate(data_dir: Path) -> Escalated:
     from backend.app import create_litestar
     from backend.migrate import migrate
     from backend.settings import Settings
-    from tests.factories import make_org
+    from tests.support.factories import make_org
 
     settings = Settings(env="test", data_dir=data_dir)
     engine = db.engine_for(settings)
@@ -73,8 +73,8 @@ def registration_id(cdp: Any, page: Any) -> str:
     return live[-1]["registrationId"]
 
 
-def test_decrypted_escalation_becomes_the_notification(phone: Any, served: Served, escalated: Escalated) -> None:
-    me = phone()
+def test_decrypted_escalation_becomes_the_notification(phones: Any, served: Server, escalated: Escalated) -> None:
+    me = phones()
     me.context.grant_permissions(["notifications"], origin=served.base)
     page = me.sign_in("lina")
     assert page.evaluate("navigator.serviceWorker.ready.then((r) => Boolean(r.active))")
@@ -98,8 +98,8 @@ def test_decrypted_escalation_becomes_the_notification(phone: Any, served: Serve
     assert notification["icon"].startswith(served.base + "/static/") and notification["badge"]
 
 
-def test_settings_button_shows_why_a_hanging_subscribe_failed(phone: Any, served: Served) -> None:
-    me = phone("en")
+def test_settings_button_shows_why_a_hanging_subscribe_failed(phones: Any, served: Server) -> None:
+    me = phones("en")
     me.context.grant_permissions(["notifications"], origin=served.base)
     # Some browser states leave pushManager.subscribe pending for ever; the button must give up and say so.
     me.context.add_init_script("window.IPMS_PUSH_TIMEOUT_MS = 300;"
@@ -113,9 +113,9 @@ def test_settings_button_shows_why_a_hanging_subscribe_failed(phone: Any, served
     me.screenshot("push-settings-timeout")
 
 
-def test_settings_button_in_headless_chromium_fails_with_a_message(phone: Any, served: Served) -> None:
+def test_settings_button_in_headless_chromium_fails_with_a_message(phones: Any, served: Server) -> None:
     """Headless Chromium has no push service: whether subscribe rejects or hangs, the user reads why."""
-    me = phone("en")
+    me = phones("en")
     me.context.grant_permissions(["notifications"], origin=served.base)
     me.context.add_init_script("window.IPMS_PUSH_TIMEOUT_MS = 3000;")
     me.sign_in("lina")
@@ -125,8 +125,8 @@ def test_settings_button_in_headless_chromium_fails_with_a_message(phone: Any, s
     assert page.locator("#push-error").inner_text().strip()
 
 
-def test_settings_on_iphone_in_a_tab_explains_add_to_home_screen(phone: Any, served: Served) -> None:
-    me = phone("zh")
+def test_settings_on_iphone_in_a_tab_explains_add_to_home_screen(phones: Any, served: Server) -> None:
+    me = phones("zh")
     me.context.add_init_script(f"Object.defineProperty(navigator, 'userAgent', {{get: () => {IPHONE_SAFARI!r}}});")
     me.sign_in("lina")
     page = me.open("/settings")

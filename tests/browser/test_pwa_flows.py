@@ -12,17 +12,17 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.browser.support import Served
+from tests.support.demo import Server
 
 pytestmark = pytest.mark.browser
 
 
-def one(served: Served, sql: str, *args: Any) -> Any:
+def one(served: Server, sql: str, *args: Any) -> Any:
     with served.db() as db:
         return db.execute(sql, args).fetchone()
 
 
-def test_find_a_client_by_tag_and_open_the_profile(phones: Any, served: Served) -> None:
+def test_find_a_client_by_tag_and_open_the_profile(phones: Any, served: Server) -> None:
     lina = served.user_id("lina")
     device = phones()
     device.sign_in("lina")
@@ -44,7 +44,7 @@ def test_find_a_client_by_tag_and_open_the_profile(phones: Any, served: Served) 
     expect(page.locator(f"#tag-filters button[data-tag='{tag}']")).to_have_attribute("aria-pressed", "true")
 
 
-def test_create_an_opportunity_and_move_it_to_won(phones: Any, served: Served) -> None:
+def test_create_an_opportunity_and_move_it_to_won(phones: Any, served: Server) -> None:
     lina = served.user_id("lina")
     client = one(served, "SELECT id FROM clients WHERE owner = ? ORDER BY name DESC", lina)["id"]
     title = f"测试商机 {uuid.uuid4().hex[:6]}"
@@ -71,7 +71,7 @@ def test_create_an_opportunity_and_move_it_to_won(phones: Any, served: Served) -
     assert row["state"] == "won" and float(row["value"]) == 650000 and row["closed_at"]
 
 
-def test_lost_needs_a_reason(phones: Any, served: Served) -> None:
+def test_lost_needs_a_reason(phones: Any, served: Server) -> None:
     lina = served.user_id("lina")
     opportunity = one(served, "SELECT id, title FROM opportunities WHERE owner = ? AND state = 'potential'", lina)
     device = phones()
@@ -85,7 +85,7 @@ def test_lost_needs_a_reason(phones: Any, served: Served) -> None:
     assert one(served, "SELECT lost_reason FROM opportunities WHERE id = ?", opportunity["id"])[0] == "客户预算不足"
 
 
-def blocked_project(served: Served, username: str) -> tuple[str, str, list[str]]:
+def blocked_project(served: Server, username: str) -> tuple[str, str, list[str]]:
     """A project of `username` whose current stage requires a milestone they own and one someone else owns."""
     me = served.user_id(username)
     with served.db() as db:
@@ -106,7 +106,7 @@ def blocked_project(served: Served, username: str) -> tuple[str, str, list[str]]
     raise AssertionError(f"the demo has no suitable project for {username}")
 
 
-def test_tick_a_milestone_see_the_guard_then_advance(phones: Any, served: Served) -> None:
+def test_tick_a_milestone_see_the_guard_then_advance(phones: Any, served: Server) -> None:
     project, mine, others = blocked_project(served, "lina")
     stage_before = one(served, "SELECT stage_key FROM projects WHERE id = ?", project)[0]
     agent = phones()
@@ -130,7 +130,7 @@ def test_tick_a_milestone_see_the_guard_then_advance(phones: Any, served: Served
     manager.screenshot("flow-project-advanced")
 
 
-def test_upload_a_photo_and_see_its_thumbnail(phones: Any, served: Served, tmp_path: Path) -> None:
+def test_upload_a_photo_and_see_its_thumbnail(phones: Any, served: Server, tmp_path: Path) -> None:
     lina = served.user_id("lina")
     visit = one(served, "SELECT id FROM visits WHERE owner = ? AND status = 'planned' ORDER BY scheduled_at", lina)[0]
     picture = tmp_path / "viewing.jpg"
@@ -149,7 +149,7 @@ def test_upload_a_photo_and_see_its_thumbnail(phones: Any, served: Served, tmp_p
     device.screenshot("flow-photo-uploaded")
 
 
-def test_record_a_collection_as_finance(phones: Any, served: Served) -> None:
+def test_record_a_collection_as_finance(phones: Any, served: Server) -> None:
     device = phones()
     page = device.sign_in("chenjing")
     item = page.locator("#to-record li").first
@@ -166,7 +166,7 @@ def test_record_a_collection_as_finance(phones: Any, served: Served) -> None:
     device.screenshot("flow-collection-recorded")
 
 
-def test_branch_manager_reassigns_a_milestone_off_the_agents_home(phones: Any, served: Served) -> None:
+def test_branch_manager_reassigns_a_milestone_off_the_agents_home(phones: Any, served: Server) -> None:
     lina, other = served.user_id("lina"), served.user_id("shpd_agent2")
     milestone = one(served, "SELECT id, project FROM project_milestones WHERE owner = ? AND state = 'open' "
                             "ORDER BY due_at", lina)

@@ -4,72 +4,16 @@ Also: navigation lives in the URL (back button, reload), and the stylesheet keep
 
 from __future__ import annotations
 
-import os
-import sqlite3
-import subprocess
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ROOT, free_port, ipms_command
-from tests.browser.support import PHONE, Served
+from tests.support.browser import CHROMIUM_ARGS, PHONE
+from tests.support.demo import Server
 
 pytestmark = pytest.mark.browser
-
-
-class OwnServer:
-    """A server of this test's own that can be stopped and started again on the same port and data."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir, self.port = data_dir, free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("IPMS_")}
-        self.env |= {"IPMS_DATA_DIR": str(data_dir), "IPMS_ENV": "development"}
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        log = (self.data_dir / "server.log").open("ab")
-        self.process = subprocess.Popen([*ipms_command(), "serve", "--port", str(self.port)], cwd=ROOT, env=self.env,
-                                        stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            assert self.process.poll() is None, (self.data_dir / "server.log").read_text()[-3000:]
-            time.sleep(0.1)
-        raise AssertionError("server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
-            self.process = None
-
-
-@pytest.fixture
-def own_server(served: Served, tmp_path: Path) -> Iterator[OwnServer]:
-    """A copy of the demo database behind a server this test may stop."""
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    _copy_database(served, data_dir)
-    server = OwnServer(data_dir)
-    server.start()
-    yield server
-    server.stop()
-
-
-def _copy_database(served: Served, data_dir: Path) -> None:
-    with (sqlite3.connect(served.data_dir / "ipms.sqlite3") as source,
-          sqlite3.connect(data_dir / "ipms.sqlite3") as copy):
-        source.backup(copy)
 
 
 def sign_in(page: Any, base: str, username: str = "lina") -> None:
@@ -82,7 +26,7 @@ def sign_in(page: Any, base: str, username: str = "lina") -> None:
     expect(page.locator("body")).to_have_attribute("data-connection", "online")
 
 
-def test_navigation_lives_in_the_url(phones: Any, served: Served) -> None:
+def test_navigation_lives_in_the_url(phones: Any, served: Server) -> None:
     device = phones()
     page = device.sign_in("lina")
     page.click("nav.bottom-nav a[data-screen=clients]")
@@ -103,7 +47,7 @@ def test_navigation_lives_in_the_url(phones: Any, served: Served) -> None:
     assert sizes and all(w >= 44 and h >= 44 for w, h in sizes), sizes
 
 
-def test_lost_connection_shows_the_banner_and_rebuilds_the_same_screen(browser: Any, own_server: OwnServer) -> None:
+def test_lost_connection_shows_the_banner_and_rebuilds_the_same_screen(browser: Any, own_server: Server) -> None:
     context = browser.new_context(**PHONE, locale="zh-CN")
     try:
         page = context.new_page()
@@ -126,9 +70,7 @@ def test_lost_connection_shows_the_banner_and_rebuilds_the_same_screen(browser: 
 
 
 def test_cold_start_without_server_mounts_when_it_returns(playwright_driver: Any, chromium_path: str,
-                                                          own_server: OwnServer, tmp_path: Path) -> None:
-    from tests.browser.conftest import CHROMIUM_ARGS
-
+                                                          own_server: Server, tmp_path: Path) -> None:
     context = playwright_driver.chromium.launch_persistent_context(
         str(tmp_path / "profile"), executable_path=chromium_path, args=CHROMIUM_ARGS, **PHONE, locale="zh-CN")
     try:

@@ -9,13 +9,14 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.support import PASSWORD, Served
+from tests.support.browser import PASSWORD
+from tests.support.demo import Server
 
 pytestmark = pytest.mark.browser
 MOVED = "shpd_agent3"
 
 
-def admin_moves(served: Served, username: str) -> str:
+def admin_moves(served: Server, username: str) -> str:
     """The admin moves `username` to another branch through the API; returns the branch it left."""
     with served.db() as db:
         user = db.execute("SELECT id, branch, version FROM users WHERE username = ?", (username,)).fetchone()
@@ -30,7 +31,7 @@ def admin_moves(served: Served, username: str) -> str:
     return user["branch"]
 
 
-def open_work(served: Served, owner: str, branch: str) -> set[str]:
+def open_work(served: Server, owner: str, branch: str) -> set[str]:
     queries = ("SELECT id FROM clients WHERE owner = ? AND branch = ?",
                "SELECT id FROM opportunities WHERE owner = ? AND branch = ? AND state IN ('potential', 'following')",
                "SELECT id FROM projects WHERE owner = ? AND branch = ? AND status = 'open'",
@@ -40,7 +41,7 @@ def open_work(served: Served, owner: str, branch: str) -> set[str]:
         return {row[0] for sql in queries for row in db.execute(sql, (owner, branch))}
 
 
-def test_manager_hands_over_the_work_of_an_agent_who_moved(phones: Any, served: Served) -> None:
+def test_manager_hands_over_the_work_of_an_agent_who_moved(phones: Any, served: Server) -> None:
     moved = served.user_id(MOVED)
     old_branch = admin_moves(served, MOVED)
     expected = open_work(served, moved, old_branch)

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.browser.conftest import CHROMIUM_ARGS
-from tests.browser.support import PHONE, Served
+from tests.support.browser import CHROMIUM_ARGS, PHONE
+from tests.support.demo import Server
 
 pytestmark = pytest.mark.browser
 
@@ -22,7 +22,7 @@ def fetch(url: str) -> tuple[int, dict[str, str], bytes]:
         return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
 
 
-def test_manifest_is_complete_and_its_icons_match_their_sizes(served: Served) -> None:
+def test_manifest_is_complete_and_its_icons_match_their_sizes(served: Server) -> None:
     status, headers, body = fetch(served.base + "/manifest.webmanifest")
     assert status == 200 and headers["content-type"].startswith("application/manifest+json")
     manifest = json.loads(body)
@@ -41,14 +41,14 @@ def test_manifest_is_complete_and_its_icons_match_their_sizes(served: Served) ->
     assert purposes["any"] >= {"192x192", "512x512"} and purposes["maskable"] >= {"192x192", "512x512"}
 
 
-def test_service_worker_is_served_for_the_whole_origin(served: Served) -> None:
+def test_service_worker_is_served_for_the_whole_origin(served: Server) -> None:
     status, headers, body = fetch(served.base + "/sw.js")
     assert status == 200 and headers["service-worker-allowed"] == "/"
     assert headers["content-type"].startswith("text/javascript") and headers["cache-control"] == "no-cache"
     assert b"__REVISION__" not in body and b"__PRECACHE__" not in body
 
 
-def test_login_page_has_ios_and_manifest_tags(served: Served) -> None:
+def test_login_page_has_ios_and_manifest_tags(served: Server) -> None:
     _, _, body = fetch(served.base + "/login")
     page = body.decode()
     for needle in ('rel="manifest"', 'rel="apple-touch-icon"', 'name="apple-mobile-web-app-capable"',
@@ -57,7 +57,7 @@ def test_login_page_has_ios_and_manifest_tags(served: Served) -> None:
 
 
 def test_app_is_installable_in_chromium_and_stays_on_its_origin(playwright_driver: Any, chromium_path: str,
-                                                                 served: Served, tmp_path: Any) -> None:
+                                                                 served: Server, tmp_path: Any) -> None:
     context = playwright_driver.chromium.launch_persistent_context(
         str(tmp_path / "profile"), executable_path=chromium_path, args=CHROMIUM_ARGS, **PHONE, locale="zh-CN")
     requests: list[str] = []

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from pwa.i18n import catalog
-from tests.browser.support import Served
+from tests.support.demo import Server
 
 pytestmark = pytest.mark.browser
 ALLOWED_LATIN = {"IPMS", "English", "CN", "km", "m"}  # brand, the language's own name, units
@@ -29,12 +29,12 @@ VISIBLE_TEXT = """() => {
 }"""
 
 
-def first(served: Served, sql: str, *args: Any) -> str:
+def first(served: Server, sql: str, *args: Any) -> str:
     with served.db() as db:
         return db.execute(sql, args).fetchone()[0]
 
 
-def screens_of(served: Served) -> dict[str, list[tuple[str, str]]]:
+def screens_of(served: Server) -> dict[str, list[tuple[str, str]]]:
     lina = served.user_id("lina")
     client = first(served, "SELECT id FROM clients WHERE owner = ? ORDER BY name", lina)
     project = first(served, "SELECT id FROM projects WHERE owner = ? AND status = 'open' ORDER BY title", lina)
@@ -63,7 +63,7 @@ def latin_words(text: str) -> list[str]:
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_every_screen_speaks_the_language_without_raw_keys(phones: Any, served: Served, lang: str) -> None:
+def test_every_screen_speaks_the_language_without_raw_keys(phones: Any, served: Server, lang: str) -> None:
     problems: list[str] = []
     for username, screens in screens_of(served).items():
         device = phones(lang)
@@ -84,7 +84,7 @@ def test_every_screen_speaks_the_language_without_raw_keys(phones: Any, served: 
     assert problems == []
 
 
-def test_sign_in_page_in_both_languages(phones: Any, served: Served) -> None:
+def test_sign_in_page_in_both_languages(phones: Any, served: Server) -> None:
     for lang, label in (("zh", "登录"), ("en", "Sign in")):
         device = phones(lang)
         device.page.goto(served.base + "/login")
@@ -98,7 +98,7 @@ def test_sign_in_page_in_both_languages(phones: Any, served: Served) -> None:
             assert latin_words(device.page.evaluate(VISIBLE_TEXT)) == []
 
 
-def test_language_setting_overrides_the_browser_and_persists(phones: Any, served: Served) -> None:
+def test_language_setting_overrides_the_browser_and_persists(phones: Any, served: Server) -> None:
     device = phones("zh")
     device.sign_in("shpd_agent3")
     page = device.open("/settings")
@@ -114,3 +114,15 @@ def test_language_setting_overrides_the_browser_and_persists(phones: Any, served
     page.click("#language-choices [data-lang=auto]")
     page = device.open("/settings")
     expect(page.locator(".app")).to_have_attribute("data-lang", "zh")
+
+
+def test_choosing_auto_shows_the_browsers_language_at_once(phones: Any, served: Server) -> None:
+    device = phones("zh")
+    device.sign_in("shpd_agent2")
+    page = device.open("/settings")
+    page.click("#language-choices [data-lang=en]")
+    expect(page.locator(".app")).to_have_attribute("data-lang", "en")
+    page.click("#language-choices [data-lang=auto]")
+    expect(page.locator(".app")).to_have_attribute("data-lang", "zh")
+    expect(page.locator("#language-choices [data-lang=auto]")).to_have_attribute("aria-checked", "true")
+    expect(page.locator("#screen-title")).to_have_text(catalog("zh")["screen.settings"])

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.support import Served
+from tests.support.demo import Server
 
 pytestmark = pytest.mark.browser
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -29,7 +29,7 @@ def ids(page: Any, selector: str) -> set[str]:
     return set(page.eval_on_selector_all(selector, "els => els.map(e => e.dataset.id)"))
 
 
-def rows(served: Served, sql: str, *args: Any) -> set[str]:
+def rows(served: Server, sql: str, *args: Any) -> set[str]:
     with served.db() as db:
         return {row[0] for row in db.execute(sql, args)}
 
@@ -59,7 +59,7 @@ def today_bounds() -> tuple[str, str]:
             (start + dt.timedelta(days=1)).astimezone(dt.UTC).strftime(fmt))
 
 
-def test_agent_sees_all_and_only_their_own_clients_projects_and_visits(phones: Any, served: Served) -> None:
+def test_agent_sees_all_and_only_their_own_clients_projects_and_visits(phones: Any, served: Server) -> None:
     lina, other = served.user_id("lina"), served.user_id("shpd_agent2")
     device = phones()
     page = device.sign_in("lina")
@@ -86,7 +86,7 @@ def test_agent_sees_all_and_only_their_own_clients_projects_and_visits(phones: A
     device.screenshot("role-agent-clients-denied")
 
 
-def test_branch_manager_sees_the_whole_branch(phones: Any, served: Served) -> None:
+def test_branch_manager_sees_the_whole_branch(phones: Any, served: Server) -> None:
     device = phones()
     page = device.sign_in("wangqiang")
     check_nav(page, "branch_manager")
@@ -105,7 +105,7 @@ def test_branch_manager_sees_the_whole_branch(phones: Any, served: Served) -> No
 
 
 def test_finance_sees_amounts_of_every_project_of_the_branch_but_no_private_notes(phones: Any,
-                                                                                 served: Served) -> None:
+                                                                                 served: Server) -> None:
     device = phones()
     page = device.sign_in("chenjing")
     check_nav(page, "finance")
@@ -132,7 +132,7 @@ def test_finance_sees_amounts_of_every_project_of_the_branch_but_no_private_note
     expect(page.locator("#client-list li")).to_have_count(0)
 
 
-def test_legal_sees_the_projects_they_take_part_in(phones: Any, served: Served) -> None:
+def test_legal_sees_the_projects_they_take_part_in(phones: Any, served: Server) -> None:
     device = phones()
     page = device.sign_in("zhangwei")
     check_nav(page, "legal")
@@ -144,7 +144,7 @@ def test_legal_sees_the_projects_they_take_part_in(phones: Any, served: Served) 
     expect(page.locator("#today-visits li")).to_have_count(0)
 
 
-def test_project_manager_sees_the_clients_of_projects_they_run(phones: Any, served: Served) -> None:
+def test_project_manager_sees_the_clients_of_projects_they_run(phones: Any, served: Server) -> None:
     device = phones()
     device.sign_in("shpd_project_manager1")
     me = served.user_id("shpd_project_manager1")
@@ -153,7 +153,7 @@ def test_project_manager_sees_the_clients_of_projects_they_run(phones: Any, serv
         served, "SELECT client FROM projects WHERE manager = ? OR owner = ?", me, me)
 
 
-def test_executive_sees_every_branch_read_only(phones: Any, served: Served) -> None:
+def test_executive_sees_every_branch_read_only(phones: Any, served: Server) -> None:
     device = phones()
     page = device.sign_in("liumin")
     check_nav(page, "executive")
@@ -171,7 +171,7 @@ def test_executive_sees_every_branch_read_only(phones: Any, served: Served) -> N
     expect(page.locator("#new-opportunity")).to_have_count(0)
 
 
-def test_admin_sees_organisation_but_no_business_data(phones: Any, served: Served) -> None:
+def test_admin_sees_organisation_but_no_business_data(phones: Any, served: Server) -> None:
     device = phones()
     page = device.sign_in("admin")
     check_nav(page, "admin")

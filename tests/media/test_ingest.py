@@ -12,14 +12,14 @@ import io
 from pathlib import Path
 
 import pytest
-from images import encode
-from largest import write
-from measure_ingest import measure
 from PIL import Image
 
 from media.budget import MemoryBudget
 from media.errors import ImageTooLarge
 from media.ingest import estimate, ingest
+from tests.support.images import encode
+from tests.support.largest import write
+from tests.support.measure_ingest import measure
 
 MB = 1024 * 1024
 DEFAULT_BUDGET_MB = 384

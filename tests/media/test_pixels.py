@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from images import noise
 from PIL import Image
 
 from media import pixels
+from tests.support.images import noise
 
 
 @pytest.fixture(autouse=True)

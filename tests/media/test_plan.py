@@ -9,13 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from images import encode, noise
-from largest import heic_variant, write
-from measure_ingest import measure
 from PIL import Image
 
 from media import plan
 from media.ingest import estimate
+from tests.support.images import encode, noise
+from tests.support.largest import heic_variant, write
+from tests.support.measure_ingest import measure
 
 MB = 1024 * 1024
 

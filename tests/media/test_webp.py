@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 
 import pytest
-from images import encode, noise
 from PIL import Image, ImageChops, ImageStat
 
 from media import webp
 from media.ingest import estimate, ingest
+from tests.support.images import encode, noise
 
 
 def _mean_difference(first: Image.Image, second: Image.Image) -> float:

@@ -1,17 +1,22 @@
-"""Screens render through `guarded`: a failing render is logged and shows an error state instead of nothing."""
+"""Screens render through `guarded`: a failing render is logged and shows an error state instead of nothing.
+An action's work survives its page closing (a tap is never lost)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import uuid
 from typing import Any
 
 import pytest
-from reactpy import component, html
+from reactpy import component, html, use_state
 from reactpy.core.layout import Layout
 
+from backend.access import Actor
+from pwa.i18n import Formatter
 from pwa.routes import href, parse
-from pwa.ui import guarded
+from pwa.ui import App, action, guarded, settle, use_live
 
 
 @guarded
@@ -64,3 +69,59 @@ def test_routes_ignore_the_fragment_an_alert_link_carries() -> None:
     route = parse(f"/projects/{project}#milestone-5d0c")
     assert (route.screen, str(route.item_id)) == ("project", project)
     assert parse("/inbox?unread=1#top").query == {"unread": "1"}
+
+
+def event_target(update: Any, element_id: str) -> str:
+    """The handler address ReactPy gave the element with `element_id` in a rendered update."""
+    found: list[str] = []
+
+    def walk(model: Any) -> None:
+        if isinstance(model, dict):
+            if model.get("attributes", {}).get("id") == element_id:
+                found.append(model["eventHandlers"]["onClick"]["target"])
+            for child in model.get("children", []):
+                walk(child)
+
+    walk(update["model"])
+    assert found, update
+    return found[0]
+
+
+@pytest.mark.anyio
+async def test_an_action_is_carried_out_when_its_page_closes_meanwhile(caplog: pytest.LogCaptureFixture) -> None:
+    """A tap followed at once by a reload: ReactPy cancels the closed page's handlers, the write must still happen
+    (its screen update going nowhere, quietly), and the session's next page waits for it to show what it wrote."""
+    me = Actor(id=uuid.uuid4(), role="agent", branch_id=uuid.uuid4())
+    started, release, saved = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def ensure_actor() -> Actor:
+        return me
+
+    @component
+    def screen() -> Any:
+        toast, set_toast = use_state("")
+        live = use_live()
+        app = App(actor=me, lang="en", fmt=Formatter("en"), route=parse("/settings"), navigate=lambda _: None,
+                  notify=live(lambda text, kind: set_toast(text)), ensure_actor=ensure_actor)
+
+        async def save(actor: Actor, _: Any) -> None:
+            started.set()
+            await release.wait()  # the write, still under way when the page closes
+            saved.set()
+            app.notify("saved", "ok")
+
+        return html.div(html.button({"id": "save", "onClick": action(app, save)}, toast or "save"))
+
+    with caplog.at_level(logging.INFO):
+        async with Layout(screen()) as layout:
+            target = event_target(await layout.render(), "save")
+            await layout.deliver({"type": "layout-event", "target": target, "data": [{}]})
+            await asyncio.wait_for(started.wait(), 5)
+        next_page = asyncio.create_task(settle(me))  # the page is gone; the reloaded one opens meanwhile
+        await asyncio.sleep(0.05)
+        assert not next_page.done() and not saved.is_set()
+        release.set()
+        assert await asyncio.wait_for(next_page, 5) is True
+        assert saved.is_set()
+        assert await settle(me) is False  # nothing left running for the session
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING], caplog.text

@@ -18,8 +18,8 @@ from backend.accounts.tables import ApiToken, Session
 from backend.audit.tables import ChangeLog
 from backend.settings import Settings
 from notifications.tables import InboxItem
-from tests.backend.accounts.support import PEER, login, session_cookie
-from tests.factories import PASSWORD, Caller, Org, actor, caller, make_org, make_user, open_session
+from tests.support.accounts import PEER, login, session_cookie
+from tests.support.factories import PASSWORD, Caller, Org, actor, caller, make_org, make_user, open_session
 
 pytestmark = pytest.mark.anyio
 

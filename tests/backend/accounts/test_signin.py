@@ -18,8 +18,8 @@ from backend.accounts.services import client_ip, sign_in
 from backend.accounts.tables import LoginAttempt, Session, User
 from backend.errors import TooMany, Unauthorized
 from backend.settings import Settings
-from tests.backend.accounts.support import PEER, client_for, device_cookie, login, session_cookie
-from tests.factories import PASSWORD, make_org, make_user
+from tests.support.accounts import PEER, client_for, device_cookie, login, session_cookie
+from tests.support.factories import PASSWORD, make_org, make_user
 
 pytestmark = pytest.mark.anyio
 

@@ -9,7 +9,7 @@ import pytest
 from backend.clients import similar
 from backend.clients.services import create_client, similar_clients
 from backend.errors import NotFound
-from tests.factories import actor, make_org
+from tests.support.factories import actor, make_org
 
 
 def client(**values: object) -> dict[str, object]:

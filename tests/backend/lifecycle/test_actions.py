@@ -13,8 +13,8 @@ from backend.lifecycle import actions
 from backend.lifecycle.clock import fire_due_timers
 from backend.lifecycle.tables import Milestone
 from backend.projects.tables import Project
-from tests.backend.lifecycle.helpers import new_project, walk_to
-from tests.factories import actor, make_org
+from tests.support.factories import actor, make_org
+from tests.support.lifecycle import new_project, walk_to
 
 pytestmark = pytest.mark.anyio
 HOUR = dt.timedelta(hours=1)

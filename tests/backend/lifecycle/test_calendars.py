@@ -13,7 +13,7 @@ from backend.errors import Conflict
 from backend.lifecycle import calendars
 from backend.lifecycle.tables import BusinessCalendar
 from backend.lifecycle.workhours import CalendarDef
-from tests.factories import actor, caller, make_org
+from tests.support.factories import actor, caller, make_org
 
 pytestmark = pytest.mark.anyio
 MONDAY_TO_FRIDAY, SIX_DAYS = CalendarDef(working_days=[1, 2, 3, 4, 5]), CalendarDef(working_days=[1, 2, 3, 4, 5, 6])

@@ -16,8 +16,8 @@ from backend.lifecycle.clock import EscalationClock, fire_due_timers
 from backend.lifecycle.tables import Milestone, Timer
 from backend.projects.tables import Project, ProjectMember
 from notifications.tables import InboxItem
-from tests.backend.lifecycle.helpers import inbox, new_project, timers, walk_to
-from tests.factories import actor, make_org, make_user
+from tests.support.factories import actor, make_org, make_user
+from tests.support.lifecycle import inbox, new_project, timers, walk_to
 
 pytestmark = pytest.mark.anyio
 HOUR = dt.timedelta(hours=1)

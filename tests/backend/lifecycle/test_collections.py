@@ -8,8 +8,8 @@ import pytest
 from backend.audit.tables import ChangeLog
 from backend.lifecycle.tables import Collection, Milestone, Timer
 from backend.projects.tables import Project
-from tests.backend.lifecycle.helpers import advance, check_off, new_project, walk_to
-from tests.factories import caller, make_org
+from tests.support.factories import caller, make_org
+from tests.support.lifecycle import advance, check_off, new_project, walk_to
 
 pytestmark = pytest.mark.anyio
 YESTERDAY = (dt.date.today() - dt.timedelta(days=1)).isoformat()

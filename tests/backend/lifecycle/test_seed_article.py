@@ -8,8 +8,8 @@ import pytest
 from backend.lifecycle.clock import fire_due_timers
 from backend.lifecycle.tables import Milestone
 from backend.projects.tables import Project
-from tests.backend.lifecycle.helpers import inbox
-from tests.factories import caller, make_org
+from tests.support.factories import caller, make_org
+from tests.support.lifecycle import inbox
 
 pytestmark = pytest.mark.anyio
 HOUR = dt.timedelta(hours=1)

@@ -10,8 +10,8 @@ import pytest
 from backend.lifecycle.seeds import seed_for
 from backend.lifecycle.tables import Milestone, Timer
 from backend.projects.tables import BusinessLine, Project
-from tests.backend.lifecycle.helpers import new_project, walk_to
-from tests.factories import caller, make_org
+from tests.support.factories import caller, make_org
+from tests.support.lifecycle import new_project, walk_to
 
 pytestmark = pytest.mark.anyio
 STAGES = ["intake", "assessment", "signing", "execution", "collection", "review"]

@@ -12,8 +12,8 @@ from backend.lifecycle.seeds import seed_for
 from backend.lifecycle.tables import Milestone, Timer
 from backend.lifecycle.workhours import CalendarDef, WorkingHours
 from backend.projects.tables import BusinessLine, Project
-from tests.backend.lifecycle.helpers import check_off, new_project
-from tests.factories import actor, caller, make_org
+from tests.support.factories import actor, caller, make_org
+from tests.support.lifecycle import check_off, new_project
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 UTC = dt.UTC

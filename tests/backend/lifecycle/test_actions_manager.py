@@ -1,0 +1,118 @@
+"""Manager actions: reassign a milestone or a project within the branch, nudge an owner. All audited."""
+
+import pytest
+
+from backend.accounts.tables import User
+from backend.audit.tables import ChangeLog
+from backend.lifecycle.tables import Milestone
+from backend.projects import services
+from backend.projects.tables import ProjectMember
+from tests.support.factories import actor, caller, make_org, make_user
+from tests.support.lifecycle import inbox, new_project, walk_to
+
+pytestmark = pytest.mark.anyio
+
+
+async def contract_review(org):
+    project = await new_project(org)
+    await walk_to(org, project["id"], "signing")
+    review = await Milestone.select().where((Milestone.project == project["id"])
+                                            & (Milestone.key == "contract_review")).first()
+    return project, review
+
+
+async def test_branch_manager_reassigns_a_milestone_within_the_branch(api):
+    org = await make_org()
+    project, review = await contract_review(org)
+    colleague = await make_user(org.a.branch, "legal", "A_legal2", org.a.users["branch_manager"])
+    manager = await caller(api, org.a.users["branch_manager"])
+    url = f"/api/milestones/{review['id']}/reassign"
+    outsider = await manager.post(url, json={"owner_id": str(org.b.users["legal"].id), "version": review["version"]})
+    assert outsider.status_code == 404 and outsider.json()["field"] == "owner_id"
+    await User.update({User.is_active: False}).where(User.id == org.a.users["finance"].id)
+    disabled = await manager.post(url, json={"owner_id": str(org.a.users["finance"].id), "version": review["version"]})
+    assert disabled.status_code == 422 and disabled.json()["field"] == "owner_id"
+    moved = await manager.post(url, json={"owner_id": str(colleague.id), "version": review["version"]})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["owner_id"] == str(colleague.id) and moved.json()["version"] == review["version"] + 1
+    stale = await manager.post(url, json={"owner_id": str(colleague.id), "version": review["version"]})
+    assert stale.status_code == 409
+    assert [i["kind"] for i in await inbox(colleague)] == ["assignment"]
+    assert await ProjectMember.exists().where((ProjectMember.project == project["id"])
+                                              & (ProjectMember.user == colleague.id))
+    them = await caller(api, colleague)
+    assert (await them.get(f"/api/projects/{project['id']}")).status_code == 200
+    logged = await ChangeLog.select().where((ChangeLog.table_name == "project_milestones")
+                                            & (ChangeLog.row_id == str(review["id"]))
+                                            & (ChangeLog.action == "reassign")).first()
+    assert logged["actor_id"] == org.a.users["branch_manager"].id
+    assert logged["changes"]  # owner before and after
+
+
+@pytest.mark.parametrize(("who", "status"), [("a.agent1", 403), ("a.legal", 403), ("b.branch_manager", 404),
+                                             ("executive", 403), ("a.project_manager", 404)])
+async def test_others_cannot_reassign_milestones(api, who, status):
+    org = await make_org()
+    _, review = await contract_review(org)
+    me = await caller(api, org.all_users()[who])
+    reply = await me.post(f"/api/milestones/{review['id']}/reassign",
+                          json={"owner_id": str(org.a.users["agent2"].id), "version": review["version"]})
+    assert reply.status_code == status, reply.text
+
+
+async def test_project_manager_reassigns_on_projects_they_run(api):
+    org = await make_org()
+    pm = org.a.users["project_manager"]
+    project = await services.create_project(actor(org.a.users["branch_manager"]), {
+        "title": "静安商铺转让", "business_line_id": org.line.id, "manager_id": pm.id,
+        "owner_id": org.a.users["agent1"].id})
+    first = (await Milestone.select().where(Milestone.project == project["id"]).order_by(Milestone.position))[0]
+    me = await caller(api, pm)
+    reply = await me.post(f"/api/milestones/{first['id']}/reassign",
+                          json={"owner_id": str(org.a.users["agent2"].id), "version": first["version"]})
+    assert reply.status_code == 200, reply.text
+    agent2 = await caller(api, org.a.users["agent2"])  # an agent given a milestone joins the team
+    assert (await agent2.get(f"/api/projects/{project['id']}")).status_code == 200
+
+
+async def test_nudge_puts_the_managers_words_in_the_owners_inbox(api):
+    org = await make_org()
+    project, review = await contract_review(org)
+    manager = await caller(api, org.a.users["branch_manager"])
+    url = f"/api/milestones/{review['id']}/nudge"
+    assert (await manager.post(url, json={"message": ""})).status_code == 422
+    blank = await manager.post(url, json={"message": "   "})
+    assert blank.status_code == 422 and blank.json()["field"] == "message"
+    sent = await manager.post(url, json={"message": "客户今天下午要签字，请优先审核合同"})
+    assert sent.status_code == 200, sent.text
+    [item] = await inbox(org.a.users["legal"], "nudge")
+    assert item["body"] == "客户今天下午要签字，请优先审核合同" and "A_BM" in item["title"]
+    assert item["urgency"] == "high" and item["link"].endswith(f"#milestone-{review['id']}")
+    assert str(item["id"]) == sent.json()["inbox_item_id"]
+    assert await ChangeLog.exists().where((ChangeLog.action == "nudge") & (ChangeLog.row_id == str(review["id"])))
+    agent = await caller(api, org.a.users["agent1"])
+    assert (await agent.post(url, json={"message": "快点"})).status_code == 403
+    project_nudge = await manager.post(f"/api/projects/{project['id']}/nudge", json={"message": "本周内推进签约"})
+    assert project_nudge.status_code == 200, project_nudge.text
+    [to_owner] = await inbox(org.a.users["agent1"], "nudge")
+    assert to_owner["body"] == "本周内推进签约" and to_owner["link"] == f"/projects/{project['id']}"
+
+
+async def test_reassigning_a_project_moves_the_owners_open_milestones(api):
+    org = await make_org()
+    project, _ = await contract_review(org)
+    agent1, agent2 = org.a.users["agent1"], org.a.users["agent2"]
+    manager = await caller(api, org.a.users["branch_manager"])
+    version = (await manager.get(f"/api/projects/{project['id']}")).json()["version"]
+    reply = await manager.post(f"/api/projects/{project['id']}/reassign",
+                               json={"owner_id": str(agent2.id), "version": version})
+    assert reply.status_code == 200, reply.text
+    owners = {m["key"]: m["owner"] for m in await Milestone.select().where(
+        (Milestone.project == project["id"]) & (Milestone.state == "open"))}
+    # contract_signed was the owner's (project_owner rule); the legal review stays with legal.
+    assert owners["contract_signed"] == agent2.id and owners["contract_review"] == org.a.users["legal"].id
+    assert agent1.id not in owners.values()
+    assert [i["kind"] for i in await inbox(agent2)] == ["project_assigned"]
+    moved = await ChangeLog.count().where((ChangeLog.table_name == "project_milestones")
+                                          & (ChangeLog.action == "reassign"))
+    assert moved >= 1
