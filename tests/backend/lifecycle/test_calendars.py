@@ -73,7 +73,7 @@ async def test_two_concurrent_saves_of_one_version_one_wins(database, backend_na
     assert (await winner).version == 2
     with pytest.raises(Conflict) as refused:
         await loser
-    assert refused.value.field == "version" and refused.value.extra["current"]["version"] == 2
-    assert refused.value.extra["current"]["working_days"] == [1, 2, 3, 4, 5]
+    assert refused.value.field == "version" and refused.value.extra["current"].version == 2
+    assert refused.value.extra["current"].working_days == [1, 2, 3, 4, 5]
     stored = await BusinessCalendar.select().where(BusinessCalendar.branch == branch).first()
     assert stored["version"] == 2 and '"working_days":[1,2,3,4,5]' in stored["definition"]
