@@ -59,6 +59,7 @@ def test_manager_hands_over_the_work_of_an_agent_who_moved(phones: Any, served: 
     client = person.locator("li.handover-item[data-resource=client]").first
     client_id = client.get_attribute("data-id")
     client.locator("[data-action=reassign]").click()
+    expect(client.locator("select[name=owner_id] option").first).to_be_attached()  # the form arrives over the socket
     options = set(client.locator("select[name=owner_id] option").evaluate_all("os => os.map(o => o.value)"))
     with served.db() as db:
         allowed = {row[0] for row in db.execute(
