@@ -139,7 +139,7 @@ class AppSQLiteEngine(SQLiteEngine):
         if self._loop is loop:
             return
         if self._loop is not None:
-            self._all.clear()  # connections of a finished loop cannot be awaited from this one
+            self._abandon()  # connections of a finished loop cannot be awaited from this one
         self._loop = loop
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)  # on start, not on import (./var)
         self.write_lock = asyncio.Lock()
@@ -152,8 +152,17 @@ class AppSQLiteEngine(SQLiteEngine):
         if self._loop is asyncio.get_running_loop():
             for connection in self._all:
                 await connection.close()
-        self._all.clear()
+            self._all.clear()
+        else:
+            self._abandon()
         self._loop = None
+
+    def _abandon(self) -> None:
+        """Stop the threads of connections opened on another (finished) loop without awaiting them: each closes its
+        connection and ends. Forgotten instead, their non-daemon threads would keep the process from exiting."""
+        for connection in self._all:
+            connection.stop()
+        self._all.clear()
 
     async def get_connection(self) -> aiosqlite.Connection:
         await self.open()

@@ -9,6 +9,7 @@ import json
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns import JSON, BigSerial, Timestamptz, Varchar
+from piccolo.engine.finder import engine_finder
 from piccolo.table import Table
 
 ID = "2026-12-01T18:55:00:000000"
@@ -27,6 +28,13 @@ class ChangeLog(Table, tablename="change_log", schema=None):
     changes = JSON(default="{}")
 
 
+def _on_migrated_database() -> None:
+    """These tables took the engine bound when this module was first imported; a process that migrates several
+    databases (tests, `ipms` restoring) must write to the one being migrated now."""
+    for table in (ApiToken, ChangeLog):
+        table._meta.db = engine_finder()
+
+
 def _without_prefix(changes: object) -> object:
     data = json.loads(changes) if isinstance(changes, str) else changes
     if isinstance(data, dict):
@@ -40,6 +48,7 @@ async def forwards():
     manager = MigrationManager(migration_id=ID, app_name="accounts", description=DESCRIPTION)
 
     async def expire_existing_tokens() -> None:
+        _on_migrated_database()
         until = dt.datetime.now(dt.UTC) + dt.timedelta(days=EXISTING_TOKEN_DAYS)
         await ApiToken.update({ApiToken.expires_at: until}).where(ApiToken.expires_at.is_null())
 
