@@ -212,16 +212,19 @@ async def test_pull_never_skips_a_row_committed_late(database, backend_name: str
             await release.wait()
 
     late = asyncio.create_task(late_writer())
-    await holding.wait()
-    # Later writers commit while it is still open (the change log takes no lock any more): a service writer and
-    # one that bypasses the change log. A pull now sees both and not the open one.
-    await create_note(agent, {"id": queued_id, "body": "后开始、先提交", "visit_id": visit.id})
-    async with db.write_transaction():
-        await Note.insert(Note(id=raw_id, branch=org.a.branch.id, author=agent.id, visit=visit.id, body="直接写入"))
-    during = await _drain(agent, device_id, cursor)
-    assert _ids(during, "note") == {raw_id, queued_id}
-    release.set()
-    await late
+    try:
+        await holding.wait()
+        # Later writers commit while it is still open (the change log takes no lock any more): a service writer
+        # and one that bypasses the change log. A pull now sees both and not the open one.
+        await create_note(agent, {"id": queued_id, "body": "后开始、先提交", "visit_id": visit.id})
+        async with db.write_transaction():
+            await Note.insert(Note(id=raw_id, branch=org.a.branch.id, author=agent.id, visit=visit.id,
+                                   body="直接写入"))
+        during = await _drain(agent, device_id, cursor)
+        assert _ids(during, "note") == {raw_id, queued_id}
+    finally:  # a failure above must not leave the late transaction open (it would hold the database's teardown)
+        release.set()
+        await late
     after = await _drain(agent, device_id, during[-1].cursor)
     assert _ids(after, "note") == {late_id}  # committed last, after a pull ran: not skipped
 
