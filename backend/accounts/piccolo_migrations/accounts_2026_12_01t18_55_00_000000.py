@@ -31,8 +31,10 @@ class ChangeLog(Table, tablename="change_log", schema=None):
 def _on_migrated_database() -> None:
     """These tables took the engine bound when this module was first imported; a process that migrates several
     databases (tests, `ipms` restoring) must write to the one being migrated now."""
+    engine = engine_finder()
+    assert engine is not None  # PICCOLO_CONF names one
     for table in (ApiToken, ChangeLog):
-        table._meta.db = engine_finder()
+        table._meta.db = engine
 
 
 def _without_prefix(changes: object) -> object:
