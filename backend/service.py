@@ -21,7 +21,7 @@ from backend import access, db, records
 from backend.access import Actor
 from backend.audit.tables import ClaimedId
 from backend.errors import Conflict, Forbidden, Invalid, NotFound
-from backend.records import INTEGRITY_ERRORS, Spec
+from backend.records import Spec
 
 Out = TypeVar("Out", bound=msgspec.Struct)
 Row = dict[str, Any]
@@ -204,13 +204,11 @@ def taken_id() -> Conflict:
 async def claim_id(actor: Actor, resource: str, client_id: uuid.UUID) -> bool:
     """Inside the caller's write transaction, record that `actor` made `client_id`: True when this is the first
     use, False when the actor already used it for this resource (a retry), `taken_id()` otherwise."""
+    claimed = await ClaimedId.insert(ClaimedId(id=client_id, resource=resource, creator=actor.id)).on_conflict(
+        action="DO NOTHING").returning(ClaimedId.id)  # one statement on the common path, under the write lock
+    if claimed:
+        return True
     claim = await ClaimedId.select(ClaimedId.resource, ClaimedId.creator).where(ClaimedId.id == client_id).first()
-    if claim is not None:
-        if claim["resource"] == resource and claim["creator"] == actor.id:
-            return False
-        raise taken_id()
-    try:
-        await ClaimedId.insert(ClaimedId(id=client_id, resource=resource, creator=actor.id))
-    except INTEGRITY_ERRORS:
-        raise taken_id() from None
-    return True
+    if claim is not None and claim["resource"] == resource and claim["creator"] == actor.id:
+        return False
+    raise taken_id()
