@@ -145,9 +145,10 @@ ACTIONS: dict[str, dict[str, frozenset[str]]] = {
         "finance": CHECK_OFF, "branch_manager": CHECK_OFF | {"reassign", "nudge"}, "executive": READ, "admin": NONE,
     },
     # Payments received (回款): finance records them, branch managers may too; legal has no need to see them.
+    # A payment recorded wrongly is corrected or voided (update), never deleted.
     "collection": {
-        "agent": READ, "project_manager": READ, "legal": NONE, "finance": RECORD,
-        "branch_manager": RECORD, "executive": READ, "admin": NONE,
+        "agent": READ, "project_manager": READ, "legal": NONE, "finance": WRITE_NO_DELETE,
+        "branch_manager": WRITE_NO_DELETE, "executive": READ, "admin": NONE,
     },
     # Everyone has an inbox, reads only their own, and marks its items read (update).
     "notification": {r: CHECK_OFF for r in ROLES},
@@ -260,6 +261,8 @@ def _predicate(resource: str, actor: Actor, mode: Mode) -> Any:
             return mine
         return mine | Milestone.project.is_in(_visible_ids("project", actor))
     if resource == "collection":
+        if mode == "write":
+            return in_branch & Collection.project.is_in(_visible_ids("project", actor))
         return Collection.project.is_in(_visible_ids("project", actor))
     if resource == "photo":
         # Visible exactly when its parent is; removable by the uploader (the branch manager is handled above:

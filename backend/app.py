@@ -33,6 +33,7 @@ from backend.push.endpoints import push_router
 from backend.push.services import make_worker
 from backend.settings import Settings, SettingsError, get_settings
 from backend.sync.endpoints import sync_router
+from backend.timeline.endpoints import timeline_router
 from backend.visits.endpoints import notes_router, visits_router
 from backend.web import EXCEPTION_HANDLERS, AuthMiddleware, authorize_path_record
 from pwa import assets, pages, session
@@ -89,7 +90,7 @@ def create_litestar(settings: Settings, *, run_migrations: bool = True, engine: 
             health, pages.app_page, pages.login_page, pages.login_form, auth_router, users_router, regions_router,
             branches_router, business_lines_router, clients_router, opportunities_router, projects_router,
             visits_router, notes_router, audit_router, photos_router, lifecycle_router, inbox_router, push_router,
-            sync_router, handover_router,
+            sync_router, handover_router, timeline_router,
             *assets.ROUTES,
         ],
         middleware=[DefineMiddleware(AuthMiddleware, exclude=["^/schema"])],

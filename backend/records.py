@@ -22,7 +22,7 @@ from piccolo.table import Table
 from backend import access, db, specs
 from backend.access import Actor
 from backend.accounts.tables import User
-from backend.audit.services import record_change
+from backend.audit.services import changed_fields, record_change, record_changes
 from backend.errors import Conflict, Forbidden, Invalid, NotFound
 
 MAX_PAGE = 200
@@ -238,9 +238,11 @@ async def create_record(actor: Actor, spec: Spec, values: dict[str, Any]) -> dic
 
 
 async def apply_update(
-    actor: Actor, spec: Spec, record_id: Any, version: int, changes: dict[str, Any], *, action: str = "update"
+    actor: Actor, spec: Spec, record_id: Any, version: int, changes: dict[str, Any], *, action: str = "update",
+    reason: str = "",
 ) -> dict[str, Any]:
-    """Optimistic update inside the caller's transaction: stale `version` → Conflict with the current record."""
+    """Optimistic update inside the caller's transaction: stale `version` → Conflict with the current record.
+    A `reason` (an undo says why) is kept in the change-log row beside the changed fields."""
     table = spec.table
     before = await fetch(spec, record_id)
     if before is None:
@@ -265,11 +267,19 @@ async def apply_update(
         raise Conflict(f"This {spec.resource} was changed by someone else", field="version")
     after = await fetch(spec, record_id)
     assert after is not None
-    await record_change(
-        actor_id=actor.id, action=action, table=table._meta.tablename, row_id=record_id, before=before,
-        after=after, branch_id=after.get("branch"), owner_id=after.get(spec.owner_field or ""),
-    )
+    await _log(actor, action, spec, record_id, before, after, reason)
     return after
+
+
+async def _log(actor: Actor, action: str, spec: Spec, record_id: Any, before: dict[str, Any] | None,
+               after: dict[str, Any] | None, reason: str) -> None:
+    scope = after or before or {}
+    diff = changed_fields(before, after)
+    if reason:
+        diff["reason"] = reason
+    await record_changes([{"actor_id": actor.id, "action": action, "table": spec.table._meta.tablename,
+                           "row_id": record_id, "changes": diff, "branch_id": scope.get("branch"),
+                           "owner_id": scope.get(spec.owner_field or "")}])
 
 
 async def update_record(
@@ -284,7 +294,7 @@ async def update_record(
     return to_api(spec, actor, after)
 
 
-async def delete_record(actor: Actor, spec: Spec, record_id: uuid.UUID) -> None:
+async def delete_record(actor: Actor, spec: Spec, record_id: uuid.UUID, reason: str = "") -> None:
     table = spec.table
     async with db.write_transaction():
         await access.authorize(actor, "delete", spec.resource, record_id)
@@ -294,10 +304,7 @@ async def delete_record(actor: Actor, spec: Spec, record_id: uuid.UUID) -> None:
             await table.delete().where(table._meta.primary_key == record_id)
         except INTEGRITY_ERRORS:
             raise Conflict(f"This {spec.resource} still has related records; remove or move them first") from None
-        await record_change(
-            actor_id=actor.id, action="delete", table=table._meta.tablename, row_id=record_id, before=before,
-            branch_id=before.get("branch"), owner_id=before.get(spec.owner_field or ""),
-        )
+        await _log(actor, "delete", spec, record_id, before, None, reason)
 
 
 async def authorize_reassign(actor: Actor, resource: str, record_id: Any, owner_id: uuid.UUID) -> None:

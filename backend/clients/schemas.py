@@ -89,3 +89,8 @@ class OpportunityOut(msgspec.Struct, kw_only=True):
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int
+
+
+class Reopen(msgspec.Struct, forbid_unknown_fields=True):
+    version: Version
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=NO_NUL)]

@@ -9,6 +9,7 @@ import msgspec
 
 from backend import access, db, records
 from backend.access import Actor
+from backend.clients.protection import normalise_phone, refuse_if_registered
 from backend.clients.schemas import ClientOut, OpportunityOut
 from backend.clients.similar import CANDIDATE_LIMIT, Similarity, rank_similar
 from backend.clients.tables import Client, Opportunity
@@ -38,6 +39,23 @@ def check_budget(values: dict[str, Any], current: dict[str, Any] | None = None) 
 
 
 class ClientResource(Resource[ClientOut]):
+    async def create(self, actor: Actor, values: dict[str, Any]) -> ClientOut:
+        """A phone the branch already holds is refused (client protection, backend.clients.protection)."""
+        if access.can(actor, "create", "client") and "phone" in values:
+            values = {**values, "phone": normalise_phone(values["phone"])}
+            await refuse_if_registered(actor, values["phone"], actor.branch_id)
+        return await super().create(actor, values)
+
+    async def update(self, actor: Actor, record_id: uuid.UUID, version: int, changes: dict[str, Any]) -> ClientOut:
+        if "phone" in changes:
+            await access.authorize(actor, "update", "client", record_id)
+            current = await records.fetch(CLIENT_SPEC, record_id)
+            assert current is not None
+            changes = {**changes, "phone": normalise_phone(changes["phone"])}
+            if changes["phone"] != current["phone"]:
+                await refuse_if_registered(actor, changes["phone"], current["branch"], record_id)
+        return await super().update(actor, record_id, version, changes)
+
     async def reassign(self, actor: Actor, record_id: uuid.UUID, owner_id: uuid.UUID, version: int) -> ClientOut:
         """Move a client to another agent of the branch, with its open opportunities and planned visits."""
         async with db.write_transaction():
@@ -102,6 +120,23 @@ async def move_opportunity(
         if state in ("won", "lost"):
             changes["closed_at"] = records.now()
         after = await records.apply_update(actor, OPPORTUNITY_SPEC, opportunity_id, version, changes, action="move")
+    return OPPORTUNITIES.output(actor, after)
+
+
+async def reopen_opportunity(actor: Actor, opportunity_id: uuid.UUID, version: int, reason: str) -> OpportunityOut:
+    """Undo a won or lost: the opportunity is followed again; the reason is kept in the change log."""
+    async with db.write_transaction():
+        await access.authorize(actor, "update", "opportunity", opportunity_id)
+        current = await records.fetch(OPPORTUNITY_SPEC, opportunity_id)
+        assert current is not None
+        if current["state"] not in ("won", "lost"):
+            raise Conflict(f"Only a won or lost opportunity can be reopened; this one is {current['state']}",
+                           field="state")
+        if not reason.strip():
+            raise Invalid("Say why the opportunity is reopened", field="reason")
+        after = await records.apply_update(actor, OPPORTUNITY_SPEC, opportunity_id, version,
+                                           {"state": "following", "closed_at": None, "lost_reason": ""},
+                                           action="reopen", reason=reason.strip())
     return OPPORTUNITIES.output(actor, after)
 
 

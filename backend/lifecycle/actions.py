@@ -17,7 +17,7 @@ from backend.lifecycle import messages
 from backend.lifecycle.parties import Staff, ensure_participants, load_people
 from backend.lifecycle.schemas import MilestoneOut, NudgeOut
 from backend.lifecycle.stages import cancel_timers, insert_many, load, lock_project, plan_timers
-from backend.lifecycle.tables import Milestone, Timer
+from backend.lifecycle.tables import Milestone, StageEntry, Timer
 from backend.projects.specs import PROJECT_SPEC
 from backend.projects.tables import Project
 from backend.specs import is_overdue
@@ -104,6 +104,76 @@ async def complete_automatically(project_id: uuid.UUID, rule: str, actor_id: uui
                                "branch_id": r["branch"], "owner_id": r["owner"]} for r in done])
         await refresh_rollup([project_id], actor_id)
     return [r["id"] for r in done]
+
+
+async def _replan(project: dict[str, Any], rows: list[dict[str, Any]], at: dt.datetime) -> None:
+    """Timers again for milestones opened again: the reminder and escalation steps still ahead of `at` (steps
+    already past fired when the milestone was first open, or would only repeat an old alarm)."""
+    if not rows:
+        return
+    life = await load(project)
+    timers = []
+    for row in rows:
+        due = row["due_at"]
+        if due is None or row["stage_key"] not in {s.key for s in life.definition.stages}:
+            continue
+        stage = life.definition.stage(row["stage_key"])
+        remind_at = due - dt.timedelta(hours=stage.remind_before_hours) if stage.remind_before_hours else None
+        milestone = Milestone(id=row["id"], project=row["project"], branch=row["branch"], due_at=due,
+                              _ignore_missing=True)
+        timers += [t for t in plan_timers(milestone, stage, remind_at, life.deadlines) if t.due_at > at]
+    await insert_many(Timer, timers)
+
+
+def _current_stage_ids(project_id: uuid.UUID) -> Any:
+    return StageEntry.select(StageEntry.id).where((StageEntry.project == project_id) & StageEntry.left_at.is_null())
+
+
+async def reopen_automatically(project: dict[str, Any], rule: str, actor_id: uuid.UUID | None,
+                               at: dt.datetime) -> list[uuid.UUID]:
+    """Open again the project's done milestones of an automatic rule in its current stage (a corrected payment took
+    the total back below the contract value), inside the caller's transaction."""
+    opened = await Milestone.update({Milestone.state: "open", Milestone.done_at: None, Milestone.done_by: None,
+                                     Milestone.updated_at: at, Milestone.version: Milestone.version + 1}).where(
+        (Milestone.project == project["id"]) & (Milestone.auto == rule) & (Milestone.state == "done")
+        & Milestone.stage.is_in(_current_stage_ids(project["id"]))
+    ).returning(Milestone.id, Milestone.branch, Milestone.owner, Milestone.project, Milestone.stage_key,
+                Milestone.due_at)
+    if opened:
+        await record_changes([{"actor_id": actor_id, "action": "auto_reopen", "table": "project_milestones",
+                               "row_id": r["id"], "before": {"state": "done"}, "after": {"state": "open", "auto": rule},
+                               "branch_id": r["branch"], "owner_id": r["owner"]} for r in opened])
+        await _replan(project, opened, at)
+        await refresh_rollup([project["id"]], actor_id)
+    return [r["id"] for r in opened]
+
+
+async def reopen_milestone(actor: Actor, milestone_id: uuid.UUID, version: int, reason: str,
+                           at: dt.datetime | None = None) -> MilestoneOut:
+    """Undo a check-off ticked by mistake, while its stage is still the current one: the milestone is open again
+    with its deadline, and the reminder and escalation steps still ahead are planned again. The reason is logged."""
+    at = at or records.now()
+    reason = reason.strip()
+    async with db.write_transaction():
+        await access.authorize(actor, "update", "milestone", milestone_id)
+        row = await records.fetch(MILESTONE_SPEC, milestone_id)
+        assert row is not None
+        if not reason:
+            raise Invalid("Say why the milestone is reopened", field="reason")
+        if row["state"] != "done":
+            raise Conflict(f"Only a done milestone can be reopened; this one is {row['state']}", field="state")
+        if row["auto"]:
+            raise Conflict("This milestone follows the collections: correct or void a payment instead", field="auto")
+        project = await lock_project(row["project"])
+        current = await StageEntry.exists().where((StageEntry.id == row["stage"]) & StageEntry.left_at.is_null())
+        if project["status"] != "open" or not current:
+            raise Conflict("Only a milestone of the project's current stage can be reopened", field="stage_key")
+        after = await records.apply_update(actor, MILESTONE_SPEC, milestone_id, version,
+                                           {"state": "open", "done_at": None, "done_by": None},
+                                           action="reopen", reason=reason)
+        await _replan(project, [after], at)
+        await refresh_rollup([row["project"]], actor.id)
+    return milestone_out(actor, after, at)
 
 
 async def reassign_milestone(actor: Actor, milestone_id: uuid.UUID, owner_id: uuid.UUID, version: int,

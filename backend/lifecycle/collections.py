@@ -17,10 +17,10 @@ import msgspec
 
 from backend import access, db, records
 from backend.access import Actor
-from backend.errors import Forbidden, Invalid
-from backend.lifecycle.actions import complete_automatically
+from backend.errors import Conflict, Forbidden, Invalid
+from backend.lifecycle.actions import complete_automatically, reopen_automatically
 from backend.lifecycle.calendars import branch_timezone
-from backend.lifecycle.schemas import CollectionOut, CollectionRecorded
+from backend.lifecycle.schemas import CollectionOut, CollectionRecorded, CollectionUndone
 from backend.lifecycle.stages import fully_collected, lock_project
 from backend.lifecycle.tables import PAYMENT_METHODS, Collection
 from backend.projects.schemas import ProjectOut
@@ -59,9 +59,7 @@ async def record_collection(actor: Actor, project_id: uuid.UUID, *, amount: deci
             raise Invalid("A payment cannot be received in the future", field="received_on")
         contract, collected = records.money(project["contract_value"]), records.money(project["collected_amount"])
         if collected + amount > contract:
-            raise Invalid(f"That would collect {collected + amount} against a contract value of {contract}; "
-                          f"at most {contract - collected} is still due", field="amount",
-                          extra={"still_due": contract - collected})
+            raise above_outstanding(contract - collected)
         row = Collection(project=project_id, branch=project["branch"], amount=amount, received_on=received_on,
                          method=method, note=note.strip(), recorded_by=actor.id, created_at=at)
         created = await records.insert_audited(actor, COLLECTION_SPEC, row.to_dict())
@@ -93,3 +91,94 @@ async def on_contract_value_changed(actor: Actor, project: dict[str, Any]) -> No
     """A contract value lowered to what was already collected completes the full-collection milestone."""
     if project["status"] == "open" and fully_collected(project):
         await complete_automatically(project["id"], "full_collection", actor.id, records.now())
+
+
+def above_outstanding(outstanding: decimal.Decimal) -> Invalid:
+    """The one refusal of an amount that passes the contract value, in words, with the figure for the screen."""
+    return Invalid(f"above the outstanding ¥{outstanding:,.2f}".replace(".00", ""), field="amount",
+                   extra={"still_due": outstanding, "reason": "above_outstanding"})
+
+
+async def _recount(actor: Actor, project: dict[str, Any], at: dt.datetime) -> tuple[dict[str, Any], list[uuid.UUID]]:
+    """The project's collected total from its payments that stand (voided ones count for nothing), and the
+    full-collection milestone following it: done when the contract is reached, open again (in the current stage)
+    when a correction takes the total back below it."""
+    rows = await Collection.select(Collection.amount).where(
+        (Collection.project == project["id"]) & Collection.voided_at.is_null())
+    total = sum((records.money(r["amount"]) for r in rows), ZERO)
+    after = await records.apply_update(actor, PROJECT_SPEC, project["id"], project["version"],
+                                       {"collected_amount": total}, action="collect")
+    changed: list[uuid.UUID] = []
+    if after["status"] == "open":
+        if fully_collected(after):
+            changed = await complete_automatically(project["id"], "full_collection", actor.id, at)
+        else:
+            changed = await reopen_automatically(after, "full_collection", actor.id, at)
+    return after, changed
+
+
+async def _standing_collection(actor: Actor, collection_id: uuid.UUID, reason: str) -> dict[str, Any]:
+    if not access.can(actor, "update", "collection"):
+        raise Forbidden("Only finance and branch managers correct payments")
+    await access.authorize(actor, "update", "collection", collection_id)
+    row = await records.fetch(COLLECTION_SPEC, collection_id)
+    assert row is not None
+    if row["voided_at"] is not None:
+        raise Conflict("This payment was voided; record a new one instead", field="voided_at")
+    if not reason.strip():
+        raise Invalid("Say why the payment is changed", field="reason")
+    return row
+
+
+async def correct_collection(actor: Actor, collection_id: uuid.UUID, version: int, *, reason: str,
+                             amount: decimal.Decimal | None = None, received_on: dt.date | None = None,
+                             method: str | None = None, at: dt.datetime | None = None) -> CollectionUndone:
+    """Fix a payment recorded wrongly (amount, date, method); the total and the full-collection milestone follow.
+    The old values and the reason stay in the change log."""
+    at = at or records.now()
+    async with db.write_transaction():
+        row = await _standing_collection(actor, collection_id, reason)
+        project = await lock_project(row["project"])
+        changes: dict[str, Any] = {"reason": reason.strip()}
+        if amount is not None:
+            check_amount(amount)
+            outstanding = (records.money(project["contract_value"]) - records.money(project["collected_amount"])
+                           + records.money(row["amount"]))
+            if amount > outstanding:
+                raise above_outstanding(outstanding)
+            changes["amount"] = amount
+        if received_on is not None:
+            today = at.astimezone(zoneinfo.ZoneInfo(await branch_timezone(project["branch"]))).date()
+            if received_on > today:
+                raise Invalid("A payment cannot be received in the future", field="received_on")
+            changes["received_on"] = received_on
+        if method is not None:
+            if method not in PAYMENT_METHODS:
+                raise Invalid(f"Method must be one of {', '.join(PAYMENT_METHODS)}", field="method")
+            changes["method"] = method
+        after = await records.apply_update(actor, COLLECTION_SPEC, collection_id, version, changes,
+                                           action="correct", reason=reason.strip())
+        project_after, changed = await _recount(actor, project, at)
+    return _undone(actor, after, project_after, changed)
+
+
+async def void_collection(actor: Actor, collection_id: uuid.UUID, version: int, reason: str,
+                          at: dt.datetime | None = None) -> CollectionUndone:
+    """Void a payment that was never received (or recorded twice): it stays on the record and counts for nothing."""
+    at = at or records.now()
+    async with db.write_transaction():
+        row = await _standing_collection(actor, collection_id, reason)
+        project = await lock_project(row["project"])
+        after = await records.apply_update(actor, COLLECTION_SPEC, collection_id, version,
+                                           {"voided_at": at, "voided_by": actor.id, "reason": reason.strip()},
+                                           action="void", reason=reason.strip())
+        project_after, changed = await _recount(actor, project, at)
+    return _undone(actor, after, project_after, changed)
+
+
+def _undone(actor: Actor, collection: dict[str, Any], project: dict[str, Any], changed: list[uuid.UUID]
+            ) -> CollectionUndone:
+    return CollectionUndone(collection=collection_out(actor, collection),
+                            project=msgspec.convert(records.to_api(PROJECT_SPEC, actor, project), ProjectOut,
+                                                    strict=False),
+                            changed_milestone_ids=changed)

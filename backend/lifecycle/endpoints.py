@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal
 
 from litestar import Request, Router, delete, get, post, put
 from litestar.params import JSONBody, Parameter, QueryParameter
+from msgspec import UNSET
 
 from backend.crud import Offset, record_opt
 from backend.lifecycle import actions, calendars, collections, stages, templates, views
@@ -13,15 +14,19 @@ from backend.lifecycle.schemas import (
     CalendarOut,
     CalendarSave,
     Close,
+    CollectionCorrect,
     CollectionCreate,
     CollectionOut,
     CollectionRecorded,
+    CollectionUndone,
+    CollectionVoid,
     Complete,
     LifecycleOut,
     MilestoneOut,
     Nudge,
     NudgeOut,
     ReassignMilestone,
+    Reopen,
     SendBack,
     TemplateSave,
     TemplateVersionOut,
@@ -76,6 +81,26 @@ async def record_collection(
                                                received_on=data.received_on, method=data.method, note=data.note)
 
 
+@post("/collections/{collection_id:uuid}/correct", opt=record_opt("collection", "collection_id"),
+      operation_id="correct_collection", status_code=200,
+      summary="Correct a payment's amount, date or method, with the reason (the total follows)")
+async def correct_collection(
+    request: Request[Any, Any, Any], collection_id: uuid.UUID, data: JSONBody[CollectionCorrect]
+) -> CollectionUndone:
+    values = {k: getattr(data, k) for k in ("amount", "received_on", "method") if getattr(data, k) is not UNSET}
+    return await collections.correct_collection(request.user, collection_id, data.version, reason=data.reason,
+                                                **values)
+
+
+@post("/collections/{collection_id:uuid}/void", opt=record_opt("collection", "collection_id"),
+      operation_id="void_collection", status_code=200,
+      summary="Void a payment recorded by mistake, with the reason (it stays on record and counts for nothing)")
+async def void_collection(
+    request: Request[Any, Any, Any], collection_id: uuid.UUID, data: JSONBody[CollectionVoid]
+) -> CollectionUndone:
+    return await collections.void_collection(request.user, collection_id, data.version, data.reason)
+
+
 @post("/projects/{record_id:uuid}/nudge", opt=record_opt("project", "record_id"),
       operation_id="nudge_project_owner", status_code=200,
       summary="Send the project's owner an inbox item with your message")
@@ -110,6 +135,13 @@ async def read_milestone(request: Request[Any, Any, Any], milestone_id: uuid.UUI
       summary="Check a milestone off (cancels its reminder and escalations)")
 async def complete(request: Request[Any, Any, Any], milestone_id: uuid.UUID, data: JSONBody[Complete]) -> MilestoneOut:
     return await actions.complete_milestone(request.user, milestone_id, data.version, data.note)
+
+
+@post("/milestones/{milestone_id:uuid}/reopen", opt=record_opt("milestone", "milestone_id"),
+      operation_id="reopen_milestone", status_code=200,
+      summary="Undo a check-off while its stage is current, with the reason (its timers are planned again)")
+async def reopen(request: Request[Any, Any, Any], milestone_id: uuid.UUID, data: JSONBody[Reopen]) -> MilestoneOut:
+    return await actions.reopen_milestone(request.user, milestone_id, data.version, data.reason)
 
 
 @post("/milestones/{milestone_id:uuid}/reassign", opt=record_opt("milestone", "milestone_id"),
@@ -184,7 +216,8 @@ async def delete_calendar(request: Request[Any, Any, Any], record_id: uuid.UUID)
 
 
 lifecycle_router = Router(path="/api", tags=["lifecycle"], route_handlers=[
-    project_lifecycle, advance, send_back, close, list_collections, record_collection, nudge_project, list_milestones,
-    read_milestone, complete, reassign, nudge_milestone, read_template, save_template, list_versions, read_version,
+    project_lifecycle, advance, send_back, close, list_collections, record_collection, correct_collection,
+    void_collection, nudge_project, list_milestones, read_milestone, complete, reopen, reassign, nudge_milestone,
+    read_template, save_template, list_versions, read_version,
     read_calendar, save_calendar, delete_calendar,
 ])

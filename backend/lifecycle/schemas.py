@@ -110,6 +110,12 @@ class CollectionOut(msgspec.Struct, kw_only=True):
     note: str
     recorded_by_id: uuid.UUID
     created_at: dt.datetime
+    # A corrected payment says why; a voided one also when and by whom (it then counts for nothing).
+    reason: str = ""
+    voided_at: dt.datetime | None = None
+    voided_by_id: uuid.UUID | None = None
+    updated_at: dt.datetime | None = None
+    version: int = 1
 
 
 class CollectionRecorded(msgspec.Struct, kw_only=True):
@@ -118,6 +124,15 @@ class CollectionRecorded(msgspec.Struct, kw_only=True):
     collection: CollectionOut
     project: ProjectOut
     completed_milestone_ids: list[uuid.UUID]
+
+
+class CollectionUndone(msgspec.Struct, kw_only=True):
+    """A corrected or voided payment, the project with its recounted total, and the full-collection milestones
+    that completed or opened again with it."""
+
+    collection: CollectionOut
+    project: ProjectOut
+    changed_milestone_ids: list[uuid.UUID]
 
 
 class NudgeOut(msgspec.Struct, kw_only=True):
@@ -199,3 +214,21 @@ class CalendarOut(CalendarDef, kw_only=True):
     branch_id: uuid.UUID
     version: int
     updated_at: dt.datetime
+
+
+class CollectionCorrect(msgspec.Struct, forbid_unknown_fields=True):
+    version: Version
+    reason: Message
+    amount: Money | msgspec.UnsetType = msgspec.UNSET
+    received_on: dt.date | msgspec.UnsetType = msgspec.UNSET
+    method: Method | msgspec.UnsetType = msgspec.UNSET
+
+
+class CollectionVoid(msgspec.Struct, forbid_unknown_fields=True):
+    version: Version
+    reason: Message
+
+
+class Reopen(msgspec.Struct, forbid_unknown_fields=True):
+    version: Version
+    reason: Message

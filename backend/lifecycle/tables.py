@@ -93,7 +93,8 @@ class Timer(Table, tablename="lifecycle_timers"):
 
 
 class Collection(Table, tablename="project_collections"):
-    """A payment received against a project (回款)."""
+    """A payment received against a project (回款). A mistake is corrected (new amount, date or method) or voided,
+    never deleted: a voided payment stays on the record, counts for nothing, and says who voided it and why."""
 
     id = UUID(primary_key=True)
     project = ForeignKey(Project, on_delete=OnDelete.restrict, null=False, index=True)
@@ -104,6 +105,11 @@ class Collection(Table, tablename="project_collections"):
     note = Varchar(length=500, default="")
     recorded_by = ForeignKey(User, on_delete=OnDelete.restrict, null=False)
     created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+    voided_at = Timestamptz(null=True, default=None)
+    voided_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True)
+    reason = Varchar(length=500, default="")  # why it was last corrected or voided
+    version = Integer(default=1)
 
 
 class BusinessCalendar(Table, tablename="business_calendars"):

@@ -17,6 +17,7 @@ from backend.errors import Invalid
 from backend.photos import services
 from backend.photos.schemas import PhotoOut, parse_upload_fields
 from backend.photos.upload import FILE_FIELD, MAX_TEXT_FIELD, read_upload
+from backend.schemas import NO_NUL
 from backend.service import Page
 from backend.web import settings_of
 
@@ -89,9 +90,12 @@ async def read_photo(request: Request[Any, Any, Any], photo_id: uuid.UUID) -> Ph
 
 
 @delete("/{photo_id:uuid}", opt=record_opt("photo", "photo_id"),
-        operation_id="delete_photo", summary="Delete a photo (its uploader or branch manager)")
-async def delete_photo(request: Request[Any, Any, Any], photo_id: uuid.UUID) -> None:
-    await services.delete_photo(request.user, photo_id)
+        operation_id="delete_photo", summary="Delete a photo (its uploader or branch manager); say why in `reason`")
+async def delete_photo(
+    request: Request[Any, Any, Any], photo_id: uuid.UUID,
+    reason: str = Parameter(default="", max_length=500, pattern=NO_NUL, description="Why (kept in the change log)"),
+) -> None:
+    await services.delete_photo(request.user, photo_id, reason)
 
 
 def etag_matches(if_none_match: str | None, sha256: str) -> bool:

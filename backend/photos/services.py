@@ -249,9 +249,10 @@ async def list_photos(
     return await PHOTOS.list(actor, ListQuery(filters=filters or {}, limit=limit, offset=offset))
 
 
-async def delete_photo(actor: Actor, photo_id: uuid.UUID) -> None:
-    """Removes the row; the files stay until `ipms media gc` (another photo may have the same content)."""
-    await records.delete_record(actor, PHOTO_SPEC, photo_id)
+async def delete_photo(actor: Actor, photo_id: uuid.UUID, reason: str = "") -> None:
+    """Removes the row (its author or a branch manager; the reason goes in the change log); the files stay until
+    `ipms media gc` (another photo may have the same content)."""
+    await records.delete_record(actor, PHOTO_SPEC, photo_id, reason.strip())
 
 
 async def photo_file(actor: Actor, settings: Settings, photo_id: uuid.UUID, variant: str) -> StoredFile:

@@ -18,6 +18,9 @@ class ProjectCreate(msgspec.Struct, forbid_unknown_fields=True):
     description: LongText = ""
     contract_value: Money = decimal.Decimal(0)
     owner_id: uuid.UUID | None = None
+    # A project started from a won opportunity names it (its client comes along); the team joins at once.
+    opportunity_id: uuid.UUID | None = None
+    team_ids: Annotated[list[uuid.UUID], msgspec.Meta(max_length=20)] = []
 
 
 class ProjectUpdate(msgspec.Struct, forbid_unknown_fields=True):

@@ -11,7 +11,8 @@ from backend import access, db, records
 from backend.access import Actor
 from backend.accounts.tables import User
 from backend.audit.services import record_change
-from backend.errors import Conflict, Invalid, NotFound
+from backend.clients.tables import Opportunity
+from backend.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.lifecycle import stages
 from backend.lifecycle.actions import reassign_project as reassign_with_milestones
 from backend.lifecycle.collections import on_contract_value_changed
@@ -100,11 +101,43 @@ async def remove_member(actor: Actor, project_id: uuid.UUID, user_id: uuid.UUID)
                                 branch_id=project["branch"], owner_id=user_id)
 
 
+async def create_project_with_team(actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
+    """A project from a client or a won opportunity (which gives its client), with its team, in one transaction."""
+    values = dict(values)
+    team = list(dict.fromkeys(values.pop("team_ids", None) or []))
+    opportunity_id = values.pop("opportunity_id", None)
+    if not access.can(actor, "create", "project"):
+        raise Forbidden("Your role may not create a project")
+    async with db.write_transaction():
+        if opportunity_id is not None:
+            try:
+                await access.authorize(actor, "read", "opportunity", opportunity_id)
+            except NotFound as exc:
+                raise NotFound(exc.message, field="opportunity_id") from None
+            opportunity = await Opportunity.select(Opportunity.state, Opportunity.client).where(
+                Opportunity.id == opportunity_id).first()
+            assert opportunity is not None
+            if opportunity["state"] != "won":
+                raise Invalid("A project starts from a won opportunity", field="opportunity_id")
+            if values.get("client_id") not in (None, opportunity["client"]):
+                raise Invalid("The opportunity belongs to another client", field="client_id")
+            values["client_id"] = opportunity["client"]
+        created = await create_project(actor, values)
+        for user_id in team:
+            if user_id == created["owner_id"]:
+                continue
+            try:
+                await add_member(actor, created["id"], user_id)
+            except (NotFound, Conflict) as exc:
+                raise Invalid(exc.message, field="team_ids") from None
+    return created
+
+
 class ProjectResource(Resource[ProjectOut]):
     """Projects start their lifecycle on create and take their open milestones along on reassignment."""
 
     async def create(self, actor: Actor, values: dict[str, Any]) -> ProjectOut:
-        return self.output(actor, await create_project(actor, values))
+        return self.output(actor, await create_project_with_team(actor, values))
 
     async def update(self, actor: Actor, record_id: uuid.UUID, version: int, changes: dict[str, Any]) -> ProjectOut:
         return self.output(actor, await update_project(actor, record_id, version, changes))

@@ -58,6 +58,22 @@ async def create_note(actor: Actor, values: dict[str, Any]) -> NoteOut:
     return await NOTES.create(actor, values)
 
 
+async def clashes(actor: Actor, owner_id: uuid.UUID, start: dt.datetime, minutes: int,
+                  except_id: uuid.UUID | None = None) -> list[VisitOut]:
+    """The owner's other planned visits (that the actor may see) overlapping [start, start + minutes): a new or
+    moved visit that clashes is flagged on the form before it is saved. One query over a day's window either side
+    (a visit lasts at most a day), overlap worked out on those few rows."""
+    end = start + dt.timedelta(minutes=minutes)
+    query = Visit.select().where(
+        (Visit.owner == owner_id) & (Visit.status == "planned") & (Visit.scheduled_at < end)
+        & (Visit.scheduled_at > start - dt.timedelta(days=1)))
+    if except_id is not None:
+        query = query.where(Visit.id != except_id)
+    rows = await access.scope(query, actor, "visit").order_by(Visit.scheduled_at).limit(50)
+    return [VISITS.output(actor, row) for row in rows
+            if row["scheduled_at"] + dt.timedelta(minutes=row["duration_minutes"]) > start]
+
+
 async def list_visits_between(
     actor: Actor, start: dt.datetime, end: dt.datetime, *, owner: uuid.UUID | None = None, limit: int = 100
 ) -> list[VisitOut]:

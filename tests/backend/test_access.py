@@ -51,6 +51,12 @@ for _resource, _path in RESOURCES.items():
         ROUTES[("POST", f"{_path}/{{record_id:uuid}}/reassign")] = (_resource, "reassign")
 ROUTES |= {
     ("POST", "/api/opportunities/{record_id:uuid}/move"): ("opportunity", "update"),
+    ("POST", "/api/opportunities/{record_id:uuid}/reopen"): ("opportunity", "update"),
+    ("GET", "/api/clients/{record_id:uuid}/timeline"): ("client", "read"),
+    ("GET", "/api/projects/{record_id:uuid}/timeline"): ("project", "read"),
+    ("POST", "/api/collections/{collection_id:uuid}/correct"): ("collection", "update"),
+    ("POST", "/api/collections/{collection_id:uuid}/void"): ("collection", "update"),
+    ("POST", "/api/milestones/{milestone_id:uuid}/reopen"): ("milestone", "update"),
     ("GET", "/api/projects/{record_id:uuid}/members"): ("project", "read"),
     ("POST", "/api/projects/{record_id:uuid}/members"): ("project", "update"),
     ("DELETE", "/api/projects/{record_id:uuid}/members/{user_id:uuid}"): ("project", "update"),

@@ -50,6 +50,14 @@ async def _photo_deleted(org: Org, me: Caller, api: Any) -> Any:
     return await me.delete(f"/api/photos/{made.json()['id']}")
 
 
+async def _reopened(org: Org, me: Caller, api: Any) -> Any:
+    from backend.clients.tables import Opportunity
+
+    await Opportunity.update({Opportunity.state: "won"}).where(Opportunity.id == _r(org, "opportunity").id)
+    return await me.post(f"/api/opportunities/{_r(org, 'opportunity').id}/reopen",
+                         json={"version": 1, "reason": "客户反悔"})
+
+
 # (method, path) → (who acts, the call, change-log rows it must add)
 MUTATIONS: dict[tuple[str, str], tuple[str, Call, int]] = {
     ("POST", "/api/clients"): ("a.agent1", lambda o, me, api: me.post("/api/clients", json={"name": "新客户"}), 1),
@@ -71,6 +79,7 @@ MUTATIONS: dict[tuple[str, str], tuple[str, Call, int]] = {
         json={"owner_id": str(o.a.users["agent2"].id), "version": 1}), 1),
     ("POST", "/api/opportunities/{record_id:uuid}/move"): ("a.agent1", lambda o, me, api: me.post(
         f"/api/opportunities/{_r(o, 'opportunity').id}/move", json={"version": 1, "state": "following"}), 1),
+    ("POST", "/api/opportunities/{record_id:uuid}/reopen"): ("a.agent1", _reopened, 1),
     # The project, its line's template (version 1, seeded on first use), its first stage, two milestones and the
     # project's first deadline (known once the stage is entered).
     ("POST", "/api/projects"): ("a.agent1", lambda o, me, api: me.post(

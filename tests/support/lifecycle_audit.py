@@ -67,6 +67,39 @@ async def collect(org: Any, me: Any, api: Any) -> Any:
                          json={"amount": "300.00", "received_on": YESTERDAY})
 
 
+async def _payment(org: Any) -> dict:
+    from backend.lifecycle.collections import record_collection
+    from backend.lifecycle.tables import Collection
+
+    project = await _project(org, "signing", contract_value=decimal.Decimal("1000.00"))
+    await unlogged(_record(org, project, record_collection))
+    return (await Collection.select().where(Collection.project == project["id"]))[0]
+
+
+async def _record(org: Any, project: dict, record: Any) -> None:
+    await record(actor(org.a.users["finance"]), project["id"], amount=decimal.Decimal("300.00"),
+                 received_on=dt.date.today() - dt.timedelta(days=1))
+
+
+async def correct(org: Any, me: Any, api: Any) -> Any:
+    payment = await _payment(org)
+    return await me.post(f"/api/collections/{payment['id']}/correct",
+                         json={"version": payment["version"], "amount": "250.00", "reason": "录错金额"})
+
+
+async def void(org: Any, me: Any, api: Any) -> Any:
+    payment = await _payment(org)
+    return await me.post(f"/api/collections/{payment['id']}/void",
+                         json={"version": payment["version"], "reason": "重复登记"})
+
+
+async def reopen_milestone(org: Any, me: Any, api: Any) -> Any:
+    milestone = await _first_milestone(await _project(org))
+    await unlogged(check_off(org, milestone["project"], [milestone["key"]]))
+    version = (await Milestone.select(Milestone.version).where(Milestone.id == milestone["id"]).first())["version"]
+    return await me.post(f"/api/milestones/{milestone['id']}/reopen", json={"version": version, "reason": "点错了"})
+
+
 async def complete(org: Any, me: Any, api: Any) -> Any:
     milestone = await _first_milestone(await _project(org))
     return await me.post(f"/api/milestones/{milestone['id']}/complete", json={"version": milestone["version"]})
@@ -131,6 +164,9 @@ MUTATIONS = {
     ("POST", f"{P}/nudge"): ("a.branch_manager", nudge_project, 1),
     ("POST", f"{P}/collections"): ("a.finance", collect, 2),  # the payment and the project's collected total
     ("POST", f"{M}/complete"): ("a.agent1", complete, 2),  # the milestone; the project's earliest deadline
+    ("POST", f"{M}/reopen"): ("a.agent1", reopen_milestone, 2),  # the milestone; the project's earliest deadline
+    ("POST", "/api/collections/{collection_id:uuid}/correct"): ("a.finance", correct, 2),  # payment; total
+    ("POST", "/api/collections/{collection_id:uuid}/void"): ("a.finance", void, 2),
     ("POST", f"{M}/reassign"): ("a.branch_manager", reassign, 2),  # the milestone; the new owner joins the team
     ("POST", f"{M}/nudge"): ("a.branch_manager", nudge_milestone, 1),
     ("PUT", "/api/business-lines/{record_id:uuid}/template"): ("admin", save_template, 1),
