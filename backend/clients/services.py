@@ -35,7 +35,7 @@ def check_budget(values: dict[str, Any], current: dict[str, Any] | None = None) 
     merged = {**(current or {}), **values}
     low, high = merged.get("budget_min"), merged.get("budget_max")
     if low is not None and high is not None and low > high:
-        raise Invalid("The budget minimum is above the maximum", field="budget_min")
+        raise Invalid("The budget minimum is above the maximum", field="budget_min", extra={"reason": "budget_order"})
 
 
 class ClientResource(Resource[ClientOut]):

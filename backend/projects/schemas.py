@@ -98,3 +98,11 @@ class MemberOut(msgspec.Struct, kw_only=True):
     created_at: dt.datetime | msgspec.UnsetType = msgspec.UNSET
     display_name: str | msgspec.UnsetType = msgspec.UNSET
     role: str | msgspec.UnsetType = msgspec.UNSET
+
+
+class TeamCandidate(msgspec.Struct, kw_only=True):
+    """A colleague of the branch who may join a project's team."""
+
+    id: uuid.UUID
+    display_name: str
+    role: str

@@ -16,7 +16,7 @@ from backend.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.lifecycle import stages
 from backend.lifecycle.actions import reassign_project as reassign_with_milestones
 from backend.lifecycle.collections import on_contract_value_changed
-from backend.projects.schemas import BusinessLineOut, MemberOut, ProjectOut
+from backend.projects.schemas import BusinessLineOut, MemberOut, ProjectOut, TeamCandidate
 from backend.projects.specs import BUSINESS_LINE_SPEC, PROJECT_SPEC
 from backend.projects.tables import Project, ProjectMember
 from backend.service import ListQuery, Page, Resource
@@ -131,6 +131,17 @@ async def create_project_with_team(actor: Actor, values: dict[str, Any]) -> dict
             except (NotFound, Conflict) as exc:
                 raise Invalid(exc.message, field="team_ids") from None
     return created
+
+
+async def team_candidates(actor: Actor) -> list[TeamCandidate]:
+    """Who a project's creator may put on its team: the active colleagues of their branch in a business role."""
+    if not access.can(actor, "create", "project"):
+        return []
+    roles = [r for r in access.ANY_MILESTONE_OWNER if r != "executive"]
+    rows = await User.select(User.id, User.display_name, User.role).where(
+        (User.branch == actor.branch_id) & (User.is_active == True) & User.role.is_in(roles)  # noqa: E712
+        & (User.id != actor.id)).order_by(User.display_name)
+    return [msgspec.convert(row, TeamCandidate) for row in rows]
 
 
 class ProjectResource(Resource[ProjectOut]):

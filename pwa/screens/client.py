@@ -1,4 +1,6 @@
-"""Client profile: tags, budget, area, intent, opportunities (and a new one), visits, notes and similar clients."""
+"""Client profile: tags, budget, area, intent (edited in place), opportunities (and a new one, and a project from
+the client), visits (and scheduling one), similar clients and the client's timeline (notes, visit notes, visits,
+photos, moves), with the note form on top of it."""
 
 from __future__ import annotations
 
@@ -10,8 +12,14 @@ from reactpy import html, use_state
 
 from backend.clients.services import CLIENTS, OPPORTUNITIES, Similarity, similar_clients
 from backend.errors import Invalid
+from backend.handover import services as handover
+from backend.projects.services import PROJECTS
 from backend.visits.services import NOTES, VISITS, create_note
 from pwa.screens import common
+from pwa.screens.client_form import client_form
+from pwa.screens.project_form import new_project_button
+from pwa.screens.timeline import timeline
+from pwa.screens.visit_form import visit_form
 from pwa.ui import (
     App,
     action,
@@ -38,8 +46,20 @@ async def load(app: App, client_id: uuid.UUID) -> dict[str, Any]:
     visits.sort(key=lambda v: v["scheduled_at"], reverse=True)
     notes = await common.page(actor, NOTES, filters={"client": client_id}, limit=50)
     similar = [(common.plain(c), s) for c, s in await similar_clients(actor, client_id)]
+    collision = None
+    agent_id = common.parse_uuid(app.route.param("collision"))
+    if agent_id is not None and CLIENTS.may(actor, "reassign"):
+        collision = {"agent_id": agent_id, "agent": await collision_agent(actor, client, agent_id)}
     return {"client": client, "opportunities": opportunities, "visits": visits, "notes": notes, "similar": similar,
-            "can_add_opportunity": OPPORTUNITIES.may(actor, "create"), "can_note": NOTES.may(actor, "create")}
+            "can_add_opportunity": OPPORTUNITIES.may(actor, "create"), "can_note": NOTES.may(actor, "create"),
+            "can_edit": CLIENTS.may(actor, "update"), "can_visit": VISITS.may(actor, "create"),
+            "can_project": PROJECTS.may(actor, "create"), "collision": collision}
+
+
+async def collision_agent(actor: Any, client: dict[str, Any], agent_id: Any) -> str:
+    """The name of the agent who tried to register this client's phone, if the manager may give it to them."""
+    candidates = await handover.assignable_users(actor, "client", [client])
+    return next((u["display_name"] for u in candidates.get(client["id"], []) if u["id"] == agent_id), "")
 
 
 def reason_text(app: App, similarity: Similarity) -> str:
@@ -142,40 +162,113 @@ def notes_list(app: App, notes: list[dict[str, Any]]) -> Any:
 
 
 @guarded
+def collision_card(app: App, client: dict[str, Any], collision: dict[str, Any], on_done: Any) -> Any:
+    """客源撞单: the branch manager keeps the client with its owner or transfers it to the agent who tried."""
+
+    async def transfer(actor: Any, _: Any) -> None:
+        await CLIENTS.reassign(actor, client["id"], collision["agent_id"], client["version"])
+        app.notify(app.t("collision.transferred", agent=collision["agent"]), "ok")
+        app.navigate(f"/clients/{client['id']}", True)
+        on_done()
+
+    def keep(*_: Any) -> None:
+        app.notify(app.t("collision.kept"), "ok")
+        app.navigate(f"/clients/{client['id']}", True)
+
+    return card(
+        html.p(app.t("collision.explain", agent=collision["agent"] or "—", phone=client.get("phone") or "")),
+        html.div({"className": "actions"},
+                 button(app.t("collision.keep"), keep, "secondary", id="collision-keep"),
+                 button(app.t("collision.transfer", agent=collision["agent"]), action(app, transfer),
+                        id="collision-transfer") if collision["agent"] else ""),
+        title=app.t("collision.title"), id="collision",
+    )
+
+
+@guarded
+def profile(app: App, client: dict[str, Any], can_edit: bool, on_saved: Any) -> Any:
+    editing, set_editing = use_state(False)
+    phone = client.get("phone")
+    tags = client.get("tags") or []
+
+    def saved(_: Any) -> None:
+        set_editing(False)
+        on_saved()
+
+    if editing:
+        return card(client_form(app, client, saved, lambda: set_editing(False)), title=app.t("client.edit"),
+                    id="client-profile")
+    return card(
+        html.div({"className": "spread"}, html.h2({"id": "client-name"}, client["name"]),
+                 html.a({"className": "button secondary", "href": f"tel:{phone}"}, app.t("client.call"))
+                 if phone else ""),
+        html.div({"className": "chips", "id": "client-tags", "style": {"margin": "8px 0"}},
+                 *[chip(tag, key=tag) for tag in tags]),
+        facts(
+            (app.t("client.intent"), common.label(app.lang, "intent", client.get("intent", ""))),
+            (app.t("client.budget"), html.span({"id": "client-budget"}, common.budget_text(
+                app, client.get("budget_min"), client.get("budget_max")))),
+            (app.t("client.area"), client.get("area_preference", "")),
+            (app.t("client.source"), common.label(app.lang, "source", client.get("source", ""))),
+            (app.t("client.phone"), phone or ""),
+            (app.t("client.private_notes"), client.get("private_notes", "")),
+        ),
+        button(app.t("client.edit"), lambda *_: set_editing(True), "secondary block", id="edit-client")
+        if can_edit else "",
+        id="client-profile",
+    )
+
+
+@guarded
+def visits_card(app: App, client: dict[str, Any], visits: list[dict[str, Any]], can_visit: bool,
+                on_saved: Any) -> Any:
+    scheduling, set_scheduling = use_state(False)
+
+    def saved(visit: Any) -> None:
+        set_scheduling(False)
+        on_saved()
+
+    return card(
+        html.ul({"className": "list", "id": "client-visits"}, *[
+            html.li({"key": str(v["id"]), "data-id": str(v["id"])},
+                    list_link(f"/visits/{v['id']}", app.fmt.datetime(v["scheduled_at"]), v["address"],
+                              trail=chip(app.t(f"visit_status.{v['status']}"), "plain")))
+            for v in visits]) if visits else empty(app.t("visit.none")),
+        (visit_form(app, client, None, saved, lambda: set_scheduling(False)) if scheduling else
+         button(app.t("visit.schedule"), lambda *_: set_scheduling(True), "secondary block", id="schedule-visit"))
+        if can_visit else "",
+        title=app.t("client.visits"), count=len(visits),
+    )
+
+
+@guarded
 def screen(app: App) -> Any:
     client_id = app.route.item_id
-    query = use_query(lambda: load(app, client_id), str(client_id))
+    query = use_query(lambda: load(app, client_id), str(client_id), app.route.param("collision"))
+    saves, set_saves = use_state(0)
     state = query_state(app, query)
     if state is not None:
         return html.main({"className": "screen"}, state)
     data = query.data
     client = data["client"]
-    phone = client.get("phone")
-    tags = client.get("tags") or []
+
+    def changed(*_: Any) -> None:
+        set_saves(saves + 1)
+        query.reload()
+
     return html.main(
         {"className": "screen", "id": "client", "data-id": str(client["id"])},
-        card(
-            html.div({"className": "spread"}, html.h2({"id": "client-name"}, client["name"]),
-                     html.a({"className": "button secondary", "href": f"tel:{phone}"}, app.t("client.call"))
-                     if phone else ""),
-            html.div({"className": "chips", "id": "client-tags", "style": {"margin": "8px 0"}},
-                     *[chip(tag, key=tag) for tag in tags]),
-            facts(
-                (app.t("client.intent"), common.label(app.lang, "intent", client.get("intent", ""))),
-                (app.t("client.budget"), common.budget_text(app, client.get("budget_min"), client.get("budget_max"))),
-                (app.t("client.area"), client.get("area_preference", "")),
-                (app.t("client.source"), common.label(app.lang, "source", client.get("source", ""))),
-                (app.t("client.phone"), phone or ""),
-                (app.t("client.private_notes"), client.get("private_notes", "")),
-            ),
-        ),
+        collision_card(app, client, data["collision"], query.reload) if data["collision"] else "",
+        profile(app, client, data["can_edit"], changed, key=f"profile:{client['version']}"),
         card(
             html.ul({"className": "list", "id": "client-opportunities"},
                     *[opportunity_row(app, o) for o in data["opportunities"]]) if data["opportunities"]
             else empty(app.t("opportunity.none")),
             new_opportunity(app, client, query.reload) if data["can_add_opportunity"] else "",
+            new_project_button(app, client) if data["can_project"] else "",
             title=app.t("client.opportunities"), count=len(data["opportunities"]),
         ),
+        visits_card(app, client, data["visits"], data["can_visit"], changed),
         card(
             html.ul({"className": "list", "id": "similar-clients"}, *[
                 html.li({"key": str(other["id"]), "data-id": str(other["id"]), "className": "similar-row"},
@@ -184,16 +277,8 @@ def screen(app: App) -> Any:
                 for other, similarity in data["similar"]]) if data["similar"] else empty(app.t("similar.none")),
             title=app.t("client.similar"), count=len(data["similar"]),
         ),
-        card(
-            html.ul({"className": "list", "id": "client-visits"}, *[
-                html.li({"key": str(v["id"]), "data-id": str(v["id"])},
-                        list_link(f"/visits/{v['id']}", app.fmt.datetime(v["scheduled_at"]), v["address"],
-                                  trail=chip(app.t(f"visit_status.{v['status']}"), "plain")))
-                for v in data["visits"]]) if data["visits"] else empty(app.t("visit.none")),
-            title=app.t("client.visits"), count=len(data["visits"]),
-        ),
-        card(notes_list(app, data["notes"]),
-             note_form(app, "client", client["id"], query.reload) if data["can_note"] else "",
-             title=app.t("client.notes"), count=len(data["notes"])),
+        card(note_form(app, "client", client["id"], changed) if data["can_note"] else "",
+             timeline(app, "client", client["id"], saves),
+             title=app.t("client.notes"), id="client-history"),
         link("/clients", app.t("client.back_to_list"), class_name="button secondary"),
     )

@@ -10,6 +10,7 @@ from reactpy import html, use_state
 from backend.clients.services import CLIENTS
 from pwa.routes import href
 from pwa.screens import common
+from pwa.screens.client_form import new_client_button
 from pwa.ui import App, button, card, chip, empty, form, guarded, list_link, query_state, use_query
 
 PAGE = 50
@@ -20,7 +21,8 @@ async def load(app: App, search: str) -> dict[str, Any]:
     clients = await common.all_records(actor, CLIENTS, search=search)
     clients.sort(key=lambda c: c["name"])
     tags = Counter(tag for c in clients for tag in c.get("tags") or [])
-    return {"clients": clients, "tags": [tag for tag, _ in tags.most_common()]}
+    return {"clients": clients, "tags": [tag for tag, _ in tags.most_common()],
+            "can_create": CLIENTS.may(actor, "create")}
 
 
 def client_row(app: App, client: dict[str, Any]) -> Any:
@@ -73,6 +75,7 @@ def screen(app: App) -> Any:
         tags = [tag, *tags]
     return html.main(
         {"className": "screen", "id": "clients"},
+        new_client_button(app) if query.data["can_create"] else "",
         search_box,
         html.div({"className": "filter-chips", "id": "tag-filters", "aria-label": app.t("clients.tags")},
                  *[button(name, on_tag(name), className="", key=name,

