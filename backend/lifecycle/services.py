@@ -95,6 +95,8 @@ async def project_lifecycle(actor: Actor, project: dict[str, Any]) -> dict[str, 
     can_update = access.can(actor, "update", "milestone")
     for milestone in milestones:
         milestone["can_complete"] = can_update and milestone["state"] == "open" and not milestone.get("auto")
+        milestone["can_reopen"] = (can_update and milestone["state"] == "done" and not milestone.get("auto")
+                                   and project["status"] == "open")
     keys = [s["key"] for s in stage_list]
     position = keys.index(project["stage_key"]) if project["stage_key"] in keys else -1
     is_open = project["status"] == "open" and position >= 0
@@ -111,6 +113,31 @@ async def project_lifecycle(actor: Actor, project: dict[str, Any]) -> dict[str, 
 
 async def complete_milestone(actor: Actor, milestone: dict[str, Any]) -> None:
     await actions.complete_milestone(actor, milestone["id"], milestone["version"])
+
+
+async def reopen_milestone(actor: Actor, milestone: dict[str, Any], reason: str) -> None:
+    await actions.reopen_milestone(actor, milestone["id"], milestone["version"], reason)
+
+
+async def correct_collection(actor: Actor, collection: dict[str, Any], reason: str, *,
+                             amount: decimal.Decimal | None = None, received_on: dt.date | None = None,
+                             method: str | None = None) -> None:
+    await collections.correct_collection(actor, collection["id"], collection["version"], reason=reason,
+                                         amount=amount, received_on=received_on, method=method)
+
+
+async def void_collection(actor: Actor, collection: dict[str, Any], reason: str) -> None:
+    await collections.void_collection(actor, collection["id"], collection["version"], reason)
+
+
+def can_correct_collections(actor: Actor) -> bool:
+    return access.can(actor, "update", "collection")
+
+
+async def project_collections(actor: Actor, project_id: uuid.UUID) -> list[dict[str, Any]]:
+    """A project's payments, oldest first, voided ones included (marked)."""
+    rows: list[dict[str, Any]] = plain(await collections.list_collections(actor, project_id))
+    return rows
 
 
 async def advance_stage(actor: Actor, project: dict[str, Any]) -> None:

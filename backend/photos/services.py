@@ -255,6 +255,14 @@ async def delete_photo(actor: Actor, photo_id: uuid.UUID, reason: str = "") -> N
     await records.delete_record(actor, PHOTO_SPEC, photo_id, reason.strip())
 
 
+async def deletable(actor: Actor, photo_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these photos the actor may delete (its author, or a branch manager): one scoped query."""
+    if not photo_ids or not access.can(actor, "delete", "photo"):
+        return set()
+    rows = await access.scope(Photo.select(Photo.id).where(Photo.id.is_in(photo_ids)), actor, "photo", "write")
+    return {row["id"] for row in rows}
+
+
 async def photo_file(actor: Actor, settings: Settings, photo_id: uuid.UUID, variant: str) -> StoredFile:
     """The stored file of one variant, after `authorize`; the original only while `keep_originals` is on."""
     column = VARIANT_COLUMNS.get(variant)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 from decimal import Decimal
 from typing import Any
 
@@ -11,10 +10,9 @@ from reactpy import html, use_state
 
 from backend.lifecycle import services as life
 from backend.projects.services import PROJECTS
-from pwa.screens import common
-from pwa.ui import App, action, button, card, empty, form, form_value, guarded, link, query_state, use_query
-
-METHODS = ("bank_transfer", "alipay", "wechat_pay", "cash", "cheque", "card", "other")
+from pwa.screens import common, forms, payments
+from pwa.screens.payments import METHODS, outstanding
+from pwa.ui import App, button, card, empty, form, guarded, link, query_state, use_query
 
 
 async def load(app: App) -> dict[str, Any]:
@@ -27,37 +25,57 @@ async def load(app: App) -> dict[str, Any]:
             "stage_names": await life.stage_names_for(actor, projects)}
 
 
-def outstanding(project: dict[str, Any]) -> Decimal:
-    return Decimal(project.get("contract_value") or 0) - Decimal(project.get("collected_amount") or 0)
-
-
 @guarded
 def collection_item(app: App, project: dict[str, Any], can_record: bool, on_recorded: Any) -> Any:
-    recording, set_recording = use_state(False)
-    error, set_error = use_state("")
+    mode, set_mode = use_state("")  # "" | "record" | "payments"
+    errors, set_errors = forms.use_form_errors()
+    names = payments.labels(app)
+    form_id = f"record-{project['id']}"
     contract, collected = Decimal(project["contract_value"]), Decimal(project["collected_amount"])
     share = float(collected / contract) if contract else 0.0
+    due = outstanding(project)
 
     async def record(actor: Any, data: Any) -> None:
-        try:
-            amount = Decimal(form_value(data, "amount").replace(",", "").strip())
-        except decimal.InvalidOperation:
-            set_error(app.t("finance.bad_amount"))
-            return
-        received = form_value(data, "received_on")
-        try:
-            received_on = dt.date.fromisoformat(received) if received else dt.datetime.now(app.fmt.tz).date()
-        except ValueError:
-            set_error(app.t("finance.bad_date"))
-            return
-        await life.record_collection(actor, project, amount, received_on, form_value(data, "method") or "bank_transfer",
-                                     form_value(data, "note"))
-        set_error("")
-        set_recording(False)
+        amount = forms.amount(data, "amount")
+        assert amount is not None
+        if amount <= 0:
+            raise forms.FieldProblem("amount", "negative")
+        note = forms.text(data, "note")
+        if len(note) > 500:
+            raise forms.FieldProblem("note", "too_long", max=500)
+        await life.record_collection(actor, project, amount, payments.received_date(app, data),
+                                     forms.text(data, "method") or "bank_transfer", note)
+        set_mode("")
         app.notify(app.t("finance.recorded", amount=app.fmt.money(amount)), "ok")
         on_recorded()
 
     today = dt.datetime.now(app.fmt.tz).date().isoformat()
+    if mode == "record":
+        body = form(
+            forms.submit(app, names, set_errors, record), forms.top_error(errors, form_id),
+            forms.field("amount", names["amount"], html.div(
+                {"className": "row", "style": {"gap": "8px", "alignItems": "center"}},
+                forms.input_("amount", errors, inputMode="decimal", defaultValue="", placeholder="0.00"),
+                html.span({"className": "small muted", "data-field": "outstanding", "style": {"whiteSpace": "nowrap"}},
+                          app.t("finance.outstanding_now", amount=app.fmt.money(due)))), errors, form_id),
+            forms.field("received_on", names["received_on"], forms.input_(
+                "received_on", errors, type="date", defaultValue=today, max=today), errors, form_id),
+            forms.field("method", names["method"], forms.select(
+                "method", [(m, app.t(f"payment.{m}")) for m in METHODS], "bank_transfer"), errors, form_id),
+            forms.field("note", names["note"], forms.input_("note", errors), errors, form_id),
+            html.div({"className": "actions"},
+                     html.button({"className": "button", "type": "submit"}, app.t("finance.save")),
+                     button(app.t("common.cancel"), lambda *_: set_mode(""), "secondary")),
+            className="stack record-form", id=form_id, style={"marginTop": "8px"})
+    elif mode == "payments":
+        body = html.div(payments.payments(app, project, on_recorded),
+                        button(app.t("common.cancel"), lambda *_: set_mode(""), "secondary block"))
+    else:
+        body = html.div({"className": "actions", "style": {"marginTop": "8px"}},
+                        button(app.t("finance.record"), lambda *_: set_mode("record"), "secondary",
+                               **{"data-action": "record"}) if can_record and due > 0 else "",
+                        button(app.t("finance.payments"), lambda *_: set_mode("payments"), "secondary",
+                               **{"data-action": "payments"}) if collected > 0 or can_record else "")
     return html.li(
         {"className": "collection-item", "data-id": str(project["id"]), "style": {"padding": "10px 0"}},
         html.div({"className": "spread"},
@@ -68,26 +86,7 @@ def collection_item(app: App, project: dict[str, Any], can_record: bool, on_reco
         html.div({"className": "spread small"},
                  html.span({"data-field": "collected"}, app.t("finance.collected", amount=app.fmt.money(collected))),
                  html.span({"data-field": "contract"}, app.t("finance.contract", amount=app.fmt.money(contract)))),
-        html.p({"className": "message error", "role": "alert"}, error) if error else "",
-        form(action(app, record),
-             html.label({"className": "field"}, app.t("finance.amount"),
-                        html.input({"className": "input", "name": "amount", "inputMode": "decimal", "required": True,
-                                    "defaultValue": str(outstanding(project))})),
-             html.label({"className": "field"}, app.t("finance.received_on"),
-                        html.input({"className": "input", "name": "received_on", "type": "date",
-                                    "defaultValue": today, "max": today})),
-             html.label({"className": "field"}, app.t("finance.method"),
-                        html.select({"className": "input", "name": "method"},
-                                    *[html.option({"value": m, "key": m}, app.t(f"payment.{m}")) for m in METHODS])),
-             html.label({"className": "field"}, app.t("finance.note"),
-                        html.input({"className": "input", "name": "note", "maxLength": 500})),
-             html.div({"className": "actions"},
-                      html.button({"className": "button", "type": "submit"}, app.t("finance.save")),
-                      button(app.t("common.cancel"), lambda *_: set_recording(False), "secondary")),
-             className="stack record-form", style={"marginTop": "8px"})
-        if recording else (button(app.t("finance.record"), lambda *_: set_recording(True), "secondary block",
-                                  style={"marginTop": "8px"}, **{"data-action": "record"})
-                           if can_record and outstanding(project) > 0 else ""),
+        body,
     )
 
 

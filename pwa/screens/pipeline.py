@@ -1,4 +1,5 @@
-"""Opportunity pipeline: one tab per state (in the URL), big move buttons, won/lost with a reason."""
+"""Opportunity pipeline: one tab per state (in the URL), big move buttons, won after a confirmation, lost with a
+reason, and a won or lost opportunity reopened (with the reason) or turned into a project."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ from typing import Any
 
 from reactpy import html, use_state
 
-from backend.clients.services import OPPORTUNITIES, TRANSITIONS, move_opportunity
+from backend.clients.services import OPPORTUNITIES, TRANSITIONS, move_opportunity, reopen_opportunity
+from backend.errors import Invalid
+from backend.projects.services import PROJECTS
 from pwa.routes import href
 from pwa.screens import common
+from pwa.screens.project_form import new_project_button
 from pwa.ui import App, action, button, card, empty, form, form_value, guarded, link, query_state, use_query
 
 STATES = ("potential", "following", "won", "lost")
@@ -21,13 +25,26 @@ async def load(app: App, state: str) -> dict[str, Any]:
     items = [o for o in everything if o["state"] == state][:200]
     names = await common.client_names(actor, {o["client_id"] for o in items})
     return {"counts": counts, "items": items, "client_names": names,
-            "can_move": OPPORTUNITIES.may(actor, "update")}
+            "can_move": OPPORTUNITIES.may(actor, "update"), "can_project": PROJECTS.may(actor, "create")}
 
 
 @guarded
-def opportunity_card(app: App, opportunity: dict[str, Any], client_name: str, can_move: bool, on_moved: Any) -> Any:
-    losing, set_losing = use_state(False)
+def opportunity_card(app: App, opportunity: dict[str, Any], client_name: str, can_move: bool, on_moved: Any,
+                     can_project: bool = False) -> Any:
+    mode, set_mode = use_state("")  # "" | "lost" | "won" (asking to confirm) | "reopen"
     state = opportunity["state"]
+    losing = mode == "lost"
+
+    def set_losing(value: bool) -> None:
+        set_mode("lost" if value else "")
+
+    async def reopen(actor: Any, data: Any) -> None:
+        reason = form_value(data, "reason").strip()
+        if not reason:
+            raise Invalid("Say why", field="reason")
+        await reopen_opportunity(actor, opportunity["id"], opportunity["version"], reason)
+        app.notify(app.t("pipeline.reopened"), "ok")
+        on_moved()
 
     def mover(target: str) -> Any:
         async def move(actor: Any, _: Any) -> None:
@@ -44,8 +61,13 @@ def opportunity_card(app: App, opportunity: dict[str, Any], client_name: str, ca
 
     moves = TRANSITIONS.get(state, set()) if can_move else set()
     targets = [t for t in ("following", "won", "potential") if t in moves]
-    buttons = [button(app.t(f"pipeline.to_{target}"), mover(target), "secondary" if target == "potential" else "",
-                      key=target, **{"data-move": target}) for target in targets]
+    buttons = [button(app.t(f"pipeline.to_{target}"),
+                      (lambda *_: set_mode("won")) if target == "won" else mover(target),
+                      "secondary" if target == "potential" else "", key=target, **{"data-move": target})
+               for target in targets]
+    if state in ("won", "lost") and can_move:
+        buttons.append(button(app.t("pipeline.reopen"), lambda *_: set_mode("reopen"), "secondary", key="reopen",
+                              **{"data-action": "reopen"}))
     if "lost" in moves:
         buttons.append(button(app.t("pipeline.to_lost"), lambda *_: set_losing(True), "danger", key="lost",
                               **{"data-move": "lost"}))
@@ -59,6 +81,21 @@ def opportunity_card(app: App, opportunity: dict[str, Any], client_name: str, ca
                " · " if client_name else "", app.t("pipeline.updated", when=app.fmt.day(opportunity["updated_at"]))),
         html.p({"className": "message warn small"}, app.t("pipeline.lost_reason", reason=opportunity["lost_reason"]))
         if state == "lost" and opportunity.get("lost_reason") else "",
+        html.div({"className": "stack won-confirm", "style": {"marginTop": "10px"}},
+                 html.p({"className": "message warn"}, app.t("pipeline.confirm_won_text", title=opportunity["title"])),
+                 html.div({"className": "actions"},
+                          button(app.t("pipeline.confirm_won"), mover("won"), key="confirm-won",
+                                 **{"data-action": "confirm-won"}),
+                          button(app.t("common.cancel"), lambda *_: set_mode(""), "secondary", key="keep")))
+        if mode == "won" else
+        form(action(app, reopen),
+             html.label({"className": "field"}, app.t("pipeline.reopen_reason"),
+                        html.input({"className": "input", "name": "reason", "required": True, "autoFocus": True})),
+             html.div({"className": "actions"},
+                      html.button({"className": "button", "type": "submit"}, app.t("pipeline.reopen")),
+                      button(app.t("common.cancel"), lambda *_: set_mode(""), "secondary")),
+             className="stack reopen-form")
+        if mode == "reopen" else
         form(action(app, lose),
              html.label({"className": "field"}, app.t("pipeline.why_lost"),
                         html.input({"className": "input", "name": "reason", "required": True, "maxLength": 500,
@@ -69,6 +106,9 @@ def opportunity_card(app: App, opportunity: dict[str, Any], client_name: str, ca
              className="stack lost-form")
         if losing
         else (html.div({"className": "actions", "style": {"marginTop": "10px"}}, *buttons) if buttons else ""),
+        html.div({"style": {"marginTop": "8px"}},
+                 new_project_button(app, None, opportunity, key_suffix=f"-{opportunity['id']}"))
+        if state == "won" and can_project and not mode else "",
     )
 
 
@@ -92,7 +132,7 @@ def screen(app: App) -> Any:
         tabs,
         html.div({"className": "stack", "id": "opportunities"}, *[
             opportunity_card(app, o, query.data["client_names"].get(o["client_id"], ""), query.data["can_move"],
-                             query.reload,
+                             query.reload, query.data["can_project"],
                              key=f"{o['id']}:{o['version']}")
             for o in items]) if items else card(empty(app.t("pipeline.empty"))),
     )

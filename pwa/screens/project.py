@@ -10,14 +10,15 @@ from typing import Any
 from reactpy import html, use_state
 
 from backend.clients.services import CLIENTS
-from backend.errors import NotFound, ServiceError
+from backend.errors import Invalid, NotFound, ServiceError
 from backend.handover import services as handover
 from backend.lifecycle import services as life
 from backend.photos import services as photo_service
 from backend.projects.services import PROJECTS, team
 from backend.visits.services import NOTES
-from pwa.screens import common, manager, photos
-from pwa.screens.client import note_form, notes_list
+from pwa.screens import common, manager, payments, photos
+from pwa.screens.client import note_form
+from pwa.screens.timeline import timeline as history
 from pwa.ui import (
     App,
     action,
@@ -67,6 +68,31 @@ def timeline(app: App, lifecycle: dict[str, Any]) -> Any:
 
 
 @guarded
+def reopen_tool(app: App, milestone: dict[str, Any], title: str, on_changed: Any) -> Any:
+    """Undo a check-off: asks why, then the milestone is open again with its deadline."""
+    asking, set_asking = use_state(False)
+
+    async def reopen(actor: Any, data: Any) -> None:
+        reason = form_value(data, "reason").strip()
+        if not reason:
+            raise Invalid("Say why", field="reason")
+        await life.reopen_milestone(actor, milestone, reason)
+        app.notify(app.t("project.reopened", title=title), "ok")
+        on_changed()
+
+    if not asking:
+        return button(app.t("project.reopen"), lambda *_: set_asking(True), "secondary",
+                      **{"data-action": "reopen"})
+    return form(action(app, reopen),
+                html.label({"className": "field"}, app.t("project.reopen_reason"),
+                           html.input({"className": "input", "name": "reason", "autoFocus": True})),
+                html.div({"className": "actions"},
+                         html.button({"className": "button", "type": "submit"}, app.t("project.reopen")),
+                         button(app.t("common.cancel"), lambda *_: set_asking(False), "secondary")),
+                className="stack reopen-form")
+
+
+@guarded
 def milestone_check(app: App, milestone: dict[str, Any], candidates: list[dict[str, Any]], can_reassign: bool,
                     on_changed: Any) -> Any:
     done = milestone["state"] == "done"
@@ -92,7 +118,8 @@ def milestone_check(app: App, milestone: dict[str, Any], candidates: list[dict[s
                           chip(app.t("project.done_at", when=app.fmt.datetime(milestone.get("done_at"))), "ok")
                           if done and milestone.get("done_at") else ""),
                  manager.milestone_tools(app, milestone, candidates, on_changed)
-                 if can_reassign and milestone["state"] == "open" else ""),
+                 if can_reassign and milestone["state"] == "open" else "",
+                 reopen_tool(app, milestone, title, on_changed) if milestone.get("can_reopen") else ""),
     )
 
 
@@ -159,6 +186,7 @@ def stage_actions(app: App, project: dict[str, Any], lifecycle: dict[str, Any], 
 def screen(app: App) -> Any:
     project_id = app.route.item_id
     query = use_query(lambda: load(app, project_id), str(project_id))
+    saves, set_saves = use_state(0)
     state = query_state(app, query)
     if state is not None:
         return html.main({"className": "screen"}, state)
@@ -167,6 +195,11 @@ def screen(app: App) -> Any:
     contract = Decimal(project.get("contract_value") or 0)
     collected = Decimal(project.get("collected_amount") or 0)
     milestones = lifecycle["milestones"]
+
+    def changed(*_: Any) -> None:
+        set_saves(saves + 1)
+        query.reload()
+
     return html.main(
         {"className": "screen", "id": "project", "data-id": str(project["id"]), "data-stage": project["stage_key"]},
         card(
@@ -179,10 +212,10 @@ def screen(app: App) -> Any:
         ),
         card(
             html.ul({"className": "list", "id": "milestones"}, *[
-                milestone_check(app, m, data["assignable"].get(m["id"], []), lifecycle["can_reassign"], query.reload,
+                milestone_check(app, m, data["assignable"].get(m["id"], []), lifecycle["can_reassign"], changed,
                                 key=f"{m['id']}:{m.get('version', 0)}") for m in milestones])
             if milestones else empty(app.t("project.no_milestones")),
-            stage_actions(app, project, lifecycle, query.reload),
+            stage_actions(app, project, lifecycle, changed),
             title=app.t("project.milestones"), count=len(milestones),
         ),
         card(
@@ -197,11 +230,8 @@ def screen(app: App) -> Any:
             html.div({"className": "progress", "style": {"marginTop": "10px"}},
                      html.span({"style": {
                          "width": f"{min(100, 100 * collected / contract) if contract else 0:.0f}%"}})),
-            html.ul({"className": "list", "id": "collections"}, *[
-                html.li({"key": str(c["id"]), "className": "spread", "style": {"padding": "8px 0"}},
-                        html.span(app.fmt.date(c["received_on"]), " · ", app.t(f"payment.{c['method']}")),
-                        html.strong(app.fmt.money(c["amount"])))
-                for c in lifecycle.get("collections", [])]) if lifecycle.get("collections") else "",
+            html.div({"id": "collections"}, payments.payments(app, project, changed))
+            if lifecycle.get("collections") else "",
             title=app.t("project.amounts"),
         ),
         card(html.ul({"className": "list", "id": "team"}, *[
@@ -213,7 +243,7 @@ def screen(app: App) -> Any:
             title=app.t("project.team"), count=len(data["members"])),
         card(photos.gallery(app, "project", project["id"], data["can_add_photo"]), title=app.t("project.photos"))
         if data["can_photo"] else "",
-        card(notes_list(app, data["notes"]),
-             note_form(app, "project", project["id"], query.reload) if data["can_note"] else "",
-             title=app.t("project.notes"), count=len(data["notes"])) if data["can_note"] or data["notes"] else "",
+        card(note_form(app, "project", project["id"], changed) if data["can_note"] else "",
+             history(app, "project", project["id"], saves, lifecycle.get("names")),
+             title=app.t("project.history"), id="project-history"),
     )

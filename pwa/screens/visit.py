@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from reactpy import html
+from reactpy import html, use_state
 
 from backend.clients.services import CLIENTS
 from backend.errors import NotFound
@@ -13,6 +13,7 @@ from backend.photos import services as photo_service
 from backend.visits.services import NOTES, VISITS
 from pwa.screens import common, photos
 from pwa.screens.client import note_form, notes_list
+from pwa.screens.visit_form import visit_form
 from pwa.ui import App, action, button, card, chip, facts, guarded, link, query_state, use_query
 
 
@@ -26,6 +27,32 @@ async def load(app: App, visit_id: uuid.UUID) -> dict[str, Any]:
     notes = await common.page(actor, NOTES, filters={"visit": visit_id}, limit=100)
     return {"visit": visit, "client": client, "notes": notes, "can_photo": photo_service.may(actor, "create"),
             "can_note": NOTES.may(actor, "create"), "can_update": VISITS.may(actor, "update")}
+
+
+@guarded
+def plan_tools(app: App, visit: dict[str, Any], client: dict[str, Any] | None, on_changed: Any) -> Any:
+    """Reschedule (the same form as scheduling, clash flagged) or cancel after a confirmation."""
+    mode, set_mode = use_state("")
+
+    async def cancel(actor: Any, _: Any) -> None:
+        await VISITS.update(actor, visit["id"], visit["version"], {"status": "cancelled"})
+        app.notify(app.t("visit.cancelled"), "ok")
+        set_mode("")
+        on_changed()
+
+    if mode == "reschedule":
+        return visit_form(app, client or {"id": visit["client_id"]}, visit, lambda _: (set_mode(""), on_changed()),
+                          lambda: set_mode(""))
+    if mode == "cancel":
+        return html.div({"className": "stack", "id": "cancel-visit-confirm"},
+                        html.p({"className": "message warn"}, app.t("visit.confirm_cancel")),
+                        html.div({"className": "actions"},
+                                 button(app.t("visit.cancel"), action(app, cancel), "danger", id="confirm-cancel"),
+                                 button(app.t("visit.keep"), lambda *_: set_mode(""), "secondary")))
+    return html.div({"className": "actions"},
+                    button(app.t("visit.reschedule"), lambda *_: set_mode("reschedule"), "secondary",
+                           id="reschedule-visit"),
+                    button(app.t("visit.cancel"), lambda *_: set_mode("cancel"), "secondary", id="cancel-visit"))
 
 
 @guarded
@@ -43,6 +70,8 @@ def screen(app: App) -> Any:
         query.reload()
 
     status = visit.get("status", "planned")
+    planning = plan_tools(app, visit, client, query.reload, key=f"plan:{visit['version']}") \
+        if status == "planned" and data["can_update"] else ""
     return html.main(
         {"className": "screen", "id": "visit", "data-id": str(visit["id"])},
         card(
@@ -59,6 +88,7 @@ def screen(app: App) -> Any:
             html.div({"className": "actions", "style": {"marginTop": "10px"}},
                      button(app.t("visit.mark_done"), action(app, mark_done, done="visit.marked_done"), id="visit-done")
                      if status == "planned" and data["can_update"] else ""),
+            planning,
         ),
         card(photos.gallery(app, "visit", visit["id"], data["can_photo"]), title=app.t("visit.photos")),
         card(notes_list(app, data["notes"]),

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.browser import ARTIFACTS
 from tests.support.demo import Server
 
 pytestmark = pytest.mark.browser
@@ -24,6 +25,12 @@ def one(served: Server, sql: str, *args: Any) -> Any:
 
 def count(served: Server, sql: str, *args: Any) -> int:
     return int(one(served, sql, *args)[0])
+
+
+def shot(locator: Any, name: str) -> None:
+    """The part of the screen under test, beside the full-page screenshot (long lists make those hard to read)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    locator.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
 def error_of(page: Any, form: str, field: str) -> Any:
@@ -132,3 +139,94 @@ def test_bad_input_on_the_client_form_names_the_field_and_writes_nothing(
     owner = one(served, "SELECT u.display_name, c.name FROM clients c JOIN users u ON u.id = c.owner "
                         "WHERE c.phone = ?", taken)
     assert owner[0] not in message and owner[1] not in message
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_won_asks_to_confirm_and_the_owner_reopens_it(phones: Any, served: Server, lang: str) -> None:
+    lina = served.user_id("lina")
+    taken = {"zh": 0, "en": 1}[lang]
+    opportunity = one(served, "SELECT id, title FROM opportunities WHERE owner = ? AND state = 'following' "
+                              "ORDER BY title LIMIT 1 OFFSET ?", lina, taken)
+    device = phones(lang)
+    device.sign_in("lina")
+    page = device.open("/pipeline?state=following")
+    card = page.locator(f"#opportunities article[data-id='{opportunity['id']}']")
+    card.locator("[data-move=won]").click()
+    expect(card.locator(".won-confirm")).to_be_visible()
+    device.screenshot(f"forms-confirm-won-{lang}")
+    shot(card, f"forms-confirm-won-card-{lang}")
+    assert one(served, "SELECT state FROM opportunities WHERE id = ?", opportunity["id"])[0] == "following"
+    card.locator("[data-action=confirm-won]").click()
+    expect(page.locator(f"#opportunities article[data-id='{opportunity['id']}']")).to_have_count(0)
+    assert one(served, "SELECT state FROM opportunities WHERE id = ?", opportunity["id"])[0] == "won"
+    page.click("#pipeline-tabs [data-state=won]")
+    card = page.locator(f"#opportunities article[data-id='{opportunity['id']}']")
+    expect(card.locator("[data-action=new-project]")).to_be_visible()
+    card.locator("[data-action=reopen]").click()
+    card.locator(".reopen-form button[type=submit]").click()  # no reason: refused, nothing changes
+    expect(page.locator("#toast")).to_be_visible()
+    assert one(served, "SELECT state FROM opportunities WHERE id = ?", opportunity["id"])[0] == "won"
+    card.locator(".reopen-form input[name=reason]").fill("客户还在比较" if lang == "zh" else "Still comparing")
+    card.locator(".reopen-form button[type=submit]").click()
+    expect(page.locator(f"#opportunities article[data-id='{opportunity['id']}']")).to_have_count(0)
+    row = one(served, "SELECT state, closed_at FROM opportunities WHERE id = ?", opportunity["id"])
+    assert (row["state"], row["closed_at"]) == ("following", None)
+    log = one(served, "SELECT changes FROM change_log WHERE action = 'reopen' AND row_id = ?", opportunity["id"])
+    assert "Still comparing" in log[0] or "客户还在比较" in log[0]
+
+
+def collected_project(served: Server, username: str, offset: int) -> Any:
+    with served.db() as db:
+        return db.execute(
+            "SELECT p.id, p.title, p.contract_value, p.collected_amount FROM projects p JOIN users u ON u.branch = p.branch "
+            "WHERE u.username = ? AND p.status = 'open' AND p.collected_amount > 0 "
+            "AND p.collected_amount < p.contract_value AND EXISTS (SELECT 1 FROM project_collections c "
+            "WHERE c.project = p.id) ORDER BY p.title LIMIT 1 OFFSET ?", (username, offset)).fetchone()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_finance_corrects_a_payment_and_bad_amounts_are_refused_in_words(
+        phones: Any, served: Server, lang: str) -> None:
+    project = collected_project(served, "chenjing", {"zh": 0, "en": 1}[lang])
+    assert project is not None, "the demo has a partly collected project"
+    with served.db() as db:
+        payment = db.execute("SELECT id, amount FROM project_collections WHERE project = ? AND voided_at IS NULL "
+                             "ORDER BY created_at DESC", (project["id"],)).fetchone()
+    device = phones(lang)
+    device.sign_in("chenjing")
+    page = device.open("/finance")
+    item = page.locator(f"li.collection-item[data-id='{project['id']}']").first
+    item.locator("[data-action=record]").click()
+    amount = item.locator(".record-form input[name=amount]")
+    expect(amount).to_have_value("")
+    expect(item.locator("[data-field=outstanding]")).to_be_visible()
+    outstanding = float(project["contract_value"]) - float(project["collected_amount"])
+    payments_before = count(served, "SELECT count(*) FROM project_collections WHERE project = ?", project["id"])
+    for typed, words in (("", {"zh": "必填", "en": "required"}), ("abc", {"zh": "数字", "en": "number"}),
+                         ("-5", {"zh": "负数", "en": "negative"}),
+                         (f"{outstanding + 1:.2f}", {"zh": "超出未收金额", "en": "above the outstanding"})):
+        amount.fill(typed)
+        item.locator(".record-form button[type=submit]").click()
+        expect(item.locator(".record-form [data-error=amount]")).to_contain_text(words[lang])
+    device.screenshot(f"forms-collection-refused-{lang}")
+    shot(item, f"forms-collection-refused-item-{lang}")
+    assert count(served, "SELECT count(*) FROM project_collections WHERE project = ?", project["id"]) == payments_before
+    item.locator(".record-form button[type=button]").click()
+
+    # Correct the latest payment: half of it, with the reason; the project's total follows.
+    item.locator("[data-action=payments]").click()
+    row = item.locator(f"li.payment[data-id='{payment['id']}']")
+    row.locator("[data-action=correct]").click()
+    corrected = round(float(payment["amount"]) / 2, 2)
+    row.locator("input[name=amount]").fill(f"{corrected:.2f}")
+    row.locator("[data-action=save-correction]").click()
+    expect(row.locator("[data-error=reason]")).to_be_visible()  # a correction says why
+    row.locator("input[name=reason]").fill("录入金额有误" if lang == "zh" else "Typed the wrong amount")
+    row.locator("[data-action=save-correction]").click()
+    expect(page.locator("#toast")).to_be_visible()
+    stored = one(served, "SELECT amount, reason FROM project_collections WHERE id = ?", payment["id"])
+    assert abs(float(stored["amount"]) - corrected) < 0.01 and stored["reason"]
+    total = one(served, "SELECT collected_amount FROM projects WHERE id = ?", project["id"])[0]
+    assert abs(float(total) - (float(project["collected_amount"]) - float(payment["amount"]) + corrected)) < 0.01
+    device.screenshot(f"forms-collection-corrected-{lang}")
+    shot(item, f"forms-collection-corrected-item-{lang}")
