@@ -18,7 +18,7 @@ class TimelineItem(msgspec.Struct, kw_only=True):
     `voided`; `link` the screen that shows the record."""
 
     kind: Kind
-    id: uuid.UUID | str
+    id: str  # the record's id (a change-log event: "log-<seq>")
     at: dt.datetime
     actor_id: uuid.UUID | None
     actor_name: str | None

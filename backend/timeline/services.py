@@ -188,7 +188,7 @@ async def _page(actor: Actor, sources: list[Source], limit: int, offset: int) ->
         lists.append([{**row, **source.item(row)} for row in rows])
     merged = list(heapq.merge(*lists, key=lambda row: _utc(row["at"]), reverse=True))[offset:offset + limit]
     names = await _names({row["actor"] for row in merged if row.get("actor")})
-    items = [TimelineItem(kind=row["kind"], id=row["id"], at=row["at"], actor_id=row.get("actor"),
+    items = [TimelineItem(kind=row["kind"], id=str(row["id"]), at=row["at"], actor_id=row.get("actor"),
                           actor_name=names.get(row.get("actor")), text=row.get("text", ""),
                           text_en=row.get("text_en", ""), state=row.get("state", ""),
                           stage_key=row.get("stage_key", ""), amount=row.get("amount"), link=row.get("link", ""))

@@ -28,7 +28,7 @@ async def test_the_client_timeline_holds_visit_notes_and_moves_newest_first(org)
     texts = [item.text for item in page.items if item.kind == "note"]
     assert "客户喜欢南向的客厅" in texts and "note on client" in texts and "note on visit" in texts
     assert all(a.at >= b.at for a, b in zip(page.items, page.items[1:], strict=False))
-    mine = next(item for item in page.items if item.id == note.id)
+    mine = next(item for item in page.items if item.id == str(note.id))
     assert mine.actor_name == "A_AGENT1" and mine.link == f"/visits/{records['visit'].id}"
     assert page.total == len(page.items)
     with pytest.raises(NotFound):
