@@ -178,8 +178,8 @@ def test_won_asks_to_confirm_and_the_owner_reopens_it(phones: Any, served: Serve
 def collected_project(served: Server, username: str, offset: int) -> Any:
     with served.db() as db:
         return db.execute(
-            "SELECT p.id, p.title, p.contract_value, p.collected_amount FROM projects p JOIN users u ON u.branch = p.branch "
-            "WHERE u.username = ? AND p.status = 'open' AND p.collected_amount > 0 "
+            "SELECT p.id, p.title, p.contract_value, p.collected_amount FROM projects p "
+            "JOIN users u ON u.branch = p.branch WHERE u.username = ? AND p.status = 'open' AND p.collected_amount > 0 "
             "AND p.collected_amount < p.contract_value AND EXISTS (SELECT 1 FROM project_collections c "
             "WHERE c.project = p.id) ORDER BY p.title LIMIT 1 OFFSET ?", (username, offset)).fetchone()
 
@@ -230,3 +230,130 @@ def test_finance_corrects_a_payment_and_bad_amounts_are_refused_in_words(
     assert abs(float(total) - (float(project["collected_amount"]) - float(payment["amount"]) + corrected)) < 0.01
     device.screenshot(f"forms-collection-corrected-{lang}")
     shot(item, f"forms-collection-corrected-item-{lang}")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_project_from_a_won_opportunity_with_its_team_and_bad_input_refused(
+        phones: Any, served: Server, lang: str) -> None:
+    lina = served.user_id("lina")
+    opportunity = one(served, "SELECT id, title, client FROM opportunities WHERE owner = ? AND state = 'won' "
+                              "ORDER BY title LIMIT 1 OFFSET ?", lina, {"zh": 0, "en": 1}[lang])
+    assert opportunity is not None, "the demo has won opportunities"
+    device = phones(lang)
+    device.sign_in("lina")
+    page = device.open("/pipeline?state=won")
+    card = page.locator(f"#opportunities article[data-id='{opportunity['id']}']")
+    card.locator("[data-action=new-project]").click()
+    form = card.locator("#project-form")
+    before = count(served, "SELECT count(*) FROM projects")
+    for title, value, field, words in (
+            ("", "", "title", {"zh": "必填", "en": "required"}),
+            ("房" * 201, "", "title", {"zh": "最多 200", "en": "at most 200"}),
+            ("浦东三居室", "五十万", "contract_value", {"zh": "数字", "en": "number"}),
+            ("浦东三居室", "-1", "contract_value", {"zh": "负数", "en": "negative"}),
+            ("浦东三居室", "1000000000000", "contract_value", {"zh": "不能超过", "en": "at most"})):
+        form.locator("input[name=title]").fill(title)
+        form.locator("input[name=contract_value]").fill(value)
+        form.locator("#save-project").click()
+        expect(form.locator(f"[data-error={field}]")).to_contain_text(words[lang])
+    shot(card, f"forms-project-refused-{lang}")
+    assert count(served, "SELECT count(*) FROM projects") == before
+    title = f"{opportunity['title']} 项目 {uuid.uuid4().hex[:4]}"
+    form.locator("input[name=title]").fill(title)
+    form.locator("input[name=contract_value]").fill("80000")
+    form.locator("input[type=checkbox]").first.check()
+    form.locator("#save-project").click()
+    expect(page.locator("#project-title")).to_have_text(title)
+    project = one(served, "SELECT id, client, contract_value FROM projects WHERE title = ?", title)
+    assert project["client"] == opportunity["client"] and float(project["contract_value"]) == 80000
+    assert count(served, "SELECT count(*) FROM project_members WHERE project = ? AND kind = 'team'",
+                 project["id"]) == 1
+    expect(page.locator("#project-timeline [data-kind=stage]")).to_have_count(1)
+    device.screenshot(f"forms-project-created-{lang}")
+
+    # A milestone ticked by mistake is reopened, with the reason, in the same stage.
+    milestone = one(served, "SELECT id FROM project_milestones WHERE project = ? AND owner = ? AND auto = '' "
+                            "ORDER BY position", project["id"], lina)
+    row = page.locator(f"#milestones li[data-id='{milestone['id']}']")
+    row.locator("[data-action=toggle]").click()
+    row = page.locator(f"#milestones li[data-id='{milestone['id']}']")
+    expect(row).to_have_attribute("data-state", "done")
+    expect(page.locator("#project-timeline [data-kind=milestone]")).to_have_count(1)
+    row.locator("[data-action=reopen]").click()
+    row.locator(".reopen-form input[name=reason]").fill("客户资料没给全" if lang == "zh" else "Papers not all in")
+    row.locator(".reopen-form button[type=submit]").click()
+    expect(page.locator(f"#milestones li[data-id='{milestone['id']}']")).to_have_attribute("data-state", "open")
+    assert one(served, "SELECT state FROM project_milestones WHERE id = ?", milestone["id"])[0] == "open"
+    shot(page.locator("#milestones"), f"forms-milestone-reopened-{lang}")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_visit_is_rescheduled_or_cancelled_and_bad_input_refused(phones: Any, served: Server, lang: str) -> None:
+    lina = served.user_id("lina")
+    order = "ASC" if lang == "zh" else "DESC"  # each language takes two of lina's four planned visits
+    with served.db() as db:
+        moved, cancelled = [row["id"] for row in db.execute(
+            f"SELECT id FROM visits WHERE owner = ? AND status = 'planned' ORDER BY id {order} LIMIT 2",
+            (lina,)).fetchall()]
+    device = phones(lang)
+    device.sign_in("lina")
+    page = device.open(f"/visits/{moved}")
+    page.click("#reschedule-visit")
+    form = page.locator("#visit-form")
+    before = one(served, "SELECT scheduled_at, duration_minutes, address, version FROM visits WHERE id = ?", moved)
+    for field, value, words in (("address", "", {"zh": "必填", "en": "required"}),
+                                ("address", "路" * 301, {"zh": "最多 300", "en": "at most 300"}),
+                                ("duration_minutes", "一小时", {"zh": "数字", "en": "number"}),
+                                ("duration_minutes", "2000", {"zh": "不能超过", "en": "at most"}),
+                                ("scheduled_at", "", {"zh": "必填", "en": "required"})):
+        form.locator("input[name=address]").fill("世纪大道 100 号")
+        form.locator("input[name=duration_minutes]").fill("60")
+        form.locator(f"input[name={field}]").fill(value)
+        page.click("#save-visit")
+        expect(form.locator(f"[data-error={field}]")).to_contain_text(words[lang])
+    shot(form, f"forms-visit-refused-{lang}")
+    assert tuple(one(served, "SELECT scheduled_at, duration_minutes, address, version FROM visits WHERE id = ?",
+                     moved)) == tuple(before)
+    day = (dt.datetime.now(dt.UTC) + dt.timedelta(days=20)).date()
+    form.locator("input[name=scheduled_at]").fill(f"{day}T{ {'zh': '09', 'en': '11'}[lang] }:15".replace(" ", ""))
+    form.locator("input[name=address]").fill("世纪大道 100 号")
+    form.locator("input[name=duration_minutes]").fill("45")
+    page.click("#save-visit")
+    expect(page.locator("#visit h2").first).to_contain_text({"zh": "09:15", "en": "11:15"}[lang])
+    row = one(served, "SELECT address, duration_minutes FROM visits WHERE id = ?", moved)
+    assert (row["address"], row["duration_minutes"]) == ("世纪大道 100 号", 45)
+
+    page = device.open(f"/visits/{cancelled}")
+    page.click("#cancel-visit")
+    expect(page.locator("#cancel-visit-confirm")).to_be_visible()
+    assert one(served, "SELECT status FROM visits WHERE id = ?", cancelled)[0] == "planned"
+    page.click("#confirm-cancel")
+    expect(page.locator("#visit-status")).to_contain_text({"zh": "取消", "en": "Cancelled"}[lang])
+    assert one(served, "SELECT status FROM visits WHERE id = ?", cancelled)[0] == "cancelled"
+
+
+def test_a_photo_is_deleted_by_its_author_with_the_reason(phones: Any, served: Server, tmp_path: Any) -> None:
+    from PIL import Image
+
+    lina = served.user_id("lina")
+    visit = one(served, "SELECT id FROM visits WHERE owner = ? AND status = 'planned' ORDER BY scheduled_at", lina)[0]
+    picture = tmp_path / "wrong.jpg"
+    Image.new("RGB", (800, 600), (20, 120, 60)).save(picture, quality=90)
+    device = phones()
+    device.sign_in("lina")
+    page = device.open(f"/visits/{visit}")
+    before = page.locator("#gallery img").count()
+    page.set_input_files("input[data-capture-input=library]", str(picture))  # setup: the capture flow
+    expect(page.locator("#gallery img")).to_have_count(before + 1)
+    photo = one(served, "SELECT id FROM photos WHERE visit = ? ORDER BY created_at DESC", visit)["id"]
+    tools = page.locator(f"#photo-tools li[data-id='{photo}']")
+    tools.locator("[data-action=delete-photo]").click()
+    tools.locator("[data-action=confirm-delete]").click()
+    expect(tools.locator("[data-error=reason]")).to_be_visible()
+    assert count(served, "SELECT count(*) FROM photos WHERE id = ?", photo) == 1
+    tools.locator("input[name=reason]").fill("拍错了房间")
+    tools.locator("[data-action=confirm-delete]").click()
+    expect(page.locator("#gallery img")).to_have_count(before)
+    assert count(served, "SELECT count(*) FROM photos WHERE id = ?", photo) == 0
+    log = one(served, "SELECT changes FROM change_log WHERE action = 'delete' AND row_id = ?", photo)
+    assert "拍错了房间" in log[0]
