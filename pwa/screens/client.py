@@ -4,18 +4,18 @@ photos, moves), with the note form on top of it."""
 
 from __future__ import annotations
 
-import decimal
 import uuid
 from typing import Any
 
 from reactpy import html, use_state
 
+from backend.clients.schemas import OpportunityCreate, OpportunityUpdate
 from backend.clients.services import CLIENTS, OPPORTUNITIES, Similarity, similar_clients
 from backend.errors import Invalid
 from backend.handover import services as handover
 from backend.projects.services import PROJECTS
 from backend.visits.services import NOTES, VISITS, create_note
-from pwa.screens import common
+from pwa.screens import common, forms
 from pwa.screens.client_form import client_form
 from pwa.screens.project_form import new_project_button
 from pwa.screens.timeline import timeline
@@ -88,44 +88,55 @@ def opportunity_row(app: App, opportunity: dict[str, Any]) -> Any:
 
 
 @guarded
-def new_opportunity(app: App, client: dict[str, Any], on_created: Any) -> Any:
-    open_, set_open = use_state(False)
-    error, set_error = use_state("")
+def opportunity_form(app: App, client: dict[str, Any] | None, opportunity: dict[str, Any] | None, on_saved: Any,
+                     on_cancel: Any) -> Any:
+    """A new opportunity of `client`, or an edit of `opportunity` (title, value), each refusal under its field."""
+    errors, set_errors = forms.use_form_errors()
+    names = {"title": app.t("opportunity.title"), "value": app.t("opportunity.value")}
+    form_id = "opportunity-form" if opportunity else "new-opportunity-form"
 
-    async def create(actor: Any, data: Any) -> None:
-        title = form_value(data, "title").strip()
-        raw_value = form_value(data, "value").replace(",", "").strip() or "0"
-        try:
-            value = decimal.Decimal(raw_value)
-        except decimal.InvalidOperation:
-            set_error(app.t("opportunity.bad_value"))
-            return
-        if not title:
-            set_error(app.t("opportunity.need_title"))
-            return
-        await OPPORTUNITIES.create(actor, {"client_id": client["id"], "title": title, "value": value})
-        set_error("")
-        set_open(False)
-        app.notify(app.t("opportunity.created"), "ok")
-        on_created()
+    async def save(actor: Any, data: Any) -> None:
+        values = {"title": forms.text(data, "title"), "value": forms.amount(data, "value", required=False) or 0}
+        if opportunity is None:
+            assert client is not None
+            checked = forms.checked(OpportunityCreate, {**values, "client_id": str(client["id"])})
+            await OPPORTUNITIES.create(actor, checked)
+            app.notify(app.t("opportunity.created"), "ok")
+        else:
+            checked = forms.checked(OpportunityUpdate, {**values, "version": opportunity["version"]})
+            checked.pop("version", None)
+            await OPPORTUNITIES.update(actor, opportunity["id"], opportunity["version"], checked)
+            app.notify(app.t("opportunity.saved"), "ok")
+        on_saved()
 
-    if not open_:
-        return button(app.t("opportunity.new"), lambda *_: set_open(True), "secondary block", id="new-opportunity")
+    default_title = opportunity["title"] if opportunity else app.t(
+        "opportunity.default_title", area=(client or {}).get("area_preference") or (client or {}).get("name", ""))
+    value = (opportunity or {}).get("value")
     return form(
-        action(app, create),
-        html.p({"className": "message error", "role": "alert"}, error) if error else "",
-        html.label({"className": "field"}, app.t("opportunity.title"),
-                   html.input({"className": "input", "name": "title", "required": True, "maxLength": 200,
-                               "defaultValue": app.t("opportunity.default_title",
-                                                     area=client.get("area_preference") or client["name"])})),
-        html.label({"className": "field"}, app.t("opportunity.value"),
-                   html.input({"className": "input", "name": "value", "inputMode": "decimal",
-                               "placeholder": "500000"})),
+        forms.submit(app, names, set_errors, save),
+        forms.top_error(errors, form_id),
+        forms.field("title", names["title"], forms.input_("title", errors, defaultValue=default_title), errors,
+                    form_id),
+        forms.field("value", names["value"], forms.input_("value", errors, inputMode="decimal", placeholder="500000",
+                                                          defaultValue=str(value) if value else ""), errors, form_id),
         html.div({"className": "actions"},
                  html.button({"className": "button", "type": "submit"}, app.t("common.save")),
-                 button(app.t("common.cancel"), lambda *_: set_open(False), "secondary")),
-        className="stack", id="new-opportunity-form",
+                 button(app.t("common.cancel"), lambda *_: on_cancel(), "secondary")),
+        className="stack", id=form_id, noValidate=True,
     )
+
+
+@guarded
+def new_opportunity(app: App, client: dict[str, Any], on_created: Any) -> Any:
+    open_, set_open = use_state(False)
+    if not open_:
+        return button(app.t("opportunity.new"), lambda *_: set_open(True), "secondary block", id="new-opportunity")
+
+    def saved() -> None:
+        set_open(False)
+        on_created()
+
+    return opportunity_form(app, client, None, saved, lambda: set_open(False))
 
 
 @guarded

@@ -12,6 +12,7 @@ from backend.errors import Invalid
 from backend.projects.services import PROJECTS
 from pwa.routes import href
 from pwa.screens import common
+from pwa.screens.client import opportunity_form
 from pwa.screens.project_form import new_project_button
 from pwa.ui import App, action, button, card, empty, form, form_value, guarded, link, query_state, use_query
 
@@ -65,6 +66,9 @@ def opportunity_card(app: App, opportunity: dict[str, Any], client_name: str, ca
                       (lambda *_: set_mode("won")) if target == "won" else mover(target),
                       "secondary" if target == "potential" else "", key=target, **{"data-move": target})
                for target in targets]
+    if can_move and state in ("potential", "following"):
+        buttons.append(button(app.t("opportunity.edit"), lambda *_: set_mode("edit"), "secondary", key="edit",
+                              **{"data-action": "edit"}))
     if state in ("won", "lost") and can_move:
         buttons.append(button(app.t("pipeline.reopen"), lambda *_: set_mode("reopen"), "secondary", key="reopen",
                               **{"data-action": "reopen"}))
@@ -81,6 +85,8 @@ def opportunity_card(app: App, opportunity: dict[str, Any], client_name: str, ca
                " · " if client_name else "", app.t("pipeline.updated", when=app.fmt.day(opportunity["updated_at"]))),
         html.p({"className": "message warn small"}, app.t("pipeline.lost_reason", reason=opportunity["lost_reason"]))
         if state == "lost" and opportunity.get("lost_reason") else "",
+        opportunity_form(app, None, opportunity, on_moved, lambda: set_mode(""))
+        if mode == "edit" else
         html.div({"className": "stack won-confirm", "style": {"marginTop": "10px"}},
                  html.p({"className": "message warn"}, app.t("pipeline.confirm_won_text", title=opportunity["title"])),
                  html.div({"className": "actions"},

@@ -63,6 +63,7 @@ def test_create_an_opportunity_and_move_it_to_won(phones: Any, served: Server) -
     page.click("#pipeline-tabs [data-state=following]")
     card = page.locator("#opportunities article", has_text=title)
     card.locator("[data-move=won]").click()
+    card.locator("[data-action=confirm-won]").click()  # won asks to confirm
     expect(page.locator("#opportunities article", has_text=title)).to_have_count(0)
     page.click("#pipeline-tabs [data-state=won]")
     expect(page.locator("#opportunities article", has_text=title)).to_have_attribute("data-state", "won")

@@ -357,3 +357,34 @@ def test_a_photo_is_deleted_by_its_author_with_the_reason(phones: Any, served: S
     assert count(served, "SELECT count(*) FROM photos WHERE id = ?", photo) == 0
     log = one(served, "SELECT changes FROM change_log WHERE action = 'delete' AND row_id = ?", photo)
     assert "拍错了房间" in log[0]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_bad_input_on_the_opportunity_form_names_the_field_and_writes_nothing(
+        phones: Any, served: Server, lang: str) -> None:
+    lina = served.user_id("lina")
+    client = one(served, "SELECT id FROM clients WHERE owner = ? ORDER BY name", lina)["id"]
+    device = phones(lang)
+    device.sign_in("lina")
+    page = device.open(f"/clients/{client}")
+    page.click("#new-opportunity")
+    form = page.locator("#new-opportunity-form")
+    before = count(served, "SELECT count(*) FROM opportunities")
+    for title, value, field, words in (
+            ("", "", "title", {"zh": "必填", "en": "required"}),
+            ("单" * 201, "", "title", {"zh": "最多 200", "en": "at most 200"}),
+            ("三居室", "很多", "value", {"zh": "数字", "en": "number"}),
+            ("三居室", "-100", "value", {"zh": "负数", "en": "negative"}),
+            ("三居室", "1e15", "value", {"zh": "不能超过", "en": "at most"}),
+            ("三居室", "10.555", "value", {"zh": "两位小数", "en": "two decimals"})):
+        form.locator("input[name=title]").fill(title)
+        form.locator("input[name=value]").fill(value)
+        form.locator("button[type=submit]").click()
+        expect(form.locator(f"[data-error={field}]")).to_contain_text(words[lang])
+    shot(form, f"forms-opportunity-refused-{lang}")
+    assert count(served, "SELECT count(*) FROM opportunities") == before
+    form.locator("input[name=title]").fill("三居室")
+    form.locator("input[name=value]").fill("1,250,000")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#client-opportunities")).to_contain_text("三居室")
+    assert count(served, "SELECT count(*) FROM opportunities") == before + 1
