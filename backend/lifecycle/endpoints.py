@@ -65,6 +65,13 @@ async def close(request: Request[Any, Any, Any], record_id: uuid.UUID, data: JSO
     return await stages.transition(request.user, record_id, data.version, data.outcome, note=data.reason)
 
 
+@post("/projects/{record_id:uuid}/reopen", opt=record_opt("project", "record_id"),
+      operation_id="reopen_project", status_code=200,
+      summary="Undo a won or lost close, with the reason: open again in the stage it closed from")
+async def reopen_project(request: Request[Any, Any, Any], record_id: uuid.UUID, data: JSONBody[Reopen]) -> ProjectOut:
+    return await stages.reopen(request.user, record_id, data.version, data.reason)
+
+
 @get("/projects/{record_id:uuid}/collections", opt=record_opt("project", "record_id"),
      operation_id="list_collections", summary="Payments received (回款)")
 async def list_collections(request: Request[Any, Any, Any], record_id: uuid.UUID) -> list[CollectionOut]:
@@ -216,7 +223,8 @@ async def delete_calendar(request: Request[Any, Any, Any], record_id: uuid.UUID)
 
 
 lifecycle_router = Router(path="/api", tags=["lifecycle"], route_handlers=[
-    project_lifecycle, advance, send_back, close, list_collections, record_collection, correct_collection,
+    project_lifecycle, advance, send_back, close, reopen_project, list_collections, record_collection,
+    correct_collection,
     void_collection, nudge_project, list_milestones, read_milestone, complete, reopen, reassign, nudge_milestone,
     read_template, save_template, list_versions, read_version,
     read_calendar, save_calendar, delete_calendar,

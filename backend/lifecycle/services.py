@@ -148,6 +148,14 @@ async def close_won(actor: Actor, project: dict[str, Any]) -> None:
     await stages.transition(actor, project["id"], project["version"], "won")
 
 
+async def reopen_project(actor: Actor, project: dict[str, Any], reason: str) -> None:
+    await stages.reopen(actor, project["id"], project["version"], reason)
+
+
+def can_reopen_project(actor: Actor, project: dict[str, Any]) -> bool:
+    return project["status"] in ("won", "lost") and access.can(actor, "update", "project")
+
+
 async def send_back_stage(actor: Actor, project: dict[str, Any], to_stage: str, reason: str) -> None:
     await stages.transition(actor, project["id"], project["version"], "send_back", to_stage=to_stage, note=reason)
 

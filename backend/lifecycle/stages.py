@@ -318,3 +318,26 @@ async def transition(actor: Actor, project_id: uuid.UUID, version: int, action: 
         after = await records.apply_update(actor, PROJECT_SPEC, project_id, version, changes, action=action)
         await notify(life.notices, at=at)
     return msgspec.convert(records.to_api(PROJECT_SPEC, actor, after), ProjectOut, strict=False)
+
+
+async def reopen(actor: Actor, project_id: uuid.UUID, version: int, reason: str,
+                 at: dt.datetime | None = None) -> ProjectOut:
+    """Undo a won or lost close (its owner or a manager: whoever may change the project), with the reason: the
+    project is open again in the stage it closed from, which is entered afresh (milestones, deadlines, timers)."""
+    at = at or records.now()
+    reason = reason.strip()
+    async with db.write_transaction():
+        await access.authorize(actor, "update", "project", project_id)
+        project = await lock_project(project_id)
+        if not reason:
+            raise Invalid("Say why the project is reopened", field="reason")
+        if project["status"] not in ("won", "lost"):
+            raise Conflict(f"Only a won or lost project can be reopened; this one is {project['status']}",
+                           field="status")
+        life = await load(project)
+        changes = await enter_stage(life, life.definition.position(project["stage_key"]), actor.id, at)
+        changes |= {"status": "open", "closed_at": None}
+        after = await records.apply_update(actor, PROJECT_SPEC, project_id, version, changes, action="reopen",
+                                           reason=reason)
+        await notify(life.notices, at=at)
+    return msgspec.convert(records.to_api(PROJECT_SPEC, actor, after), ProjectOut, strict=False)

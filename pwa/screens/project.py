@@ -55,7 +55,7 @@ async def load(app: App, project_id: uuid.UUID) -> dict[str, Any]:
         "notes": await common.page(actor, NOTES, filters={"project": project_id}, limit=100)
         if NOTES.may(actor, "list") else [],
         "can_photo": photo_service.may(actor, "list"), "can_add_photo": photo_service.may(actor, "create"),
-        "can_note": NOTES.may(actor, "create"),
+        "can_note": NOTES.may(actor, "create"), "can_reopen": life.can_reopen_project(actor, project),
     }
 
 
@@ -127,6 +127,7 @@ def milestone_check(app: App, milestone: dict[str, Any], candidates: list[dict[s
 def stage_actions(app: App, project: dict[str, Any], lifecycle: dict[str, Any], on_changed: Any) -> Any:
     message, set_message = use_state("")
     sending_back, set_sending_back = use_state(False)
+    confirming, set_confirming = use_state(False)
 
     async def advance(actor: Any, _: Any) -> None:
         try:
@@ -161,6 +162,13 @@ def stage_actions(app: App, project: dict[str, Any], lifecycle: dict[str, Any], 
 
     if not lifecycle.get("can_move"):
         return html.div()
+    if confirming:
+        return html.div({"className": "stack", "id": "confirm-won"},
+                        html.p({"className": "message warn"},
+                               app.t("pipeline.confirm_won_text", title=project["title"])),
+                        html.div({"className": "actions"},
+                                 button(app.t("project.close_won"), action(app, close_won), id="confirm-close-won"),
+                                 button(app.t("common.cancel"), lambda *_: set_confirming(False), "secondary")))
     return html.div(
         {"className": "stack", "id": "stage-actions"},
         html.p({"className": "message warn", "role": "alert", "id": "guard-message"}, message) if message else "",
@@ -175,11 +183,35 @@ def stage_actions(app: App, project: dict[str, Any], lifecycle: dict[str, Any], 
         html.div({"className": "actions"},
                  button(app.t("project.advance"), action(app, advance), id="advance-stage")
                  if lifecycle.get("next_stage") else "",
-                 button(app.t("project.close_won"), action(app, close_won), id="close-won")
+                 button(app.t("project.close_won"), lambda *_: set_confirming(True), id="close-won")
                  if lifecycle.get("last_stage") else "",
                  button(app.t("project.send_back"), lambda *_: set_sending_back(True), "secondary", id="send-back")
                  if lifecycle.get("previous_stage") else ""),
     )
+
+
+@guarded
+def reopen_project_tool(app: App, project: dict[str, Any], on_changed: Any) -> Any:
+    """A won or lost project opened again, with the reason, in the stage it closed from."""
+    asking, set_asking = use_state(False)
+
+    async def reopen(actor: Any, data: Any) -> None:
+        reason = form_value(data, "reason").strip()
+        if not reason:
+            raise Invalid("Say why", field="reason")
+        await life.reopen_project(actor, project, reason)
+        app.notify(app.t("project.reopened", title=project["title"]), "ok")
+        on_changed()
+
+    if not asking:
+        return button(app.t("project.reopen"), lambda *_: set_asking(True), "secondary block", id="reopen-project")
+    return form(action(app, reopen),
+                html.label({"className": "field"}, app.t("project.reopen_reason"),
+                           html.input({"className": "input", "name": "reason", "autoFocus": True})),
+                html.div({"className": "actions"},
+                         html.button({"className": "button", "type": "submit"}, app.t("project.reopen")),
+                         button(app.t("common.cancel"), lambda *_: set_asking(False), "secondary")),
+                className="stack", id="reopen-project-form")
 
 
 @guarded
@@ -209,6 +241,7 @@ def screen(app: App) -> Any:
                      chip(app.t(f"project_status.{project['status']}"), "plain"),
                      common.overdue_chip(app, project.get("next_due_at"), project.get("escalation_level", 0))),
             timeline(app, lifecycle),
+            reopen_project_tool(app, project, changed) if data["can_reopen"] else "",
         ),
         card(
             html.ul({"className": "list", "id": "milestones"}, *[

@@ -73,6 +73,7 @@ ROUTES |= {
     ("POST", "/api/projects/{record_id:uuid}/advance"): ("project", "update"),
     ("POST", "/api/projects/{record_id:uuid}/send-back"): ("project", "update"),
     ("POST", "/api/projects/{record_id:uuid}/close"): ("project", "update"),
+    ("POST", "/api/projects/{record_id:uuid}/reopen"): ("project", "update"),
     ("POST", "/api/projects/{record_id:uuid}/nudge"): ("project", "nudge"),
     ("GET", "/api/projects/{record_id:uuid}/collections"): ("collection", "list"),
     ("POST", "/api/projects/{record_id:uuid}/collections"): ("collection", "create"),

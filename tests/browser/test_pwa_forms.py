@@ -388,3 +388,29 @@ def test_bad_input_on_the_opportunity_form_names_the_field_and_writes_nothing(
     form.locator("button[type=submit]").click()
     expect(page.locator("#client-opportunities")).to_contain_text("三居室")
     assert count(served, "SELECT count(*) FROM opportunities") == before + 1
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_closed_project_is_reopened_by_its_owner_or_a_manager_with_the_reason(
+        phones: Any, served: Server, lang: str) -> None:
+    lina = served.user_id("lina")
+    who = {"zh": "lina", "en": "wangqiang"}[lang]  # the owner; the branch manager
+    project = one(served, "SELECT id, stage_key FROM projects WHERE status IN ('won', 'lost') AND branch = "
+                          "(SELECT branch FROM users WHERE id = ?) AND (owner = ? OR ? = 'wangqiang') "
+                          "ORDER BY owner = ? DESC, title", lina, lina, who, lina)
+    assert project is not None, "the demo has closed projects in lina's branch"
+    device = phones(lang)
+    device.sign_in(who)
+    page = device.open(f"/projects/{project['id']}")
+    page.click("#reopen-project")
+    page.click("#reopen-project-form button[type=submit]")  # no reason: refused
+    expect(page.locator("#toast")).to_be_visible()
+    assert one(served, "SELECT status FROM projects WHERE id = ?", project["id"])[0] in ("won", "lost")
+    page.fill("#reopen-project-form input[name=reason]", "客户改主意了" if lang == "zh" else "The client changed mind")
+    page.click("#reopen-project-form button[type=submit]")
+    expect(page.locator("#reopen-project-form")).to_have_count(0)
+    expect(page.locator("#milestones li").first).to_be_visible()
+    row = one(served, "SELECT status, stage_key, closed_at FROM projects WHERE id = ?", project["id"])
+    assert (row["status"], row["stage_key"], row["closed_at"]) == ("open", project["stage_key"], None)
+    expect(page.locator("#milestones li").first).to_be_visible()
+    device.screenshot(f"forms-project-reopened-{lang}")

@@ -56,6 +56,14 @@ async def close(org: Any, me: Any, api: Any) -> Any:
                          json={"version": await _version(project), "outcome": "lost", "reason": "客户放弃"})
 
 
+async def reopen_project(org: Any, me: Any, api: Any) -> Any:
+    project = await _project(org)
+    await unlogged(me.post(f"/api/projects/{project['id']}/close",
+                           json={"version": await _version(project), "outcome": "lost", "reason": "客户放弃"}))
+    return await me.post(f"/api/projects/{project['id']}/reopen",
+                         json={"version": await _version(project), "reason": "客户回来了"})
+
+
 async def nudge_project(org: Any, me: Any, api: Any) -> Any:
     project = await _project(org)
     return await me.post(f"/api/projects/{project['id']}/nudge", json={"message": "请本周推进"})
@@ -162,6 +170,7 @@ MUTATIONS = {
     ("POST", f"{P}/send-back"): ("a.agent1", send_back, 8),
     ("POST", f"{P}/close"): ("a.agent1", close, 4),  # the project; intake left; its two milestones cancelled
     ("POST", f"{P}/nudge"): ("a.branch_manager", nudge_project, 1),
+    ("POST", f"{P}/reopen"): ("a.agent1", reopen_project, 4),  # the project; intake again with two milestones
     ("POST", f"{P}/collections"): ("a.finance", collect, 2),  # the payment and the project's collected total
     ("POST", f"{M}/complete"): ("a.agent1", complete, 2),  # the milestone; the project's earliest deadline
     ("POST", f"{M}/reopen"): ("a.agent1", reopen_milestone, 2),  # the milestone; the project's earliest deadline

@@ -133,3 +133,24 @@ async def test_who_corrects_a_payment(org, who, allowed):
     else:
         with pytest.raises((Forbidden, NotFound)):
             await collections.void_collection(me, paid.collection.id, 1, "mistake")
+
+
+async def test_a_closed_project_reopens_in_the_stage_it_closed_from(org):
+    from backend.lifecycle import stages
+    from backend.lifecycle.tables import StageEntry
+
+    project = await new_project(org)
+    agent = actor(org.a.users["agent1"])
+    lost = await stages.transition(agent, project["id"], project["version"], "lost", note="客户放弃")
+    assert lost.status == "lost" and await open_milestones(project["id"]) == []
+    with pytest.raises(Invalid) as why:
+        await stages.reopen(agent, project["id"], lost.version, "")
+    assert why.value.field == "reason"
+    with pytest.raises(NotFound):
+        await stages.reopen(actor(org.a.users["agent2"]), project["id"], lost.version, "x")
+    reopened = await stages.reopen(agent, project["id"], lost.version, "客户回来了")
+    assert (reopened.status, reopened.stage_key, reopened.closed_at) == ("open", "intake", None)
+    assert len(await open_milestones(project["id"])) > 0
+    assert await StageEntry.count().where(StageEntry.project == project["id"]) == 2
+    with pytest.raises(Conflict):
+        await stages.reopen(agent, project["id"], reopened.version, "again")
