@@ -388,6 +388,7 @@ def test_bad_input_on_the_opportunity_form_names_the_field_and_writes_nothing(
     form.locator("input[name=value]").fill("1,250,000")
     form.locator("button[type=submit]").click()
     expect(page.locator("#client-opportunities")).to_contain_text(title)
+    assert float(one(served, "SELECT value FROM opportunities WHERE title = ?", title)[0]) == 1250000
     assert count(served, "SELECT count(*) FROM opportunities") == before + 1
 
 
