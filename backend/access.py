@@ -53,6 +53,7 @@ class Actor:
     session_id: uuid.UUID | None = None
     csrf_token: str = ""
     language: str = ""
+    must_change_password: bool = False  # signed in with a one-time password: only the password change is open
 
 
 NOTHING = WhereRaw("1 = 0")
@@ -341,6 +342,27 @@ MILESTONE_OWNER_ROLES: dict[str, tuple[str, ...]] = {
 }
 ANY_MILESTONE_OWNER = tuple(r for r in BUSINESS_ROLES if r != "executive" and "update" in ACTIONS["milestone"][r])
 OWNED_RESOURCES = ("client", "opportunity", "project", "visit", "milestone")
+
+
+def open_work(resource: str) -> Any:
+    """The records of `resource` still in progress, which an owner must hand over before leaving (None: all)."""
+    return {
+        "client": None,
+        "opportunity": Opportunity.state.is_in(["potential", "following"]),
+        "project": Project.status == "open",
+        "visit": Visit.status == "planned",
+        "milestone": Milestone.state == "open",
+    }[resource]
+
+
+def handover_actor(actor: Actor, branch_id: uuid.UUID) -> Actor:
+    """Who hands over a departing user's open work: an administrator deactivating a user acts, for that handover
+    only, with the reassigning rights of the user's branch manager (never seeing the records: the screen shows
+    counts). Anyone else acts as themselves."""
+    if actor.role != "admin" or not can(actor, "update", "user"):
+        return actor
+    return Actor(id=actor.id, role="branch_manager", branch_id=branch_id, username=actor.username,
+                 display_name=actor.display_name, session_id=actor.session_id, language=actor.language)
 
 
 def owner_roles(resource: str, owner_rule: str = "") -> tuple[str, ...]:

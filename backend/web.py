@@ -52,6 +52,10 @@ async def actor_from_connection(connection: ASGIConnection[Any, Any, Any, Any]) 
     return await accounts.actor_for_session(connection.cookies.get(SESSION_COOKIE), settings_of(connection))
 
 
+# All a user signed in with a one-time password may do before choosing their own.
+PASSWORD_CHANGE_PATHS = frozenset({"/api/auth/password", "/api/auth/me", "/api/auth/logout"})
+
+
 class AuthMiddleware(AbstractAuthenticationMiddleware):
     """Every route needs a signed-in user unless it opts out with `exclude_from_auth=True`.
 
@@ -68,6 +72,8 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
             sent = connection.headers.get(CSRF_HEADER, "")
             if not sent or not hmac.compare_digest(sent, actor.csrf_token):
                 raise PermissionDeniedException("Missing or wrong CSRF token (send the X-CSRF-Token header)")
+        if actor.must_change_password and connection.scope.get("path", "") not in PASSWORD_CHANGE_PATHS:
+            raise PermissionDeniedException("Choose your own password first (POST /api/auth/password)")
         return AuthenticationResult(user=actor, auth=actor.session_id)
 
 

@@ -182,8 +182,10 @@ def root() -> Any:
     app = App(actor=actor, lang=lang, fmt=Formatter(lang, session["timezone"]), route=route, navigate=live(navigate),
               notify=live(notify), ensure_actor=ensure_actor,
               changed=live(lambda: set_state(lambda c: dataclasses.replace(c, ticks=c.ticks + 1))),
-              set_language=live(set_language), sign_out=live(sign_out))
-    name = screen_name(route, actor.role)
+              set_language=live(set_language), sign_out=live(sign_out),
+              reload_page=live(lambda target: update(reload_to=target)))
+    # A one-time password opens nothing but Settings, where the user chooses their own (issue 14).
+    name = "settings" if actor.must_change_password else screen_name(route, actor.role)
     title = t(lang, f"screen.{name}") if name in screens.SCREENS else t(lang, "screen.not_found")
     body = screens.SCREENS.get(name, screens.not_found)
     return frame(AppContext(
@@ -192,7 +194,7 @@ def root() -> Any:
             header(app, name, title, state.unread,
                    lambda *_: set_state(lambda c: dataclasses.replace(c, refresh=c.refresh + 1))),
             PushPrompt({"user": str(actor.id), "labels": {k: app.t(f"push.{k}") for k in PROMPT_LABELS}},
-                       ) if route.screen == "home" else "",
+                       ) if route.screen == "home" and not actor.must_change_password else "",
             body(app, key=f"{name}:{route.item_id or ''}:{state.refresh}"),
             bottom_nav(app, name),
             html.div({"className": f"toast {toast['kind']}", "role": "status", "id": "toast",

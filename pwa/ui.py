@@ -49,6 +49,7 @@ class App:
     changed: Callable[[], None] = lambda: None  # something changed that the frame shows (unread count)
     set_language: Callable[[str], None] = lambda lang: None
     sign_out: Callable[[], None] = lambda: None
+    reload_page: Callable[[str], None] = lambda path: None  # a full page load of `path` (the session changed)
     extras: dict[str, Any] = field(default_factory=dict)
 
     def t(self, key: str, **values: Any) -> str:

@@ -1,6 +1,7 @@
 import uuid
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, Router, delete, get, post, put
 from litestar.params import JSONBody
 
@@ -15,12 +16,17 @@ from backend.accounts.schemas import (
     DeviceTouch,
     Login,
     MeOut,
+    OneTimePassword,
+    PasswordChange,
+    PasswordChanged,
+    PasswordReset,
     RegionCreate,
     RegionUpdate,
     SessionOut,
     SignedOut,
     TokenCreate,
     UserCreate,
+    UserInvite,
     UserUpdate,
 )
 from backend.accounts.signin import DEVICE_COOKIE
@@ -31,7 +37,8 @@ from backend.web import SESSION_COOKIE, device_cookie, peer_ip, same_origin, ses
 
 def me(actor: Actor) -> MeOut:
     return MeOut(id=actor.id, username=actor.username, display_name=actor.display_name, role=actor.role,
-                 branch_id=actor.branch_id, language=actor.language)
+                 branch_id=actor.branch_id, language=actor.language,
+                 must_change_password=actor.must_change_password)
 
 
 @post("/login", exclude_from_auth=True, operation_id="sign_in", summary="Sign in with username and password")
@@ -94,10 +101,32 @@ async def register_device(
     return await services.touch_device(request.user, device_id, data.label)
 
 
+@post("/password", operation_id="change_own_password", status_code=200,
+      summary="Replace your password (required after signing in with a one-time password)")
+async def change_password(request: Request[Any, Any, Any], data: JSONBody[PasswordChange]) -> PasswordChanged:
+    return await services.change_own_password(request.user, data.current_password, data.new_password)
+
+
 auth_router = Router(path="/api/auth", route_handlers=[sign_in, sign_out, who_am_i, list_tokens, create_token,
-                                                       revoke_token, register_device], tags=["auth"])
+                                                       revoke_token, register_device, change_password], tags=["auth"])
 
 
-users_router = resource_router(Routes("/api/users", services.USERS, UserCreate, UserUpdate))
+@post("/invite", operation_id="invite_user",
+      summary="Create a user with a one-time password (shown once; they choose their own at first sign-in)")
+async def invite_user(request: Request[Any, Any, Any], data: JSONBody[UserInvite]) -> OneTimePassword:
+    values = msgspec.structs.asdict(data)
+    return await services.create_user_with_one_time_password(request.user, values)
+
+
+@post("/{user_id:uuid}/password-reset", operation_id="reset_user_password", status_code=200,
+      opt={"authorize": ("user", "user_id")},
+      summary="Give a user a new one-time password (their sessions and API tokens end)")
+async def reset_password(request: Request[Any, Any, Any], user_id: uuid.UUID,
+                         data: JSONBody[PasswordReset]) -> OneTimePassword:
+    return await services.reset_password(request.user, user_id, data.version)
+
+
+users_router = resource_router(Routes("/api/users", services.USERS, UserCreate, UserUpdate,
+                                      extra=(invite_user, reset_password)))
 regions_router = resource_router(Routes("/api/regions", org.REGIONS, RegionCreate, RegionUpdate))
 branches_router = resource_router(Routes("/api/branches", org.BRANCHES, BranchCreate, BranchUpdate))

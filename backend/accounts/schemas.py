@@ -91,6 +91,7 @@ class UserOut(msgspec.Struct, kw_only=True):
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int
+    must_change_password: bool = False  # holds a one-time password not yet replaced
 
 
 class RegionOut(msgspec.Struct, kw_only=True):
@@ -122,6 +123,7 @@ class MeOut(msgspec.Struct, kw_only=True):
     role: str
     branch_id: uuid.UUID
     language: str
+    must_change_password: bool = False  # signed in with a one-time password: POST /api/auth/password first
 
 
 class SessionOut(msgspec.Struct, kw_only=True):
@@ -167,3 +169,36 @@ class DeviceOut(msgspec.Struct, kw_only=True):
     created_at: dt.datetime
     last_seen_at: dt.datetime
     version: int
+
+
+class UserInvite(msgspec.Struct, forbid_unknown_fields=True):
+    """A new user without a password: the server makes a one-time password, shown once."""
+
+    username: Username
+    display_name: Name
+    role: Role
+    branch_id: uuid.UUID
+    supervisor_id: uuid.UUID | None = None
+    email: Email = ""
+    phone: Phone = ""
+    language: Language = ""
+
+
+class PasswordReset(msgspec.Struct, forbid_unknown_fields=True):
+    version: Version
+
+
+class PasswordChange(msgspec.Struct, forbid_unknown_fields=True):
+    current_password: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    new_password: Password
+
+
+class OneTimePassword(msgspec.Struct, kw_only=True):
+    """A user and the one-time password they sign in with once (then must choose their own). Shown this once."""
+
+    user: UserOut
+    one_time_password: str
+
+
+class PasswordChanged(msgspec.Struct, kw_only=True):
+    changed: bool

@@ -15,10 +15,18 @@ import msgspec
 
 from backend import access, db, records
 from backend.access import Actor
-from backend.accounts import notices, passwords, signin
+from backend.accounts import notices, passwords, rules, signin
 from backend.accounts.org import BRANCHES
 from backend.accounts.passwords import hash_password
-from backend.accounts.schemas import ApiTokenCreated, ApiTokenOut, BranchOut, DeviceOut, UserOut
+from backend.accounts.schemas import (
+    ApiTokenCreated,
+    ApiTokenOut,
+    BranchOut,
+    DeviceOut,
+    OneTimePassword,
+    PasswordChanged,
+    UserOut,
+)
 from backend.accounts.tables import ApiToken, Branch, Device, Session, User
 from backend.audit.services import record_change, record_changes
 from backend.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
@@ -32,7 +40,8 @@ SESSION_TOUCH_EVERY = dt.timedelta(minutes=5)
 TOKEN_PREFIX = "ipms_"
 SESSION_WITH_USER = (
     'SELECT s.id AS session_id, s.csrf_token, s.created_at, s.last_seen_at, u.id AS user_id, u.role, u.branch, '
-    'u.username, u.display_name, u.language, u.is_active FROM sessions s JOIN users u ON u.id = s."user" '
+    "u.username, u.display_name, u.language, u.is_active, u.must_change_password "
+    'FROM sessions s JOIN users u ON u.id = s."user" '
     "WHERE s.token_hash = {}"
 )
 
@@ -51,6 +60,7 @@ def actor_from_row(row: dict[str, Any], session: dict[str, Any] | None = None) -
     return Actor(
         id=row["id"], role=row["role"], branch_id=row["branch"], username=row["username"],
         display_name=row["display_name"], language=row.get("language") or "",
+        must_change_password=bool(row.get("must_change_password")),
         session_id=session["id"] if session else None, csrf_token=session["csrf_token"] if session else "",
     )
 
@@ -137,7 +147,8 @@ async def actor_for_session(token: str | None, settings: Settings, at: dt.dateti
     row = rows[0]
     session = {"id": row["session_id"], "csrf_token": row["csrf_token"]}
     user = {"id": row["user_id"], "role": row["role"], "branch": row["branch"], "username": row["username"],
-            "display_name": row["display_name"], "language": row["language"], "is_active": row["is_active"]}
+            "display_name": row["display_name"], "language": row["language"], "is_active": row["is_active"],
+            "must_change_password": row["must_change_password"]}
     idle = at - row["last_seen_at"] > dt.timedelta(hours=settings.session_idle_hours)
     old = at - row["created_at"] > dt.timedelta(days=settings.session_absolute_days)
     if not user["is_active"] or idle or old:
@@ -261,6 +272,7 @@ async def create_user(actor: Actor | None, values: dict[str, Any]) -> dict[str, 
     if await User.exists().where(User.username == values["username"]):
         raise Invalid(f"The username {values['username']!r} is taken", field="username")
     values["password_hash"] = await passwords.hash_in_pool(password)
+    await rules.check_supervisor(None, values.get("supervisor_id"))
     system = actor or SYSTEM
     values = records.from_api(USER_SPEC, values)
     async with db.write_transaction():
@@ -285,7 +297,10 @@ async def _insert_user(values: dict[str, Any]) -> dict[str, Any]:
 
 async def update_user(actor: Actor, user_id: uuid.UUID, version: int, changes: dict[str, Any]) -> dict[str, Any]:
     """Admin edit. A password reset, deactivation or role change revokes the user's API tokens; a reset or
-    deactivation also ends all their sessions at once; granting a privileged role is announced."""
+    deactivation also ends all their sessions at once, and deactivation their push subscriptions; granting a
+    privileged role is announced. Refused, naming the field: a supervisor loop, the last active administrator
+    deactivated or demoted, and deactivating someone who still owns open work (`backend.handover.deactivation`
+    hands it over in the same step)."""
     changes = dict(changes)
     if "password" in changes:
         password = changes.pop("password")
@@ -297,8 +312,13 @@ async def update_user(actor: Actor, user_id: uuid.UUID, version: int, changes: d
     async with db.write_transaction():
         await access.authorize(actor, "update", "user", user_id)
         await records.check_references(actor, USER_SPEC, changes)
-        before = await User.select(User.role, User.is_active).where(User.id == user_id).first()
+        before = await User.select(User.role, User.is_active, User.branch).where(User.id == user_id).first()
         assert before is not None  # authorized above: the user exists
+        if "supervisor" in changes:
+            await rules.check_supervisor(user_id, changes["supervisor"])
+        await rules.check_not_last_admin(user_id, before, changes)
+        if before["is_active"] and changes.get("is_active") is False:
+            await rules.check_no_open_work(user_id, before["branch"])
         after = await records.apply_update(actor, USER_SPEC, user_id, version, changes)
         reasons = [reason for reason, applies in (
             ("password_reset", "password_hash" in changes),
@@ -309,6 +329,10 @@ async def update_user(actor: Actor, user_id: uuid.UUID, version: int, changes: d
             await _revoke_user_tokens(actor, after, ",".join(reasons), at)
         if not after["is_active"] or "password_hash" in changes:
             await Session.delete().where(Session.user == user_id)
+        if before["is_active"] and not after["is_active"]:
+            from backend.push.services import forget_user_subscriptions  # push.services imports accounts.tables
+
+            await forget_user_subscriptions(actor, user_id)
         await _announce_privileged_grant(actor, after, before["role"], at)
     return records.to_api(USER_SPEC, actor, after)
 
@@ -376,3 +400,53 @@ async def list_users(actor: Actor, query: ListQuery | None = None) -> Page[UserO
 
 async def get_branch(actor: Actor, branch_id: uuid.UUID) -> BranchOut:
     return await BRANCHES.get(actor, branch_id)
+
+
+# ---- one-time passwords: an admin creates a user or resets a password, the server makes a password shown once,
+# and the user must choose their own at the next sign-in (`User.must_change_password`, read into `Actor`).
+
+ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud or copied from a phone screen
+
+
+def one_time_password() -> str:
+    """Three groups of four (≈ 59 bits), e.g. "k7mq-2xpf-9rtw"."""
+    return "-".join("".join(secrets.choice(ALPHABET) for _ in range(4)) for _ in range(3))
+
+
+async def create_user_with_one_time_password(actor: Actor, values: dict[str, Any]) -> OneTimePassword:
+    password = one_time_password()
+    row = await create_user(actor, {**values, "password": password, "must_change_password": True})
+    return OneTimePassword(user=msgspec.convert(row, UserOut, strict=False), one_time_password=password)
+
+
+async def reset_password(actor: Actor, user_id: uuid.UUID, version: int) -> OneTimePassword:
+    """A new one-time password; the user's sessions and API tokens end (`update_user`'s rules)."""
+    password = one_time_password()
+    row = await update_user(actor, user_id, version, {"password": password, "must_change_password": True})
+    return OneTimePassword(user=msgspec.convert(row, UserOut, strict=False), one_time_password=password)
+
+
+async def change_own_password(actor: Actor, current: str, new: str) -> PasswordChanged:
+    """The signed-in user replaces their password (a one-time one, or their own). This session stays; every
+    other session of theirs ends."""
+    if len(new) < 8:
+        raise Invalid("The password must have at least 8 characters", field="new_password")
+    if new == current:
+        raise Invalid("Choose a password other than the current one", field="new_password")
+    row = await User.select(User.password_hash, User.branch).where(User.id == actor.id).first()
+    if row is None:
+        raise NotFound("No such user")
+    if not await passwords.verify_in_pool(row["password_hash"], current):
+        raise Invalid("The current password is wrong", field="current_password")
+    new_hash = await passwords.hash_in_pool(new)
+    async with db.write_transaction():
+        await User.update({User.password_hash: new_hash, User.must_change_password: False,
+                           User.updated_at: records.now()}).where(User.id == actor.id)
+        others = Session.delete().where(Session.user == actor.id)
+        if actor.session_id is not None:
+            others = others.where(Session.id != actor.session_id)
+        await others
+        await record_change(actor_id=actor.id, action="change_password", table=USER_SPEC.table._meta.tablename,
+                            row_id=actor.id, after={"must_change_password": False}, branch_id=row["branch"],
+                            owner_id=actor.id)
+    return PasswordChanged(changed=True)

@@ -46,6 +46,7 @@ class User(Table, tablename="users"):
     phone = Varchar(length=32, default="")
     language = Varchar(length=8, default="")
     is_active = Boolean(default=True)
+    must_change_password = Boolean(default=False)  # set by a one-time password; cleared by the user's own change
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
     version = Integer(default=1)

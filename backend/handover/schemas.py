@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -58,3 +58,40 @@ class LeftPerson(msgspec.Struct):
 class LeftWorkOut(msgspec.Struct):
     people: list[LeftPerson]
     total: int
+
+
+class OpenWorkCounts(msgspec.Struct, omit_defaults=True):
+    client: int = 0
+    opportunity: int = 0
+    project: int = 0
+    visit: int = 0
+    milestone: int = 0
+
+
+class Candidates(msgspec.Struct, omit_defaults=True):
+    client: list[Assignee] = msgspec.field(default_factory=list)
+    opportunity: list[Assignee] = msgspec.field(default_factory=list)
+    project: list[Assignee] = msgspec.field(default_factory=list)
+    visit: list[Assignee] = msgspec.field(default_factory=list)
+    milestone: list[Assignee] = msgspec.field(default_factory=list)
+
+
+class DepartureOut(msgspec.Struct):
+    """What deactivating a user leaves behind: counts per kind, and who may take all of each kind."""
+
+    user_id: uuid.UUID
+    counts: OpenWorkCounts
+    candidates: Candidates
+
+
+class ReassignTo(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    client: uuid.UUID | None = None
+    opportunity: uuid.UUID | None = None
+    project: uuid.UUID | None = None
+    visit: uuid.UUID | None = None
+    milestone: uuid.UUID | None = None
+
+
+class Deactivation(msgspec.Struct, forbid_unknown_fields=True):
+    version: Annotated[int, msgspec.Meta(ge=1)]
+    reassign_to: ReassignTo = msgspec.field(default_factory=ReassignTo)

@@ -14,31 +14,23 @@ from typing import Any
 
 from piccolo.table import Table
 
-from backend import access
+from backend import access, db
 from backend.access import Actor
+from backend.accounts.rules import describe_work
+from backend.accounts.services import USERS
 from backend.accounts.tables import User
 from backend.clients.services import CLIENTS, OPPORTUNITIES
-from backend.clients.tables import Opportunity
-from backend.errors import Invalid
+from backend.errors import Invalid, NotFound, ServiceError
 from backend.lifecycle.actions import reassign_milestone
 from backend.lifecycle.tables import Milestone
 from backend.projects.services import PROJECTS
-from backend.projects.tables import Project
 from backend.visits.services import VISITS
-from backend.visits.tables import Visit
 
 CAP = 500  # records per resource in one answer; the rest appear once these are handed over
 RESOURCES = ("client", "opportunity", "project", "visit", "milestone")
 
 
-def _open(resource: str) -> Any:
-    return {
-        "client": None,
-        "opportunity": Opportunity.state.is_in(["potential", "following"]),
-        "project": Project.status == "open",
-        "visit": Visit.status == "planned",
-        "milestone": Milestone.state == "open",
-    }[resource]
+_open = access.open_work
 
 
 def _title(resource: str, row: dict[str, Any]) -> dict[str, Any]:
@@ -124,3 +116,77 @@ async def reassign(actor: Actor, resource: str, record_id: uuid.UUID, owner_id: 
 async def assignable_users(actor: Actor, resource: str, rows: list[dict[str, Any]]) -> dict[Any, list[dict[str, Any]]]:
     """Per record, the users it may be given to (`access.assignable_users`), for screens choosing a new owner."""
     return await access.assignable_users(actor, resource, rows)
+
+
+# ---- deactivating a user who still owns open work ------------------------------------------------------------
+# Deactivating a user who still owns open work: the admin names, per kind of record, who takes it over, and the
+# work moves and the account closes in one transaction. The admin sees counts and candidates only, never the
+# records (`access.handover_actor` lends them the branch manager's reassigning rights for this step alone).
+
+async def _open_rows(user_id: uuid.UUID, branch_id: uuid.UUID) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {}
+    for resource in access.OWNED_RESOURCES:
+        table = access.TABLES[resource]
+        columns = [table._meta.primary_key, table.branch, table.owner, table.version]  # type: ignore[attr-defined]
+        if resource == "milestone":
+            columns.append(table.owner_rule)  # type: ignore[attr-defined]
+        query = table.select(*columns).where(
+            (table.owner == user_id) & (table.branch == branch_id))  # type: ignore[attr-defined]
+        if (still_open := access.open_work(resource)) is not None:
+            query = query.where(still_open)
+        if rows := await query.order_by(table._meta.primary_key):
+            found[resource] = rows
+    return found
+
+
+async def _subject(actor: Actor, user_id: uuid.UUID) -> dict[str, Any]:
+    await access.authorize(actor, "update", "user", user_id)
+    user = await User.select(User.id, User.branch, User.is_active).where(User.id == user_id).first()
+    if user is None:
+        raise NotFound(f"No user with id {user_id}")
+    return user
+
+
+async def departure(actor: Actor, user_id: uuid.UUID) -> dict[str, Any]:
+    """What deactivating `user_id` would leave behind: per kind, how many open records and the users who may take
+    every one of them (a milestone's owner rule narrows the roles)."""
+    user = await _subject(actor, user_id)
+    delegate = access.handover_actor(actor, user["branch"])
+    rows = await _open_rows(user_id, user["branch"])
+    counts, candidates = {}, {}
+    for resource, items in rows.items():
+        per_record = await access.assignable_users(delegate, resource, items)
+        shared: list[dict[str, Any]] | None = None
+        for item in items:
+            ids = {u["id"] for u in per_record.get(item["id"], [])}
+            shared = [u for u in (shared if shared is not None else per_record.get(item["id"], [])) if u["id"] in ids]
+        counts[resource], candidates[resource] = len(items), shared or []
+    return {"user_id": user_id, "counts": counts, "candidates": candidates}
+
+
+async def deactivate_with_handover(actor: Actor, user_id: uuid.UUID, version: int,
+                                   reassign_to: dict[str, uuid.UUID]) -> Any:
+    """Hand every open record to the user named for its kind, then deactivate (sessions, push subscriptions and
+    tokens end: `update_user`). A kind with open work and no one named refuses the whole step, naming it."""
+    async with db.write_transaction():
+        user = await _subject(actor, user_id)
+        rows = await _open_rows(user_id, user["branch"])
+        missing = {r: len(items) for r, items in rows.items() if not reassign_to.get(r)}
+        if missing:
+            first = next(iter(missing))
+            raise Invalid(f"Choose who takes over the open work: {describe_work(missing)}",
+                          field=f"reassign_to.{first}", extra={"open_work": missing})
+        delegate = access.handover_actor(actor, user["branch"])
+        for resource, items in rows.items():
+            table = access.TABLES[resource]
+            for item in items:
+                # Read again: handing over a client also moves its opportunities (a new version, maybe a new owner).
+                now = await table.select(table.version, table.owner).where(  # type: ignore[attr-defined]
+                    table._meta.primary_key == item["id"]).first()
+                if now is None or now["owner"] != user_id:
+                    continue
+                try:
+                    await reassign(delegate, resource, item["id"], reassign_to[resource], now["version"])
+                except ServiceError as exc:
+                    raise type(exc)(exc.message, field=f"reassign_to.{resource}", extra=exc.extra) from None
+        return await USERS.update(actor, user_id, version, {"is_active": False})

@@ -121,6 +121,11 @@ async def _delete_subscriptions(actor: Actor, where: Any) -> int:
     return len(removed)
 
 
+async def forget_user_subscriptions(actor: Actor, user_id: uuid.UUID) -> int:
+    """Inside the caller's transaction: a deactivated user's devices stop receiving pushes (one log row each)."""
+    return await _delete_subscriptions(actor, PushSubscription.user == user_id)
+
+
 async def register_subscription(actor: Actor, data: SubscriptionIn, settings: Settings) -> SubscriptionOut:
     """Store the browser's subscription on the caller's device record (one per device; one row per endpoint:
     a browser registered under another device record or user moves here)."""

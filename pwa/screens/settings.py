@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from reactpy import html
+from reactpy import html, use_state
 from reactpy.reactjs import component_from_url
 
 from backend.accounts import services as accounts
+from backend.errors import ServiceError
 from pwa import assets
-from pwa.ui import App, action, button, card, facts, guarded
+from pwa.ui import App, action, button, card, error_text, facts, form, form_value, guarded, use_live
 
 CHOICES = (("zh", "settings.lang_zh"), ("en", "settings.lang_en"), ("", "settings.lang_auto"))
 # Push notifications on this device and the user's device list (the field kit's module; permission only on click).
@@ -27,7 +28,48 @@ PUSH_LABELS = ("turn_on", "turn_off", "working", "enabled", "disabled", "ios_tab
 
 
 @guarded
+def password_card(app: App) -> Any:
+    """Choose a new password; required (and the only card shown) after signing in with a one-time password."""
+    error, set_error = use_state("")
+    live = use_live()
+
+    async def change(actor: Any, values: Any) -> None:
+        new = form_value(values, "new_password")
+        if new != form_value(values, "repeat_password"):
+            live(set_error)(app.t("settings.password_mismatch"))
+            return
+        try:
+            await accounts.change_own_password(actor, form_value(values, "current_password"), new)
+        except ServiceError as exc:
+            live(set_error)(error_text(app, exc))
+            return
+        app.notify(app.t("settings.password_changed"), "ok")
+        app.reload_page("/")  # the session now reads the cleared flag: every screen opens again
+
+    def field(name: str, label: str, autocomplete: str) -> Any:
+        return html.label({"className": "field"}, label,
+                          html.input({"className": "input", "type": "password", "name": name, "required": True,
+                                      "maxLength": 200, "autoComplete": autocomplete, "id": name.replace("_", "-")}))
+
+    must = app.actor.must_change_password
+    return card(
+        html.p({"className": "message warn", "role": "alert", "id": "password-must"},
+               app.t("settings.password_must")) if must else "",
+        form(action(app, change),
+             html.p({"className": "message error", "role": "alert", "id": "password-error"}, error) if error else "",
+             field("current_password", app.t("settings.password_current"), "current-password"),
+             field("new_password", app.t("settings.password_new"), "new-password"),
+             field("repeat_password", app.t("settings.password_repeat"), "new-password"),
+             html.button({"className": "button", "type": "submit", "id": "change-password"},
+                         app.t("settings.password_save")),
+             className="stack", id="password-form"),
+        title=app.t("settings.password"), id="password-card")
+
+
+@guarded
 def screen(app: App) -> Any:
+    if app.actor.must_change_password:
+        return html.main({"className": "screen", "id": "settings"}, password_card(app))
     def choose(language: str) -> Any:
         async def save(actor: Any, _: Any) -> None:
             await accounts.set_own_language(actor, language)
@@ -47,6 +89,7 @@ def screen(app: App) -> Any:
                    **{"data-lang": code or "auto", "aria-checked": str(app.actor.language == code).lower()})
             for code, key in CHOICES]),
              title=app.t("settings.language")),
+        password_card(app),
         card(PushSettings({"labels": {key: app.t(f"push.{key}") for key in PUSH_LABELS}}), title=app.t("push.title")),
         card(Outbox({"lang": app.lang, "labels": {key: app.t(f"fieldkit.{key}") for key in OUTBOX_LABELS}})),
         card(SignOut({"text": app.t("settings.sign_out"),

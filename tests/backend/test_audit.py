@@ -115,7 +115,17 @@ MUTATIONS: dict[tuple[str, str], tuple[str, Call, int]] = {
         "username": "newbie", "display_name": "新人", "password": "long enough 1", "role": "agent",
         "branch_id": str(o.a.branch.id)}), 1),
     ("PATCH", "/api/users/{record_id:uuid}"): ("admin", lambda o, me, api: me.patch(
-        f"/api/users/{o.a.users['agent2'].id}", json={"version": 1, "is_active": False}), 1),
+        f"/api/users/{o.a.users['project_manager'].id}", json={"version": 1, "is_active": False}), 1),
+    ("POST", "/api/users/invite"): ("admin", lambda o, me, api: me.post("/api/users/invite", json={
+        "username": "newbie", "display_name": "新人", "role": "agent", "branch_id": str(o.a.branch.id)}), 1),
+    ("POST", "/api/users/{user_id:uuid}/password-reset"): ("admin", lambda o, me, api: me.post(
+        f"/api/users/{o.a.users['project_manager'].id}/password-reset", json={"version": 1}), 1),
+    ("POST", "/api/auth/password"): ("a.agent1", lambda o, me, api: me.post("/api/auth/password", json={
+        "current_password": PASSWORD, "new_password": "a fresh one 42"}), 1),
+    # agent2's open client, opportunity, project and visit move to agent1 (4), then the account closes (1).
+    ("POST", "/api/handover/users/{user_id:uuid}/deactivate"): ("admin", lambda o, me, api: me.post(
+        f"/api/handover/users/{o.a.users['agent2'].id}/deactivate", json={"version": 1, "reassign_to": {
+            k: str(o.a.users["agent1"].id) for k in ("client", "opportunity", "project", "visit")}}), 5),
     ("POST", "/api/regions"): ("admin", lambda o, me, api: me.post(
         "/api/regions", json={"code": "s", "name": "华南"}), 1),
     ("PATCH", "/api/regions/{record_id:uuid}"): ("admin", lambda o, me, api: me.patch(

@@ -1,4 +1,4 @@
-"""Admin: users, branches, business lines and lifecycle templates (no business data: access rules see to that)."""
+"""Admin lists without an editor yet: branches, business lines and lifecycle templates."""
 
 from __future__ import annotations
 
@@ -9,11 +9,8 @@ from reactpy import html
 from backend.accounts.services import BRANCHES, USERS
 from backend.lifecycle import services as life
 from backend.projects.services import BUSINESS_LINES
-from pwa.routes import href
 from pwa.screens import common
-from pwa.ui import App, button, card, chip, empty, guarded, query_state, use_query
-
-TABS = ("users", "branches", "lines", "templates")
+from pwa.ui import App, card, chip, empty, guarded, query_state, use_query
 
 
 async def load(app: App, tab: str) -> dict[str, Any]:
@@ -64,24 +61,13 @@ def template_row(app: App, template: dict[str, Any]) -> Any:
 
 
 @guarded
-def screen(app: App) -> Any:
-    tab = app.route.param("tab", "users")
-    if tab not in TABS:
-        tab = "users"
+def panel(app: App, tab: str) -> Any:
     query = use_query(lambda: load(app, tab), tab)
-    tabs = html.div({"className": "tabs", "role": "tablist", "id": "admin-tabs"}, *[
-        button(app.t(f"admin.{name}"), lambda *_, name=name: app.navigate(href("/admin", tab=name), True),
-               className="", role="tab", key=name, **{"data-tab": name, "aria-selected": str(name == tab).lower()})
-        for name in TABS])
     state = query_state(app, query)
     if state is not None:
-        return html.main({"className": "screen"}, tabs, state)
+        return state
     items, branches = query.data["items"], query.data["branches"]
     render = {"users": lambda i: user_row(app, i, branches), "branches": lambda i: branch_row(app, i),
               "lines": lambda i: line_row(app, i), "templates": lambda i: template_row(app, i)}[tab]
-    return html.main(
-        {"className": "screen", "id": "admin", "data-tab": tab},
-        tabs,
-        card(html.ul({"className": "list", "id": f"admin-{tab}"}, *[render(i) for i in items]) if items
-             else empty(app.t("admin.none")), title=app.t(f"admin.{tab}"), count=len(items)),
-    )
+    return card(html.ul({"className": "list", "id": f"admin-{tab}"}, *[render(i) for i in items]) if items
+                else empty(app.t("admin.none")), title=app.t(f"admin.{tab}"), count=len(items))
