@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Literal
+from typing import Literal
 
 import msgspec
+
+from backend.schemas import Version
 
 
 class Assignee(msgspec.Struct):
@@ -93,5 +95,5 @@ class ReassignTo(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True)
 
 
 class Deactivation(msgspec.Struct, forbid_unknown_fields=True):
-    version: Annotated[int, msgspec.Meta(ge=1)]
+    version: Version
     reassign_to: ReassignTo = msgspec.field(default_factory=ReassignTo)

@@ -122,7 +122,8 @@ def check(definition: TemplateDef) -> None:
     full_collection = 0
     for i, stage in enumerate(definition.stages):
         if stage.key in stage_keys:
-            raise bad(f"stages[{i}].key", f"Stage key {stage.key!r} is used twice")
+            raise bad(f"stages[{i}].key", f"Stage key {stage.key!r} is used twice: stages run in order and a "
+                                          "lifecycle never returns to one (that would be a cycle)")
         stage_keys.add(stage.key)
         if len(stage.milestones) > MAX_MILESTONES:
             raise bad(f"stages[{i}].milestones", f"A stage has at most {MAX_MILESTONES} milestones")

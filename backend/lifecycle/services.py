@@ -14,7 +14,7 @@ import msgspec
 
 from backend import access, records
 from backend.access import Actor
-from backend.lifecycle import actions, collections, stages, templates, views
+from backend.lifecycle import actions, collections, definitions, stages, templates, views
 from backend.projects.specs import BUSINESS_LINE_SPEC
 
 PLAIN_TYPES = (dt.datetime, dt.date, uuid.UUID, decimal.Decimal)
@@ -172,3 +172,27 @@ async def record_collection(actor: Actor, project: dict[str, Any], amount: decim
 
 def can_complete_milestones(actor: Actor) -> bool:
     return access.can(actor, "update", "milestone")
+
+
+# ---- the template editor (admin) ----------------------------------------------------------------------------------
+
+
+async def template_editor(actor: Actor, business_line_id: uuid.UUID) -> dict[str, Any]:
+    """The line's current template (as the plain document the editor changes) and every version with the number
+    of open projects running it."""
+    current = await templates.read_current(actor, business_line_id)
+    return {"version_id": current.id, "number": current.number, "definition": plain(current.definition),
+            "versions": await templates.version_usage(actor, business_line_id)}
+
+
+async def check_template(definition: dict[str, Any]) -> dict[str, Any]:
+    """Validate a draft without saving: Invalid naming the field (`definition.stages[2].sla_hours`), else the
+    warnings (a ladder step to a role some branch lacks)."""
+    decoded = definitions.decode(definition)
+    return {"warnings": await templates.ladder_warnings(decoded)}
+
+
+async def save_template(actor: Actor, business_line_id: uuid.UUID, definition: dict[str, Any],
+                        based_on: int) -> dict[str, Any]:
+    saved = await templates.save_template(actor, business_line_id, definition, based_on)
+    return {"number": saved.number, "id": saved.id}

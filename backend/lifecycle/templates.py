@@ -14,6 +14,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import msgspec
+from piccolo.query.functions.aggregate import Count
+
 from backend import access, db
 from backend.access import Actor
 from backend.accounts.tables import User
@@ -23,7 +26,7 @@ from backend.lifecycle import definitions
 from backend.lifecycle.definitions import TemplateDef
 from backend.lifecycle.schemas import TemplateVersionOut
 from backend.lifecycle.seeds import seed_for
-from backend.projects.tables import BusinessLine, TemplateVersion
+from backend.projects.tables import BusinessLine, Project, TemplateVersion
 
 _CACHE: dict[uuid.UUID, TemplateDef] = {}
 SEED_NOTE = "seeded"
@@ -184,7 +187,69 @@ async def save_template(actor: Actor, business_line_id: uuid.UUID, definition: T
         await access.authorize(actor, "read", "business_line", business_line_id)
         current = await ensure_template(business_line_id)
         if current["number"] != based_on:
+            theirs = await definition_of(current["id"])
+            base = await TemplateVersion.select(TemplateVersion.id).where(
+                (TemplateVersion.business_line == business_line_id) & (TemplateVersion.number == based_on)).first()
+            changes = diff(await definition_of(base["id"]), theirs) if base else []
             raise Conflict(f"Version {current['number']} was saved after version {based_on}; start from it",
-                           field="based_on", extra={"current": to_api(current, await definition_of(current["id"]))})
+                           field="based_on", extra={"current": to_api(current, theirs), "diff": changes})
         stored = await _store(business_line_id, based_on + 1, definition, actor.id, note)
     return to_api(stored, definition)
+
+
+def _fields(struct: Any, skip: tuple[str, ...]) -> dict[str, Any]:
+    return {k: v for k, v in msgspec.structs.asdict(struct).items() if k not in skip}
+
+
+def diff(old: TemplateDef, new: TemplateDef) -> list[str]:
+    """What changed from `old` to `new`, one line each ("+ stage x", "- milestone y in x", "~ x.sla_hours: 48 → 72"),
+    so an admin told that someone saved first sees what that was."""
+    lines: list[str] = []
+    old_stages, new_stages = {s.key: s for s in old.stages}, {s.key: s for s in new.stages}
+    lines += [f"+ stage {k}" for k in new_stages if k not in old_stages]
+    lines += [f"- stage {k}" for k in old_stages if k not in new_stages]
+    if [k for k in old_stages if k in new_stages] != [k for k in new_stages if k in old_stages]:
+        lines.append("~ stage order: " + " → ".join(new_stages))
+    for key, stage in new_stages.items():
+        before = old_stages.get(key)
+        if before is None:
+            continue
+        was, now = _fields(before, ("milestones", "key")), _fields(stage, ("milestones", "key"))
+        lines += [f"~ {key}.{name}: {was[name]} → {now[name]}" for name in now if was.get(name) != now[name]]
+        old_ms, new_ms = {m.key: m for m in before.milestones}, {m.key: m for m in stage.milestones}
+        lines += [f"+ milestone {k} in {key}" for k in new_ms if k not in old_ms]
+        lines += [f"- milestone {k} in {key}" for k in old_ms if k not in new_ms]
+        lines += [f"~ milestone {k} in {key}" for k, m in new_ms.items() if k in old_ms and old_ms[k] != m]
+    if old.business_hours != new.business_hours:
+        lines.append(f"~ business_hours: {old.business_hours} → {new.business_hours}")
+    return lines
+
+
+async def ladder_warnings(definition: TemplateDef) -> list[dict[str, Any]]:
+    """Escalation steps to a role that some working branch has no active user of: saved anyway (the branch may
+    hire), but the admin is told which step and which branches. A working branch has agents or managers."""
+    steps = [(f"definition.stages[{i}].escalation[{j}].role", step.role) for i, stage in enumerate(definition.stages)
+             for j, step in enumerate(stage.escalation) if step.to == "role" and step.role]
+    if not steps:
+        return []
+    staff = await User.select(User.branch, User.role, User.branch.name.as_alias("branch_name")).where(
+        User.is_active == True)  # noqa: E712
+    working = {r["branch"]: r["branch_name"] for r in staff
+               if r["role"] in ("agent", "project_manager", "branch_manager")}
+    has = {(r["branch"], r["role"]) for r in staff}
+    out = []
+    for field, role in steps:
+        lacking = sorted(name for branch, name in working.items() if (branch, role) not in has)
+        if lacking:
+            out.append({"field": field, "role": role, "branches": lacking})
+    return out
+
+
+async def version_usage(actor: Actor, business_line_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Each version of the line, newest first, with how many open projects run it (a count, no project data)."""
+    versions = await list_versions(actor, business_line_id)
+    rows = await Project.select(Project.template_version, Count(Project.id).as_alias("running")).where(
+        (Project.business_line == business_line_id) & (Project.status == "open")).group_by(Project.template_version)
+    running = {r["template_version"]: r["running"] for r in rows}
+    return [{"id": v.id, "number": v.number, "created_at": v.created_at, "note": v.note,
+             "running": running.get(v.id, 0)} for v in versions]

@@ -91,6 +91,12 @@ ROUTES |= {
     ("DELETE", "/api/branches/{record_id:uuid}/calendar"): ("calendar", "delete"),
     # What people who left the branch still own, for whoever may reassign it: test_left_work_* below.
     ("GET", "/api/handover"): ("client", "reassign"),
+    # Issue 14, users: admins only; every other role in tests/backend/handover/test_deactivation.py and
+    # tests/backend/accounts/test_administer.py.
+    ("POST", "/api/users/invite"): ("user", "create"),
+    ("POST", "/api/users/{user_id:uuid}/password-reset"): ("user", "update"),
+    ("GET", "/api/handover/users/{user_id:uuid}"): ("user", "update"),
+    ("POST", "/api/handover/users/{user_id:uuid}/deactivate"): ("user", "update"),
 }
 PUBLIC = {("GET", "/healthz"), ("GET", "/login"), ("POST", "/login"), ("POST", "/api/auth/login"),
           ("GET", "/sw-push.js"), ("GET", "/sw.js"), ("GET", "/manifest.webmanifest"), ("GET", "/apple-touch-icon.png"),
@@ -101,7 +107,8 @@ PUBLIC |= {("GET", path) for path in APP_PATHS}
 # Routes that act only on the caller's own account (sessions, tokens, devices, inbox).
 SELF = {("GET", "/api/inbox"), ("GET", "/api/inbox/unread-count"), ("POST", "/api/inbox/{item_id:uuid}/read"),
         ("POST", "/api/inbox/read-all"),
-        ("POST", "/api/auth/logout"), ("GET", "/api/auth/me"), ("GET", "/api/auth/tokens"),
+        ("POST", "/api/auth/logout"), ("GET", "/api/auth/me"), ("POST", "/api/auth/password"),
+        ("GET", "/api/auth/tokens"),
         ("POST", "/api/auth/tokens"), ("DELETE", "/api/auth/tokens/{token_id:uuid}"),
         ("PUT", "/api/auth/devices/{device_id:uuid}"), ("GET", "/api/push/key"), ("PUT", "/api/push/subscription"),
         ("DELETE", "/api/push/subscription"), ("GET", "/api/push/devices"),

@@ -71,7 +71,7 @@ async def fixtures(m: MatrixOrg, api: Any) -> dict[str, Any]:
         "/api/visits": own["visit"].id, "/clients": own["client"].id, "/projects": own["project"].id,
         "/visits": own["visit"].id, "milestone_id": m.milestones["legal"].id, "photo_id": uploaded.json()["id"],
         "variant": "thumb", "version_id": project["template_version_id"], "item_id": inbox.json()["items"][0]["id"],
-        "rev": assets.revision(), "name": "app.css", "path": "swagger",
+        "rev": assets.revision(), "name": "app.css", "path": "swagger", "user_id": a.users["agent1"].id,
     }
 
 
@@ -92,7 +92,8 @@ def fill(path: str, ids: dict[str, Any]) -> str:
 
 def test_every_get_route_can_be_filled() -> None:
     """A GET route with a path parameter this test cannot fill would go unwalked: fail instead."""
-    known = {"record_id", "item_id", "milestone_id", "photo_id", "variant", "version_id", "rev", "name", "path"}
+    known = {"record_id", "item_id", "milestone_id", "photo_id", "variant", "version_id", "rev", "name", "path",
+             "user_id"}
     for path in get_routes():
         assert set(re.findall(r"\{(\w+):\w+\}", path)) <= known, path
 

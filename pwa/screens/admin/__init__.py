@@ -10,7 +10,7 @@ from typing import Any
 from reactpy import html
 
 from pwa.routes import href
-from pwa.screens.admin import lists, users
+from pwa.screens.admin import lists, templates, users
 from pwa.ui import App, button, guarded
 
 TABS = ("users", "branches", "lines", "templates")
@@ -28,5 +28,10 @@ def screen(app: App) -> Any:
     tab = app.route.param("tab", "users")
     if tab not in TABS:
         tab = "users"
-    body = users.panel(app, key="users") if tab == "users" else lists.panel(app, tab, key=tab)
+    if tab == "users":
+        body = users.panel(app, key="users")
+    elif tab == "templates":
+        body = templates.panel(app, key="templates")
+    else:
+        body = lists.panel(app, tab, key=tab)
     return html.main({"className": "screen admin-screen", "id": "admin", "data-tab": tab}, tab_bar(app, tab), body)

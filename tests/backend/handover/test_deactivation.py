@@ -59,7 +59,7 @@ async def test_deactivation_moves_open_work_and_ends_access_in_one_step(api):
     assert not (await User.select(User.is_active).where(User.id == leaving.id).first())["is_active"]
 
 
-async def test_only_admins_deactivate_through_the_handover(api):
+async def test_branch_manager_may_not_deactivate_through_the_handover(api):
     org = await make_org()
     manager = await caller(api, org.a.users["branch_manager"])
     leaving = org.a.users["agent2"]
@@ -67,3 +67,19 @@ async def test_only_admins_deactivate_through_the_handover(api):
         "client": str(org.a.users["agent1"].id)}})
     assert reply.status_code == 403, reply.text
     assert await Client.exists().where(Client.owner == leaving.id)
+
+
+@pytest.mark.parametrize("who", ["agent1", "branch_manager", "project_manager", "legal", "finance"])
+async def test_no_business_role_sees_or_deactivates_through_the_handover(api, who):
+    org = await make_org()
+    me = await caller(api, org.a.users[who])
+    leaving = org.a.users["agent2"]
+    assert (await me.get(f"/api/handover/users/{leaving.id}")).status_code in (403, 404)
+    reply = await me.post(f"/api/handover/users/{leaving.id}/deactivate", json={"version": 1})
+    assert reply.status_code in (403, 404), reply.text
+    invite = await me.post("/api/users/invite", json={"username": "x_y", "display_name": "X", "role": "agent",
+                                                      "branch_id": str(org.a.branch.id)})
+    assert invite.status_code == 403, invite.text
+    reset = await me.post(f"/api/users/{leaving.id}/password-reset", json={"version": 1})
+    assert reset.status_code in (403, 404), reset.text
+    assert await User.exists().where((User.id == leaving.id) & (User.is_active == True))  # noqa: E712
