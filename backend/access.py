@@ -27,6 +27,7 @@ from backend.accounts.tables import ApiToken, Branch, Device, Region, User
 from backend.audit.tables import ChangeLog
 from backend.clients.tables import Client, Opportunity
 from backend.errors import Forbidden, Invalid, NotFound
+from backend.feedback.tables import Feedback
 from backend.lifecycle.tables import BusinessCalendar, Collection, Milestone
 from backend.photos.tables import Photo
 from backend.projects.tables import BusinessLine, Project, ProjectMember, TemplateVersion
@@ -78,6 +79,7 @@ TABLES: dict[str, type[Table]] = {
     "device": Device,
     "push_delivery": PushDelivery,
     "audit": ChangeLog,
+    "feedback": Feedback,
 }
 # Records that belong to one user (a `user` column) and are only ever theirs to see and change. Kept apart from
 # TABLES, which lists the records a client may name by id (a sync operation's id is its note's id by design).
@@ -156,6 +158,9 @@ ACTIONS: dict[str, dict[str, frozenset[str]]] = {
     # Everyone manages their own devices (push subscription on them); only admins see delivery counts.
     "device": {r: frozenset({"list", "read", "update"}) for r in ROLES},
     "push_delivery": {**{r: NONE for r in BUSINESS_ROLES}, "admin": READ},
+    # In-app feedback: everyone sends (and reads their own); branch managers triage their branch's, executives
+    # everyone's; admins read text and metadata only.
+    "feedback": {**{r: RECORD for r in ROLES}, "branch_manager": WRITE_NO_DELETE, "executive": WRITE_NO_DELETE},
     **{resource: {r: ALL for r in ROLES} for resource in OWN_RESOURCES},
 }
 
@@ -202,6 +207,12 @@ def _predicate(resource: str, actor: Actor, mode: Mode) -> Any:
         return OWN_TABLES[resource].user == me  # type: ignore[attr-defined]
     if resource == "push_delivery":
         return EVERYTHING
+    if resource == "feedback":
+        if role == "executive" or (role == "admin" and mode == "read"):
+            return EVERYTHING
+        if role == "branch_manager":
+            return (Feedback.branch == branch) | (Feedback.reporter == me)
+        return (Feedback.reporter == me) if mode == "read" else NOTHING
     if mode == "write" and role == "executive":
         return NOTHING
     if resource in ("region", "branch", "business_line", "template_version", "calendar"):

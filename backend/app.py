@@ -21,6 +21,7 @@ from backend.accounts.endpoints import auth_router, branches_router, regions_rou
 from backend.accounts.tables import Region
 from backend.audit.endpoints import audit_router
 from backend.clients.endpoints import clients_router, opportunities_router
+from backend.feedback.endpoints import feedback_router
 from backend.handover.endpoints import handover_router
 from backend.inbox.endpoints import inbox_router
 from backend.lifecycle.clock import EscalationClock
@@ -90,7 +91,7 @@ def create_litestar(settings: Settings, *, run_migrations: bool = True, engine: 
             health, pages.app_page, pages.login_page, pages.login_form, auth_router, users_router, regions_router,
             branches_router, business_lines_router, clients_router, opportunities_router, projects_router,
             visits_router, notes_router, audit_router, photos_router, lifecycle_router, inbox_router, push_router,
-            sync_router, handover_router, timeline_router,
+            sync_router, handover_router, timeline_router, feedback_router,
             *assets.ROUTES,
         ],
         middleware=[DefineMiddleware(AuthMiddleware, exclude=["^/schema"])],

@@ -24,6 +24,7 @@ APP_REGISTRY = AppRegistry(
         "notifications.piccolo_app",
         "backend.lifecycle.piccolo_app",
         "backend.sync.piccolo_app",
+        "backend.feedback.piccolo_app",
     ]
 )
 

@@ -17,7 +17,7 @@ from backend.accounts.services import get_branch
 from pwa import assets, screens
 from pwa.i18n import Formatter, language_for, t
 from pwa.icons import icon
-from pwa.routes import BY_SCREEN, Route, parse
+from pwa.routes import BY_SCREEN, Route, href, parse
 from pwa.screens import common
 from pwa.session import active_settings, current_actor
 from pwa.ui import App, AppContext, Router, SignedOut, button, link, settle, use_live
@@ -216,6 +216,8 @@ def header(app: App, name: str, title: str, unread: int | None, on_refresh: Any)
         html.div({"className": "who"},
                  html.span({"id": "user-name"}, app.actor.display_name),
                  html.span({"id": "user-role", "data-role": app.actor.role}, app.t(f"role.{app.actor.role}"))),
+        link(href("/feedback", **{"from": name}), icon("feedback"), class_name="icon-button", id="feedback-link",
+             **{"aria-label": app.t("feedback.open")}) if name != "feedback" else "",
         button(icon("refresh"), on_refresh, id="refresh", className="icon-button",
                **{"aria-label": app.t("common.refresh")}),
         link("/inbox", icon("inbox"),

@@ -32,6 +32,7 @@ PLACES = (
     Place("finance", "/finance"),
     Place("admin", "/admin"),
     Place("settings", "/settings"),
+    Place("feedback", "/feedback"),
 )
 BY_SCREEN = {place.screen: place for place in PLACES}
 # Litestar paths served by the page shell (pwa.pages.app_page).

@@ -10,6 +10,7 @@ from pwa.screens import (
     admin,
     client,
     clients,
+    feedback,
     finance,
     home,
     inbox,
@@ -42,6 +43,7 @@ SCREENS: dict[str, Any] = {
     "finance": finance.screen,
     "admin": admin.screen,
     "settings": settings.screen,
+    "feedback": feedback.screen,
 }
 
 

@@ -97,6 +97,10 @@ ROUTES |= {
     ("POST", "/api/users/{user_id:uuid}/password-reset"): ("user", "update"),
     ("GET", "/api/handover/users/{user_id:uuid}"): ("user", "update"),
     ("POST", "/api/handover/users/{user_id:uuid}/deactivate"): ("user", "update"),
+    # Feedback: role × visibility in tests/backend/feedback/test_services.py.
+    ("POST", "/api/feedback"): ("feedback", "create"), ("GET", "/api/feedback"): ("feedback", "list"),
+    ("GET", "/api/feedback/summary"): ("feedback", "list"),
+    ("POST", "/api/feedback/{feedback_id:uuid}/triage"): ("feedback", "update"),
 }
 PUBLIC = {("GET", "/healthz"), ("GET", "/login"), ("POST", "/login"), ("POST", "/api/auth/login"),
           ("GET", "/sw-push.js"), ("GET", "/sw.js"), ("GET", "/manifest.webmanifest"), ("GET", "/apple-touch-icon.png"),

@@ -58,6 +58,11 @@ async def _reopened(org: Org, me: Caller, api: Any) -> Any:
                          json={"version": 1, "reason": "客户反悔"})
 
 
+async def _feedback_triaged(org: Org, me: Caller, api: Any) -> Any:
+    made = await me.post("/api/feedback", json={"text": "按钮太小"})
+    return await me.post(f"/api/feedback/{made.json()['id']}/triage", json={"version": 1, "status": "accepted"})
+
+
 # (method, path) → (who acts, the call, change-log rows it must add)
 MUTATIONS: dict[tuple[str, str], tuple[str, Call, int]] = {
     ("POST", "/api/clients"): ("a.agent1", lambda o, me, api: me.post("/api/clients", json={"name": "新客户"}), 1),
@@ -126,6 +131,8 @@ MUTATIONS: dict[tuple[str, str], tuple[str, Call, int]] = {
     ("POST", "/api/handover/users/{user_id:uuid}/deactivate"): ("admin", lambda o, me, api: me.post(
         f"/api/handover/users/{o.a.users['agent2'].id}/deactivate", json={"version": 1, "reassign_to": {
             k: str(o.a.users["agent1"].id) for k in ("client", "opportunity", "project", "visit")}}), 5),
+    ("POST", "/api/feedback"): ("a.agent1", lambda o, me, api: me.post("/api/feedback", json={"text": "太慢"}), 1),
+    ("POST", "/api/feedback/{feedback_id:uuid}/triage"): ("a.branch_manager", _feedback_triaged, 2),  # send + triage
     ("POST", "/api/regions"): ("admin", lambda o, me, api: me.post(
         "/api/regions", json={"code": "s", "name": "华南"}), 1),
     ("PATCH", "/api/regions/{record_id:uuid}"): ("admin", lambda o, me, api: me.patch(
