@@ -21,6 +21,7 @@ from backend.visits.tables import Note, Visit
 from notifications.tables import InboxItem
 
 DEMO_PASSWORD = "demo1234"
+GUIDE_SEEN = "closed"  # the demo's people know the app; Settings shows the first-run guide again
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
 GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超",
          "秀英", "霞", "平", "刚", "桂英", "建华", "文", "辉", "玲", "晨", "浩然", "子涵", "欣怡",
@@ -87,10 +88,10 @@ async def seed_demo(seed: int = 7, scale: int = 1, now: dt.datetime | None = Non
         branch = Branch(region=regions[region_key].id, code=code, name=name, timezone="Asia/Shanghai")
         rows["branches"].append(branch)
         if index == 0:
-            executive = User(username="liumin", display_name="刘敏", password_hash=password_hash, role="executive",
-                             branch=branch.id)
-            admin = User(username="admin", display_name="系统管理员", password_hash=password_hash, role="admin",
-                         branch=branch.id)
+            executive = User(username="liumin", display_name="刘敏", password_hash=password_hash, guide=GUIDE_SEEN,
+                             role="executive", branch=branch.id)
+            admin = User(username="admin", display_name="系统管理员", password_hash=password_hash, guide=GUIDE_SEEN,
+                         role="admin", branch=branch.id)
             rows["users"] += [executive, admin]
             logins += [("liumin", "刘敏", "executive", name), ("admin", "系统管理员", "admin", name)]
         assert executive is not None  # made with the first branch
@@ -100,8 +101,8 @@ async def seed_demo(seed: int = 7, scale: int = 1, now: dt.datetime | None = Non
             for n in range(count):
                 username, display = NAMED.get((code, role, n)) or (f"{code.lower().replace('-', '')}_{role}{n + 1}",
                                                                    _person(rng))
-                user = User(username=username, display_name=display, password_hash=password_hash, role=role,
-                            branch=branch.id, supervisor=(manager.id if manager else executive.id),
+                user = User(username=username, display_name=display, password_hash=password_hash, guide=GUIDE_SEEN,
+                            role=role, branch=branch.id, supervisor=(manager.id if manager else executive.id),
                             phone=f"13{rng.randrange(10**8, 10**9)}")
                 if role == "branch_manager":
                     manager = user

@@ -18,7 +18,7 @@ from pwa import assets, screens
 from pwa.i18n import Formatter, language_for, t
 from pwa.icons import icon
 from pwa.routes import BY_SCREEN, Route, href, parse
-from pwa.screens import common
+from pwa.screens import common, guide
 from pwa.session import active_settings, current_actor
 from pwa.ui import App, AppContext, Router, SignedOut, button, link, settle, use_live
 
@@ -195,6 +195,7 @@ def root() -> Any:
                    lambda *_: set_state(lambda c: dataclasses.replace(c, refresh=c.refresh + 1))),
             PushPrompt({"user": str(actor.id), "labels": {k: app.t(f"push.{k}") for k in PROMPT_LABELS}},
                        ) if route.screen == "home" and not actor.must_change_password else "",
+            guide.banner(app, key="guide") if route.screen == "home" and not actor.must_change_password else "",
             body(app, key=f"{name}:{route.item_id or ''}:{state.refresh}"),
             bottom_nav(app, name),
             html.div({"className": f"toast {toast['kind']}", "role": "status", "id": "toast",

@@ -450,3 +450,31 @@ async def change_own_password(actor: Actor, current: str, new: str) -> PasswordC
                             row_id=actor.id, after={"must_change_password": False}, branch_id=row["branch"],
                             owner_id=actor.id)
     return PasswordChanged(changed=True)
+
+
+# ---- the first-run guide: remembered per user (not per device), so it shows once on whichever phone comes first
+
+GUIDE_CLOSED = "closed"
+GUIDE_STEPS_MAX = 10
+
+
+async def guide_state(actor: Actor) -> str:
+    """"" (never started), a step number to resume at, or "closed" (finished or dismissed)."""
+    row = await User.select(User.guide).where(User.id == actor.id).first()
+    return str(row["guide"]) if row else GUIDE_CLOSED
+
+
+async def set_guide_state(actor: Actor, state: str) -> None:
+    """Move to a step, close the guide, or ("" from Settings) start it again. Every user may; only their own."""
+    if state not in ("", GUIDE_CLOSED) and not (state.isdigit() and int(state) < GUIDE_STEPS_MAX):
+        raise Invalid("The guide's state is a step number, empty or closed", field="guide")
+    async with db.write_transaction():
+        before = await User.select(User.guide).where(User.id == actor.id).first()
+        if before is None:
+            raise NotFound("No such user")
+        if before["guide"] == state:
+            return
+        await User.update({User.guide: state}).where(User.id == actor.id)
+        await record_change(actor_id=actor.id, action="guide", table="users", row_id=actor.id,
+                            before={"guide": before["guide"]}, after={"guide": state}, branch_id=actor.branch_id,
+                            owner_id=actor.id)

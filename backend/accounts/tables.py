@@ -47,6 +47,7 @@ class User(Table, tablename="users"):
     language = Varchar(length=8, default="")
     is_active = Boolean(default=True)
     must_change_password = Boolean(default=False)  # set by a one-time password; cleared by the user's own change
+    guide = Varchar(length=16, default="")  # first-run guide: "" not started, "2" resume at step 2, "closed"
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
     version = Integer(default=1)

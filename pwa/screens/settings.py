@@ -76,6 +76,10 @@ def screen(app: App) -> Any:
             app.set_language(language)  # "" (auto) shows the browser's language at once, not the one chosen before
         return action(app, save)
 
+    async def restart_guide(actor: Any, _: Any) -> None:
+        await accounts.set_guide_state(actor, "")
+        app.navigate("/")
+
     return html.main(
         {"className": "screen", "id": "settings"},
         card(facts((app.t("settings.name"), app.actor.display_name),
@@ -89,6 +93,8 @@ def screen(app: App) -> Any:
                    **{"data-lang": code or "auto", "aria-checked": str(app.actor.language == code).lower()})
             for code, key in CHOICES]),
              title=app.t("settings.language")),
+        card(button(app.t("guide.again"), action(app, restart_guide), "secondary block", id="guide-again"),
+             title=app.t("guide.title")),
         password_card(app),
         card(PushSettings({"labels": {key: app.t(f"push.{key}") for key in PUSH_LABELS}}), title=app.t("push.title")),
         card(Outbox({"lang": app.lang, "labels": {key: app.t(f"fieldkit.{key}") for key in OUTBOX_LABELS}})),

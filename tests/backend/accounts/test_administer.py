@@ -91,3 +91,22 @@ async def test_bad_user_edits_name_the_field_and_write_nothing(api):
     assert "1 clients" in open_work.json()["message"]
     assert await ChangeLog.count() == logged
     assert (await User.select(User.supervisor).where(User.id == bm.id).first())["supervisor"] == org.executive.id
+
+
+async def test_guide_state_is_remembered_per_user_and_checked(database):
+    from backend.accounts.services import guide_state, set_guide_state
+    from backend.errors import Invalid
+    from tests.support.factories import actor
+
+    org = await make_org()
+    agent, other = actor(org.a.users["agent1"]), actor(org.a.users["agent2"])
+    assert await guide_state(agent) == ""
+    await set_guide_state(agent, "2")
+    assert await guide_state(agent) == "2" and await guide_state(other) == ""
+    await set_guide_state(agent, "closed")
+    assert await guide_state(agent) == "closed"
+    with pytest.raises(Invalid) as refused:
+        await set_guide_state(agent, "everything")
+    assert refused.value.field == "guide"
+    await set_guide_state(agent, "")
+    assert await guide_state(agent) == ""
