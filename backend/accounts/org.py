@@ -23,6 +23,8 @@ def check_timezone(values: dict[str, Any]) -> None:
     name = values.get("timezone")
     if name is None:
         return
+    if not str(name).strip():
+        raise Invalid("Every branch needs a time zone (\"today\" and deadlines use it)", field="timezone")
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):

@@ -16,7 +16,7 @@ import msgspec
 from backend import access, db, records
 from backend.access import Actor
 from backend.accounts import notices, passwords, rules, signin
-from backend.accounts.org import BRANCHES
+from backend.accounts.org import BRANCHES, REGIONS
 from backend.accounts.passwords import hash_password
 from backend.accounts.schemas import (
     ApiTokenCreated,
@@ -34,7 +34,7 @@ from backend.service import ListQuery, Page, Resource
 from backend.settings import Settings
 from notifications import notify
 
-__all__ = ["hash_password"]  # re-exported: the CLI, the demo seed and tests hash with it
+__all__ = ["REGIONS", "hash_password"]  # re-exported: the CLI, the demo seed and tests hash with it
 
 SESSION_TOUCH_EVERY = dt.timedelta(minutes=5)
 TOKEN_PREFIX = "ipms_"

@@ -14,7 +14,9 @@ import msgspec
 
 from backend import access, records
 from backend.access import Actor
-from backend.lifecycle import actions, collections, definitions, stages, templates, views
+from backend.errors import Invalid, NotFound
+from backend.lifecycle import actions, calendars, collections, definitions, stages, templates, views
+from backend.lifecycle.workhours import CalendarDef
 from backend.projects.specs import BUSINESS_LINE_SPEC
 
 PLAIN_TYPES = (dt.datetime, dt.date, uuid.UUID, decimal.Decimal)
@@ -196,3 +198,47 @@ async def save_template(actor: Actor, business_line_id: uuid.UUID, definition: d
                         based_on: int) -> dict[str, Any]:
     saved = await templates.save_template(actor, business_line_id, definition, based_on)
     return {"number": saved.number, "id": saved.id}
+
+
+# ---- branch calendars (admin) ------------------------------------------------------------------------------------
+
+
+async def branch_calendar(actor: Actor, branch_id: uuid.UUID) -> dict[str, Any] | None:
+    """The branch's business-hours calendar as plain values, or None when it has none (wall-clock deadlines)."""
+    try:
+        reply: dict[str, Any] = plain(await calendars.read_calendar(actor, branch_id))
+    except NotFound:
+        return None
+    return reply
+
+
+async def save_branch_calendar(actor: Actor, branch_id: uuid.UUID, values: dict[str, Any],
+                               version: int | None) -> dict[str, Any]:
+    """Validate (shape errors name the field: `hours[0]`, `holidays[2]`) and store the branch's calendar."""
+    try:
+        calendar = msgspec.convert(values, CalendarDef)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        field = text.rsplit(" - at `$.", 1)[1].rstrip("`") if " - at `$." in text else None
+        raise Invalid(text, field=field) from None
+    saved: dict[str, Any] = plain(await calendars.save_calendar(actor, branch_id, calendar, version))
+    return saved
+
+
+def month_days(calendar: dict[str, Any] | None, year: int, month: int) -> list[dict[str, Any]]:
+    """Each day of a month: weekday and whether it is a working day, weekend, holiday or make-up working day."""
+    first = dt.date(year, month, 1)
+    days = []
+    day = first
+    while day.month == month:
+        if calendar is None:
+            kind = "work"
+        elif day in set(calendar.get("holidays") or []):
+            kind = "holiday"
+        elif day in set(calendar.get("workdays") or []):
+            kind = "makeup"
+        else:
+            kind = "work" if day.isoweekday() in (calendar.get("working_days") or []) else "off"
+        days.append({"date": day, "weekday": day.isoweekday(), "kind": kind})
+        day += dt.timedelta(days=1)
+    return days

@@ -10,7 +10,7 @@ from typing import Any
 from reactpy import html
 
 from pwa.routes import href
-from pwa.screens.admin import lists, templates, users
+from pwa.screens.admin import branches, lists, templates, users
 from pwa.ui import App, button, guarded
 
 TABS = ("users", "branches", "lines", "templates")
@@ -30,6 +30,8 @@ def screen(app: App) -> Any:
         tab = "users"
     if tab == "users":
         body = users.panel(app, key="users")
+    elif tab == "branches":
+        body = branches.panel(app, key="branches")
     elif tab == "templates":
         body = templates.panel(app, key="templates")
     else:

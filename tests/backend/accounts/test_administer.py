@@ -110,3 +110,27 @@ async def test_guide_state_is_remembered_per_user_and_checked(database):
     assert refused.value.field == "guide"
     await set_guide_state(agent, "")
     assert await guide_state(agent) == ""
+
+
+async def test_branch_without_a_time_zone_and_calendar_ending_before_it_starts_are_refused(database):
+    import datetime as dt
+
+    from backend.accounts.services import BRANCHES
+    from backend.errors import Invalid
+    from backend.lifecycle import services as life
+    from tests.support.factories import actor
+
+    org = await make_org()
+    admin = actor(org.admin)
+    with pytest.raises(Invalid) as refused:
+        await BRANCHES.update(admin, org.a.branch.id, 1, {"timezone": ""})
+    assert refused.value.field == "timezone"
+    with pytest.raises(Invalid) as backwards:
+        await life.save_branch_calendar(admin, org.a.branch.id, {"hours": [["18:00", "09:00"]]}, None)
+    assert backwards.value.field == "hours[0]"
+    assert await life.branch_calendar(admin, org.a.branch.id) is None  # nothing written
+    saved = await life.save_branch_calendar(admin, org.a.branch.id, {"holidays": ["2027-02-10"],
+                                                                     "workdays": ["2027-02-07"]}, None)
+    days = {d["date"]: d["kind"] for d in life.month_days(saved, 2027, 2)}
+    assert len(days) == 28 and days[dt.date(2027, 2, 10)] == "holiday" and days[dt.date(2027, 2, 7)] == "makeup"
+    assert days[dt.date(2027, 2, 6)] == "off" and days[dt.date(2027, 2, 8)] == "work"
