@@ -130,3 +130,27 @@ def test_supervisor_loop_is_refused_on_screen(phones: Any, served: Server) -> No
         assert db.execute("SELECT supervisor FROM users WHERE id = ?", (manager,)).fetchone()[0] != agent
     no_sideways_scroll(page)
     admin.screenshot("admin-user-edit-zh")
+
+
+def test_list_and_form_sit_side_by_side_from_1024_px(browser: Any, served: Server) -> None:
+    from tests.support.browser import Phone
+
+    desk = Phone(browser, served, "en")
+    try:
+        desk.page.set_viewport_size({"width": 1280, "height": 900})
+        page = desk.sign_in("admin")
+        page = desk.open(f"/admin?tab=users&user={served.user_id('lina')}")
+        listing, form = page.locator(".admin-list"), page.locator("#user-form")
+        expect(form).to_be_visible()
+        expect(listing).to_be_visible()
+        left, right = listing.bounding_box(), form.bounding_box()
+        assert left and right and left["x"] + left["width"] <= right["x"]  # two columns
+        page = desk.open("/admin?tab=templates")
+        page.locator("#admin-templates li a").first.click()
+        expect(page.locator("#template-overview")).to_be_visible()
+        overview, stages = page.locator("#template-overview").bounding_box(), page.locator("#template-stages")
+        assert overview and stages.bounding_box() and overview["x"] + overview["width"] <= stages.bounding_box()["x"]
+        desk.screenshot("admin-desktop-en")
+    finally:
+        desk.close()
+    assert desk.errors == []
