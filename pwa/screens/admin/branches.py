@@ -189,6 +189,54 @@ def calendar_form(app: App, branch: dict[str, Any], calendar: dict[str, Any] | N
 
 
 @guarded
+def regions_card(app: App, regions: list[dict[str, Any]], on_saved: Any) -> Any:
+    """Create a region, or rename one (one form per region; the code stays)."""
+    problem, set_problem = use_state(None)
+    live = use_live()
+
+    def rename(region: dict[str, Any]) -> Any:
+        async def run(actor: Any, values: Any) -> None:
+            try:
+                await REGIONS.update(actor, region["id"], region["version"], {"name": form_value(values, "name")})
+            except ServiceError as exc:
+                live(set_problem)(refusal_text(app, exc))
+                return
+            app.notify(app.t("admin.saved"), "ok")
+            on_saved()
+        return action(app, run)
+
+    async def create(actor: Any, values: Any) -> None:
+        try:
+            await REGIONS.create(actor, {"code": form_value(values, "code").strip(),
+                                         "name": form_value(values, "name").strip()})
+        except ServiceError as exc:
+            live(set_problem)(refusal_text(app, exc))
+            return
+        app.notify(app.t("admin.saved"), "ok")
+        on_saved()
+
+    return card(
+        problem_line(problem),
+        html.ul({"className": "list", "id": "admin-regions"}, *[
+            html.li({"key": f"{r['id']}:{r['version']}", "data-id": str(r["id"])},
+                    form(rename(r), html.div({"className": "admin-filter-row"},
+                                             field("name", r["code"], r["name"], required=True, maxLength=100),
+                                             html.button({"className": "button secondary", "type": "submit"},
+                                                         app.t("branch.rename"))),
+                         className="stack region-form"))
+            for r in regions]),
+        form(action(app, create),
+             html.div({"className": "admin-filter-row"},
+                      field("code", app.t("branch.region_code"), required=True, maxLength=32, translate="no",
+                            id="region-code"),
+                      field("name", app.t("branch.region_name"), required=True, maxLength=100, id="region-name")),
+             html.button({"className": "button secondary", "type": "submit", "id": "create-region"},
+                         app.t("branch.new_region")),
+             className="stack", id="region-form"),
+        title=app.t("branch.regions"), count=len(regions), id="regions-card")
+
+
+@guarded
 def panel(app: App) -> Any:
     query = use_query(lambda: load(app), app.route.param("branch"))
     state = query_state(app, query)
@@ -209,7 +257,8 @@ def panel(app: App) -> Any:
         title=app.t("admin.branches"), count=len(data["branches"]), className="card admin-list")
     branch = next((b for b in data["branches"] if str(b["id"]) == chosen), None)
     if chosen != "new" and branch is None:
-        return html.div({"className": "admin-columns"}, listing)
+        return html.div({"className": "admin-columns"}, listing,
+                        regions_card(app, list(data["regions"].values()), query.reload))
     back = link(branches_href(app, branch=None, month=None), "‹ ", app.t("admin.back_to_list"),
                 class_name="admin-back", id="back-to-branches")
     if branch is None:
