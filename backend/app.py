@@ -92,6 +92,7 @@ def create_litestar(settings: Settings, *, run_migrations: bool = True, engine: 
             branches_router, business_lines_router, clients_router, opportunities_router, projects_router,
             visits_router, notes_router, audit_router, photos_router, lifecycle_router, inbox_router, push_router,
             sync_router, handover_router, timeline_router, feedback_router,
+            pages.app_shell,
             *assets.ROUTES,
         ],
         middleware=[DefineMiddleware(AuthMiddleware, exclude=["^/schema"])],

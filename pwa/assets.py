@@ -205,6 +205,7 @@ def shell_context(lang: str) -> dict[str, Any]:
         "html_lang": "zh-CN" if lang == "zh" else "en",
         "css_url": url("app.css"),
         "shell_url": url("shell.js"),
+        "register_url": url("register.js"),
         "icon_url": url("icons/icon-192.png"),
         "favicon_url": url("icons/favicon-32.png"),
         "apple_icon_url": url("icons/apple-touch-icon.png"),

@@ -25,6 +25,8 @@ from pwa.assets import shell_context
 from pwa.i18n import language_from_header, t
 from pwa.routes import APP_PATHS
 
+SHELL_PATH = "/app-shell"
+
 
 def language(request: Request, preferred: str = "") -> str:
     if preferred in ("zh", "en"):
@@ -40,21 +42,35 @@ async def app_page(request: Request) -> Any:
         return Redirect("/login")
     lang = language(request, actor.language)
     return Template("page.html.j2", context={"csrf_token": actor.csrf_token, "user_id": str(actor.id),
-                                            "fieldkit_text": fieldkit_text(lang), **shell_context(lang)},
+                                            "fieldkit_text": fieldkit_text(), **shell_context(lang)},
                     headers={"Cache-Control": "no-store"}, media_type="text/html")
 
 
-def fieldkit_text(lang: str) -> str:
-    """The offline field kit's words (fieldkit.* and capture.*), embedded in the page so the cached shell has them."""
-    import json
+@get(SHELL_PATH, exclude_from_auth=True, include_in_schema=False)
+async def app_shell(request: Request) -> Template:
+    """The user-neutral page the service worker precaches at install and answers navigations with when the network
+    fails: no user, no CSRF token (the field kit takes both from the session kept in IndexedDB), both languages."""
+    return Template("page.html.j2", context={"csrf_token": "", "user_id": "", "fieldkit_text": fieldkit_text(),
+                                            **shell_context(language(request))},
+                    headers={"Cache-Control": "no-cache"}, media_type="text/html")
 
+
+def _words(lang: str) -> dict[str, Any]:
     from pwa.i18n import catalog
 
-    words = {key.split(".", 1)[1]: t(lang, key) for key in catalog(lang) if key.startswith("fieldkit.")}
-    words["visit_status"] = {key.split(".", 1)[1]: t(lang, key) for key in catalog(lang)
-                             if key.startswith("visit_status.")}
-    words["capture"] = {key.split(".", 1)[1]: t(lang, key) for key in catalog(lang) if key.startswith("capture.")}
-    return json.dumps(words, ensure_ascii=False).replace("</", "<\\/")
+    def group(prefix: str) -> dict[str, str]:
+        return {key.split(".", 1)[1]: t(lang, key) for key in catalog(lang) if key.startswith(prefix)}
+
+    return {**group("fieldkit."), "visit_status": group("visit_status."), "capture": group("capture."),
+            "shell": group("shell.")}
+
+
+def fieldkit_text() -> str:
+    """The field kit's words in both languages ({"zh": …, "en": …}), embedded in every page so the cached shell
+    has them whichever language the session kept in IndexedDB speaks."""
+    import json
+
+    return json.dumps({lang: _words(lang) for lang in ("zh", "en")}, ensure_ascii=False).replace("</", "<\\/")
 
 
 @get("/login", exclude_from_auth=True, include_in_schema=False)

@@ -1,18 +1,20 @@
-// IPMS service worker: precaches the revisioned static files, serves them cache-first, and answers navigations
-// network-first with a short timeout, falling back to the last app page it saw. A new version waits until the page's
-// "update available" button posts SKIP_WAITING (the first install takes over at once). Background Sync (where the
-// browser has it) tells open pages to flush the field kit's outbox. One named function per event.
+// IPMS service worker: precaches the revisioned static files and the user-neutral app shell (/app-shell) at install,
+// serves static files cache-first, and answers navigations network-first with a short timeout, falling back to that
+// shell — which holds no user and no CSRF token (the field kit takes both from the session kept in IndexedDB), so it
+// is there from the very first sign-in and survives sign-out without leaking anything. A new version waits until the
+// page's "update available" button posts SKIP_WAITING (the first install takes over at once). Background Sync (where
+// the browser has it) tells open pages to flush the field kit's outbox. Everything else (the API, /healthz, the
+// ReactPy websocket) is never answered here. One named function per event.
 importScripts("/sw-push.js"); // push, notificationclick, pushsubscriptionchange (pwa/service_worker/push.js)
 const REVISION = "__REVISION__";
 const STATIC_CACHE = `ipms-static-${REVISION}`;
-const PAGES_CACHE = `ipms-pages-${REVISION}`;
 const PRECACHE = __PRECACHE__;
 const NAVIGATION_TIMEOUT_MS = 3000;
-const APP_PAGE = "/";
+const APP_SHELL = "/app-shell";
 
 async function onInstall() {
   const cache = await caches.open(STATIC_CACHE);
-  await cache.addAll(PRECACHE);
+  await cache.addAll([...PRECACHE, APP_SHELL]);
 }
 
 async function onActivate() {
@@ -30,19 +32,11 @@ function withTimeout(promise, ms) {
 }
 
 async function navigate(request) {
-  const url = new URL(request.url);
-  const isLogin = url.pathname === "/login";
   try {
-    const response = await withTimeout(fetch(request), NAVIGATION_TIMEOUT_MS);
-    // Keep the app page (any in-app path renders the same shell) for cold starts without a network. The cache is
-    // opened (created) only here, so after a sign-out wiped it the sign-in page leaves none behind.
-    if (response.ok && !response.redirected && !isLogin) {
-      await (await caches.open(PAGES_CACHE)).put(APP_PAGE, response.clone());
-    }
-    return response;
+    return await withTimeout(fetch(request), NAVIGATION_TIMEOUT_MS);
   } catch (error) {
-    const cached = await caches.match(isLogin ? "/login" : APP_PAGE, { cacheName: PAGES_CACHE });
-    if (cached) return cached;
+    const shell = await caches.match(APP_SHELL, { cacheName: STATIC_CACHE });
+    if (shell) return shell;
     throw error;
   }
 }

@@ -3,21 +3,29 @@
 // ReactPy never retries a websocket whose first connection failed, and every reconnect rebuilds the layout from the
 // URL anyway. So the shell owns reconnection: when the socket closes it retires that client (its own retries get an
 // inert socket) and mounts a fresh one with backoff, at once on `online` or when the app returns to the foreground.
-// The old screen stays visible, dimmed, until the new mount has painted.
+// The old screen stays visible, dimmed, until the new mount has painted. The remount delay never exceeds 5 s, and
+// each socket that opens tells the sync engine the server is reachable again ("ipms:reachable").
+//
+// The page may be the user-neutral shell the service worker precached (no user, no CSRF token in it): the field kit
+// then takes the user, the token and the language from the session kept in IndexedDB.
 import { mountReactPy } from "./reactpy/index.js";
+import "./register.js";
+
+export const REMOUNT_MAX_MS = 5000;
 
 const COMPONENT_PATH = "pwa.app.root/";
 const NativeWebSocket = window.WebSocket;
 const retiredUrls = new WeakSet();
 const app = document.getElementById("app");
 const banner = document.getElementById("connection-banner");
+let shellWords = {}; // shell.* in the session's language, for the neutral shell (whose banner words are the install's)
 let current = null; // { element, url, opened }
 let retryDelay = 1000;
 let retryTimer = null;
 
 function setStatus(status) {
   document.body.dataset.connection = status;
-  if (banner) banner.textContent = banner.dataset[status] || "";
+  if (banner) banner.textContent = shellWords[status] || banner.dataset[status] || "";
 }
 
 function inertSocket() {
@@ -44,6 +52,7 @@ function onOpen(mount) {
   mount.opened = true;
   retryDelay = 1000;
   setStatus("online");
+  window.dispatchEvent(new CustomEvent("ipms:reachable", { detail: { via: "websocket" } }));
   whenPainted(mount.element, unmountFieldKit);
 }
 
@@ -53,7 +62,7 @@ function onClose(mount) {
   if (!mount.opened) mountFieldKit(); // the websocket cannot connect: the field kit works from IndexedDB meanwhile
   setStatus(navigator.onLine ? "reconnecting" : "offline");
   scheduleRemount(retryDelay);
-  retryDelay = Math.min(retryDelay * 2, 15000);
+  retryDelay = Math.min(retryDelay * 2, REMOUNT_MAX_MS);
 }
 
 function scheduleRemount(delay) {
@@ -88,7 +97,7 @@ function mount() {
   app.querySelector(".boot")?.remove();
   current = { element, url: null, opened: false };
   mountReactPy({ mountElement: element, pathPrefix: "/reactpy/", componentPath: COMPONENT_PATH,
-                 reconnectInterval: 750, reconnectMaxInterval: 15000, reconnectMaxRetries: 1 });
+                 reconnectInterval: 750, reconnectMaxInterval: REMOUNT_MAX_MS, reconnectMaxRetries: 1 });
 }
 
 // ---- the offline field kit (pwa/static/fieldkit/offline.js), mounted by the shell itself ----------------------------
@@ -105,19 +114,28 @@ function whenPainted(element, callback) {
   observer.observe(element, { childList: true, subtree: true });
 }
 
-function mountFieldKit() {
-  if (fieldKit || !document.querySelector('meta[name="ipms-user"]')) return;
+async function mountFieldKit() {
+  if (fieldKit) return;
   const element = document.createElement("div");
   element.className = "fieldkit-mount";
-  app.prepend(element);
-  app.querySelector(".boot")?.remove();
   fieldKit = element;
-  Promise.all([import("react"), import("./fieldkit/offline.js")]).then(([react, offline]) => {
+  try {
+    const [react, offline, db] = await Promise.all([import("react"), import("./fieldkit/offline.js"),
+                                                    import("./fieldkit/db.js")]);
+    const session = db.pageSession() || await db.currentSession();
     if (fieldKit !== element) return;
-    const words = offline.pageLabels();
-    react.render(react.createElement(offline.OfflineApp, { labels: words, captureLabels: words.capture || {},
-                                                           lang: document.documentElement.lang.startsWith("zh") ? "zh" : "en" }), element);
-  }).catch((error) => console.warn("IPMS: cannot mount the offline field kit", error));
+    if (!session) { fieldKit = null; return; } // nobody signed in on this phone yet: the sign-in link stays
+    app.prepend(element);
+    app.querySelector(".boot")?.remove();
+    const lang = session.lang === "en" ? "en" : "zh";
+    document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+    const words = offline.pageLabels(document, lang);
+    react.render(react.createElement(offline.OfflineApp, { labels: words, captureLabels: words.capture || {}, lang }),
+                 element);
+  } catch (error) {
+    if (fieldKit === element) fieldKit = null;
+    console.warn("IPMS: cannot mount the offline field kit", error);
+  }
 }
 
 function unmountFieldKit() {
@@ -142,48 +160,16 @@ document.addEventListener("visibilitychange", () => {
 setStatus(navigator.onLine ? "connecting" : "offline");
 mount();
 
+// The neutral shell speaks the language of the session kept in IndexedDB.
+if (!document.querySelector('meta[name="ipms-user"]')) {
+  Promise.all([import("./fieldkit/db.js"), import("./fieldkit/offline.js")]).then(async ([db, offline]) => {
+    const session = await db.currentSession();
+    if (!session) return;
+    document.documentElement.lang = session.lang === "en" ? "en" : "zh-CN";
+    shellWords = offline.pageLabels(document, session.lang).shell || {};
+    setStatus(document.body.dataset.connection);
+  }).catch(() => null);
+}
+
 // The field kit's sync engine: outbox and pull on start, `online`, foreground, a timer and Background Sync.
 import("./fieldkit/sync.js").then((sync) => sync.start()).catch((error) => console.warn("IPMS: sync not started", error));
-
-// ---- service worker and the "update available" prompt ----------------------------------------------------------
-
-function offerUpdate(worker) {
-  if (!worker || document.getElementById("update-prompt")) return;
-  let words = {};
-  try { words = JSON.parse(document.getElementById("fieldkit-text")?.textContent || "{}"); } catch (error) { /* none */ }
-  const prompt = document.createElement("div");
-  prompt.id = "update-prompt";
-  prompt.className = "update-prompt";
-  prompt.setAttribute("role", "status");
-  const text = document.createElement("span");
-  text.textContent = words.update_available || "Update available";
-  const button = document.createElement("button");
-  button.type = "button";
-  button.className = "button";
-  button.id = "update-now";
-  button.textContent = words.update_now || "Update";
-  button.addEventListener("click", () => worker.postMessage({ type: "SKIP_WAITING" }));
-  prompt.append(text, button);
-  document.body.appendChild(prompt);
-}
-
-if ("serviceWorker" in navigator) {
-  let reloading = false;
-  const hadController = Boolean(navigator.serviceWorker.controller);
-  navigator.serviceWorker.addEventListener("controllerchange", () => {
-    if (!hadController || reloading) return;
-    reloading = true;
-    window.location.reload();
-  });
-  window.addEventListener("load", () => {
-    navigator.serviceWorker.register("/sw.js", { scope: "/" }).then((registration) => {
-      if (registration.waiting && navigator.serviceWorker.controller) offerUpdate(registration.waiting);
-      registration.addEventListener("updatefound", () => {
-        const worker = registration.installing;
-        worker?.addEventListener("statechange", () => {
-          if (worker.state === "installed" && navigator.serviceWorker.controller) offerUpdate(worker);
-        });
-      });
-    }).catch((error) => console.warn("IPMS: no service worker", error));
-  });
-}

@@ -28,6 +28,7 @@ FILE_RESPONSES: dict[tuple[str, str], str] = {
 # Route handlers kept out of the document (`include_in_schema=False`): module.function → why.
 UNDOCUMENTED: dict[str, str] = {
     "pwa.pages.app_page": "HTML shell of the app's screens",
+    "pwa.pages.app_shell": "the user-neutral HTML shell the service worker precaches",
     "pwa.pages.login_page": "HTML sign-in page",
     "pwa.pages.login_form": "HTML form post of the sign-in page (answers a redirect)",
     "pwa.assets.static_file": "static files (JavaScript, CSS, images) under a revisioned URL",

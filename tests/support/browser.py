@@ -170,3 +170,73 @@ def phones(browser: Any, served: Server) -> Iterator[Callable[..., Phone]]:
             item.close()
         assert foreign == [], f"requests left the origin: {foreign}"
         assert errors == [], f"JavaScript errors: {errors}"
+
+
+class InstalledPhone:
+    """A phone whose browser profile lives on disk (a persistent context, as an installed app's does): `kill()`
+    closes the browser as the system kills an app, `launch()` opens it again on the same profile."""
+
+    def __init__(self, driver: Any, chromium_path: str, profile: Path, served: Server, lang: str = "zh") -> None:
+        self.driver, self.chromium_path, self.profile = driver, chromium_path, profile
+        self.served, self.lang = served, lang
+        self.errors: list[str] = []
+        self.context: Any = None
+        self.page: Any = None
+
+    def launch(self) -> Any:
+        zh = self.lang == "zh"
+        self.context = self.driver.chromium.launch_persistent_context(
+            str(self.profile), executable_path=self.chromium_path, args=CHROMIUM_ARGS, **PHONE,
+            locale="zh-CN" if zh else "en-US", timezone_id="Asia/Shanghai",
+            extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9" if zh else "en-US,en;q=0.9"})
+        self.context.set_default_timeout(CONDITION_TIMEOUT_MS)
+        self.page = self.context.pages[0] if self.context.pages else self.context.new_page()
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        return self.page
+
+    def sign_in(self, username: str) -> Any:
+        page = self.page
+        page.goto(self.served.base + "/login")
+        page.fill("#username", username)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(self.served.base + "/")
+        from playwright.sync_api import expect
+
+        expect(page.locator(".app main.screen")).to_be_visible()
+        expect(page.locator(".app [data-state=loading]")).to_have_count(0)
+        return page
+
+    def open(self, path: str = "/") -> Any:
+        """Open the app at `path` as a tap on its icon does (a navigation; offline, the service worker answers)."""
+        self.page.goto(self.served.base + path)
+        return self.page
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def kill(self) -> None:
+        if self.context is not None:
+            self.context.close()
+        self.context = self.page = None
+
+
+@pytest.fixture
+def installed_phones(playwright_driver: Any, chromium_path: str,
+                     tmp_path: Path) -> Iterator[Callable[..., InstalledPhone]]:
+    """installed_phones(server, lang="zh") makes a phone with a fresh on-disk profile, not yet launched; each must
+    throw no JavaScript error."""
+    made: list[InstalledPhone] = []
+
+    def make(served: Server, lang: str = "zh") -> InstalledPhone:
+        made.append(InstalledPhone(playwright_driver, chromium_path, tmp_path / f"profile-{len(made)}", served, lang))
+        return made[-1]
+
+    yield make
+    for phone in made:
+        phone.kill()
+    errors = [error for phone in made for error in phone.errors]
+    assert errors == [], f"JavaScript errors: {errors}"

@@ -8,7 +8,7 @@
 //   records  [user, kind, id] → { user, kind, id, data }: what POST /api/sync/pull gave that user
 //   outbox   id → { id, user, type: "op" | "photo", op, photo, state, error, current, attempts, createdAt }
 // Nothing of one user is ever read under another: every read takes the user id.
-import { newId } from "./ids.js";
+import { newId, setSessionCsrf } from "./ids.js";
 export const DB_NAME = "ipms-fieldkit";
 const VERSION = 1;
 const DEVICE_KEY = "ipms.device.id"; // push.js reads the current user's device id from here
@@ -70,7 +70,8 @@ export const byUser = (store, user) => transaction([store], "readonly",
 
 // ---- session ---------------------------------------------------------------------------------------------------
 
-// The page's signed-in user (from the page's meta tags); null on a page without one (sign-in page).
+// The page's signed-in user (from the meta tags of a page the network served; never cached); null on the sign-in
+// page and on the neutral shell the service worker answers with, where `currentSession()` is the truth.
 export function pageSession(doc = document) {
   const userId = doc.querySelector('meta[name="ipms-user"]')?.content;
   if (!userId) return null;
@@ -78,8 +79,27 @@ export function pageSession(doc = document) {
            lang: doc.documentElement.lang?.startsWith("zh") ? "zh" : "en" };
 }
 
-export const currentSession = () => get("meta", "current");
-export const rememberSession = (session) => put("meta", session, "current");
+// The session as the server sees it now (GET /api/auth/me): null when signed out, undefined when unreachable.
+export async function serverSession() {
+  let response;
+  try {
+    response = await fetch("/api/auth/me", { credentials: "same-origin", cache: "no-store" });
+  } catch (error) {
+    return undefined;
+  }
+  if (response.status === 401) return null;
+  if (!response.ok) return undefined;
+  const body = await response.json();
+  const fallback = globalThis.document?.documentElement.lang?.startsWith("zh") ? "zh" : "en";
+  return { userId: String(body.user.id), csrf: body.csrf_token, lang: body.user.language || fallback };
+}
+
+export async function currentSession() {
+  const session = await get("meta", "current");
+  if (session) setSessionCsrf(session.csrf);
+  return session;
+}
+export const rememberSession = (session) => { setSessionCsrf(session.csrf); return put("meta", session, "current"); };
 export const forgetSession = () => remove("meta", "current");
 
 // ---- device -----------------------------------------------------------------------------------------------------

@@ -9,8 +9,16 @@ export function newId() {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+// The CSRF token: the page's own (a page served by the network), else the one kept with the session in IndexedDB
+// (the neutral shell the service worker answers with carries none); db.js sets the latter.
+let sessionToken = "";
+
+export function setSessionCsrf(token) {
+  sessionToken = token || "";
+}
+
 export function csrfToken() {
-  return document.querySelector('meta[name="csrf-token"]')?.content || "";
+  return globalThis.document?.querySelector('meta[name="csrf-token"]')?.content || sessionToken;
 }
 
 // "Android Chrome", "iPhone Safari": the label a device record shows in Settings. One definition, so the label

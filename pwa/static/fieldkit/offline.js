@@ -9,9 +9,11 @@ import { Capture } from "./capture.js";
 import { queueNote } from "./sync.js";
 import { Outbox } from "./outbox.js";
 
-export function pageLabels(doc = document) {
+// The page embeds the field kit's words in both languages ({"zh": …, "en": …}); `lang` picks one.
+export function pageLabels(doc = document, lang = doc.documentElement.lang?.startsWith("zh") ? "zh" : "en") {
   try {
-    return JSON.parse(doc.getElementById("fieldkit-text")?.textContent || "{}");
+    const all = JSON.parse(doc.getElementById("fieldkit-text")?.textContent || "{}");
+    return all[lang === "en" ? "en" : "zh"] || {};
   } catch (error) {
     return {};
   }

@@ -4,8 +4,11 @@
 //
 // Only the session this browser last saw online (db.currentSession) is synced, and only that user's outbox: another
 // user's outbox waits for its owner. A 401 (expired session) stops the round and touches nothing in IndexedDB.
-// Triggers: start(), `online`, returning to the foreground, a timer while open, and the service worker's
-// Background Sync message (where the browser has Background Sync; iOS relies on the others).
+// Triggers: start(), the ReactPy websocket (re)opening and any request to the server succeeding ("ipms:reachable"),
+// `online`, returning to the foreground, a timer while open, and the service worker's Background Sync message (where
+// the browser has it). `navigator.onLine` stays true on a weak signal or captive Wi-Fi, so it is never waited for:
+// while the outbox holds items and the server cannot be reached, a light probe (GET /healthz, no-store, which the
+// service worker never answers) runs every 3 s ± 1 s and starts a round as soon as it is answered.
 import * as db from "./db.js";
 import { deviceLabel, newId } from "./ids.js";
 import { uploadPhoto } from "./upload.js";
@@ -17,8 +20,9 @@ const KINDS = ["client", "project", "opportunity", "visit", "milestone", "note"]
 const listeners = new Set();
 let status = { user: null, running: false, pending: 0, problems: 0, lastSync: null, lastError: null, progress: null,
                persisted: null };
-let retryDelay = 2000;
-let retryTimer = null;
+export const PROBE_MS = 3000;
+export const PROBE_JITTER_MS = 1000;
+let probeTimer = null;
 let started = false;
 let registeredFor = null;
 
@@ -61,8 +65,11 @@ async function call(session, method, url, body, extraHeaders = {}) {
   } catch (error) {
     throw new SyncStop("network");
   }
+  reachable();
   if (response.status === 401) throw new SyncStop("expired");
   const data = await response.json().catch(() => ({}));
+  if (response.status === 403 && data.error === "csrf") throw Object.assign(new SyncStop("csrf", data.message),
+                                                                             { status: 403, body: data });
   if (!response.ok) throw Object.assign(new SyncStop(response.status >= 500 ? "server" : "refused", data.message),
                                         { status: response.status, body: data });
   return data;
@@ -172,16 +179,16 @@ export function syncNow(reason = "manual") {
 }
 
 async function round(reason) {
-  const session = await db.currentSession();
+  let session = await db.currentSession();
   if (!session) return { ok: false, reason: "no-session" };
-  clearTimeout(retryTimer);
+  stopProbe();
   setStatus({ running: true, user: session.userId, lastError: null });
   try {
+    if (!db.pageSession()) session = (await adoptServerSession()) || session;
     const device = await registerDevice(session);
     await pushOps(session, device);
     await uploadPhotos(session);
     await pull(session, device);
-    retryDelay = 2000;
     setStatus({ running: false, progress: null });
     await refreshStatus();
     window.dispatchEvent(new CustomEvent("ipms:synced", { detail: { reason } }));
@@ -194,12 +201,55 @@ async function round(reason) {
     setStatus({ running: false, progress: null, lastError: code });
     await refreshStatus().catch(() => null);
     if (code === "expired") setStatus({ lastError: "expired" });
-    if (code === "network" || code === "server") {
-      retryTimer = setTimeout(() => syncNow("retry"), retryDelay);
-      retryDelay = Math.min(retryDelay * 2, 5 * 60 * 1000);
-    }
+    if (code === "network" || code === "server") scheduleProbe();
+    if (code === "csrf" && !db.pageSession()) scheduleProbe(); // the next round takes the token the server has now
     return { ok: false, reason: code };
   }
+}
+
+// ---- reachability --------------------------------------------------------------------------------------------------
+
+// Something reached the server (a sync call, the probe, the ReactPy websocket opening): start a round now if
+// anything waits — at most one round runs at a time (syncNow), and a running one simply continues.
+function reachable() {
+  if (status.running) return;
+  if (status.pending > 0 || status.lastError === "network" || status.lastError === "server") {
+    queueMicrotask(() => syncNow("reachable"));
+  }
+}
+
+function stopProbe() {
+  clearTimeout(probeTimer);
+  probeTimer = null;
+}
+
+// While items wait and the server is out of reach: GET /healthz every 3 s ± 1 s until it answers.
+function scheduleProbe() {
+  stopProbe();
+  if (!status.pending) return; // nothing waits: the timer, `online` and the foreground are enough
+  const delay = PROBE_MS - PROBE_JITTER_MS + Math.random() * 2 * PROBE_JITTER_MS;
+  probeTimer = setTimeout(probe, delay);
+}
+
+async function probe() {
+  probeTimer = null;
+  try {
+    const response = await fetch("/healthz", { cache: "no-store", credentials: "omit" });
+    if (response.ok) return syncNow("probe");
+  } catch (error) { /* still out of reach */ }
+  return scheduleProbe();
+}
+
+// On the neutral shell (no session in the page) the server's current session is the truth for the user and the
+// CSRF token (it may have changed since it was kept); unreachable or signed out, the kept one stays.
+async function adoptServerSession() {
+  const fresh = await db.serverSession();
+  if (!fresh) return null;
+  const kept = await db.currentSession();
+  if (!kept || kept.userId !== fresh.userId || kept.csrf !== fresh.csrf || kept.lang !== fresh.lang) {
+    await db.rememberSession(fresh);
+  }
+  return fresh;
 }
 
 // ---- queueing (called by the capture UI and the note composer) -----------------------------------------------------
@@ -222,7 +272,8 @@ async function enqueue(item) {
   await requestPersist(session.userId);
   await refreshStatus();
   requestBackgroundSync();
-  if (navigator.onLine) syncNow("queued");
+  syncNow("queued"); // fails at once without a network, and the probe takes over
+
   return item;
 }
 
@@ -300,10 +351,14 @@ export async function signOut(confirmDiscard = () => true) {
 export async function start() {
   if (started) return;
   started = true;
+  // A page the network served names the signed-in user (it is never cached); the neutral shell asks the server.
   const session = db.pageSession();
-  if (session && navigator.onLine) await db.rememberSession(session);
-  else if (session && !(await db.currentSession())) await db.rememberSession(session);
+  if (session) await db.rememberSession(session);
+  else await adoptServerSession().catch(() => null);
   window.addEventListener("online", () => syncNow("online"));
+  // The ReactPy websocket (re)opened: a round at once (it also pulls what changed meanwhile).
+  window.addEventListener("ipms:reachable", (event) => (event.detail?.via === "websocket" ? syncNow("websocket")
+    : reachable()));
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") syncNow("foreground");
   });
