@@ -43,6 +43,8 @@ NAV: dict[str, list[tuple[str, str, str]]] = {
 
 # Once after sign-in, on the home screen: offers push (the click is the user gesture), re-syncs a granted subscription.
 PushPrompt = component_from_url(assets.url("fieldkit/push.js"), "PushPrompt")
+# What waits to be sent from this phone (count and state), in the header of every screen; a tap opens the outbox.
+PendingBadge = component_from_url(assets.url("fieldkit/badge.js"), "PendingBadge")
 PROMPT_LABELS = ("prompt_title", "prompt_body", "prompt_later", "prompt_close", "turn_on", "working", "ios_tab",
                  "timeout", "denied", "unsupported", "failed")
 
@@ -219,6 +221,7 @@ def header(app: App, name: str, title: str, unread: int | None, on_refresh: Any)
                  html.span({"id": "user-role", "data-role": app.actor.role}, app.t(f"role.{app.actor.role}"))),
         link(href("/feedback", **{"from": name}), icon("feedback"), class_name="icon-button", id="feedback-link",
              **{"aria-label": app.t("feedback.open")}) if name != "feedback" else "",
+        PendingBadge({"lang": app.lang}),
         button(icon("refresh"), on_refresh, id="refresh", className="icon-button",
                **{"aria-label": app.t("common.refresh")}),
         link("/inbox", icon("inbox"),

@@ -5,13 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from reactpy import html
+from reactpy.reactjs import component_from_url
 
 from backend.lifecycle import services as life
 from backend.projects.services import PROJECTS
 from backend.specs import now
 from backend.visits.services import list_visits_between
+from pwa import assets
 from pwa.screens import common
 from pwa.ui import App, card, chip, empty, guarded, list_link, query_state, use_query
+
+# How many of this visit's notes, photos and changes still wait on this phone (the field kit's outbox).
+PendingCount = component_from_url(assets.url("fieldkit/badge.js"), "PendingCount")
 
 
 async def load(app: App) -> dict[str, Any]:
@@ -33,8 +38,10 @@ def visit_row(app: App, visit: dict[str, Any], names: dict[Any, str]) -> Any:
         {"key": str(visit["id"]), "data-id": str(visit["id"]), "className": "visit-row"},
         list_link(f"/visits/{visit['id']}", names.get(visit["client_id"], app.t("visit.client_hidden")),
                   visit["address"], lead=html.span({"className": "time-box"}, app.fmt.time(visit["scheduled_at"])),
-                  trail=chip(app.t(f"visit_status.{status}"), "ok" if status == "done" else "plain")
-                  if status != "planned" else None),
+                  trail=html.span({"className": "row"},
+                                  PendingCount({"visit": str(visit["id"]), "lang": app.lang}),
+                                  chip(app.t(f"visit_status.{status}"), "ok" if status == "done" else "plain")
+                                  if status != "planned" else "")),
     )
 
 

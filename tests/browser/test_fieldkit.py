@@ -28,7 +28,17 @@ STORE = """async (name) => {
   db.close();
   return rows;
 }"""
-SYNCED = f"async () => (await ({STORE})('state')).some((row) => row.cursor)"
+ACTIVE_WORKER = "navigator.serviceWorker.getRegistration().then((r) => Boolean(r && r.active))"
+SHELL_CACHED = "caches.match('/app-shell').then((r) => Boolean(r))"
+
+
+def until(page: Any, what: str, check: Any, seconds: float = 30) -> None:
+    """Poll `check()` (it reads the page) until it holds; `seconds` is an upper bound, not a delay.
+    (Playwright's wait_for_function takes a returned Promise for a truthy value, so it cannot await IndexedDB.)"""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, f"{what}: not within {seconds} s"
+        page.wait_for_timeout(100)
 
 
 def outbox(page: Any) -> list[dict[str, Any]]:
@@ -47,9 +57,8 @@ def todays_visits(server: Server, username: str) -> list[str]:
 
 
 def first_sync(page: Any) -> None:
-    page.wait_for_function(SYNCED, polling=200)
-    page.wait_for_function("navigator.serviceWorker.getRegistration().then((r) => Boolean(r && r.active))",
-                           polling=200)
+    until(page, "the first pull", lambda: any(row.get("cursor") for row in page.evaluate(STORE, "state")))
+    until(page, "an active service worker", lambda: page.evaluate(ACTIVE_WORKER))
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -60,7 +69,9 @@ def test_app_opens_offline_from_the_first_sign_in(own_server: Server, installed_
     phone = installed_phones(server, lang)
     page = phone.launch()
     page.goto(server.url + "/login")
-    page.wait_for_function("navigator.serviceWorker.getRegistration().then((r) => Boolean(r))", polling=200)
+    # The sign-in page itself installs the service worker (and with it the user-neutral shell).
+    until(page, "the service worker installed from the sign-in page", lambda: page.evaluate(ACTIVE_WORKER))
+    assert page.evaluate(SHELL_CACHED)
     phone.sign_in(AGENT)  # no reload, no second visit: the first signed-in page is all there is
     first_sync(page)
 
@@ -82,10 +93,7 @@ def test_app_opens_offline_from_the_first_sign_in(own_server: Server, installed_
     page.click("#fk-note-save")
     expect(page.locator("#fk-notes li.queued")).to_have_count(1)
     server.start()
-    deadline = time.monotonic() + 30
-    while outbox(page):
-        assert time.monotonic() < deadline, outbox(page)
-        page.wait_for_timeout(200)
+    until(page, "the outbox to drain", lambda: not outbox(page))
     with server.db() as db:
         row = db.execute("SELECT author FROM notes WHERE body = ?", (f"first-day note {lang}",)).fetchone()
     assert row is not None and str(row["author"]) == server.user_id(AGENT)
@@ -113,9 +121,90 @@ def test_outbox_drains_within_seconds_of_the_server_answering(own_server: Server
     assert len(outbox(page)) == len(bodies)
 
     server.start()
-    expect(page.locator("#fk-outbox")).to_have_attribute("data-pending", "0", timeout=10_000)
+    # The outbox empties within 10 s of the server answering (whichever screen shows meanwhile: the field kit, or
+    # the online app once its websocket is back).
+    until(page, "the outbox to drain", lambda: not outbox(page), seconds=10)
     assert page.evaluate("navigator.onLine") is True
     with server.db() as db:
         count = db.execute(f"SELECT count(*) FROM notes WHERE body IN ({','.join('?' * len(bodies))})",
                            bodies).fetchone()[0]
     assert count == len(bodies)
+
+
+# Queues a note through the field kit's own module, as the note composer does.
+QUEUE_NOTE = """async ([parent, body]) => {
+  const base = document.querySelector('script[type=module][src$="/shell.js"]').src.replace(/shell\\.js$/, "");
+  const sync = await import(base + "fieldkit/sync.js");
+  await sync.queueNote(parent, body);
+}"""
+REFUSED = {"zh": "对应的记录已不存在或您已无权查看", "en": "The record it belongs to is gone or no longer yours to see"}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_pending_work_shows_on_every_screen_and_a_refusal_reads_in_words(
+        demo_server: Server, installed_phones: Any, lang: str) -> None:
+    server = demo_server
+    phone = installed_phones(server, lang)
+    page = phone.launch()
+    phone.sign_in(AGENT)
+    first_sync(page)
+    badge = page.locator(".app #fk-badge")
+    expect(badge).to_be_hidden()
+    expect(badge).to_have_attribute("data-count", "0")
+
+    # A note for a visit the server does not know: refused for good, never retried on its own.
+    page.evaluate(QUEUE_NOTE, [{"kind": "visit", "id": "00000000-0000-4000-8000-000000000001"}, "refused note"])
+    expect(badge).to_be_visible()
+    expect(badge).to_have_attribute("data-state", "failed")
+    expect(badge).to_have_attribute("data-count", "1")
+    phone.screenshot(f"fieldkit-badge-home-{lang}")
+    page.click(".bottom-nav a[data-screen=clients]")
+    expect(page.locator(".app[data-screen=clients] #fk-badge")).to_have_attribute("data-count", "1")
+
+    page.click("#fk-badge")
+    sheet = page.locator("#fk-outbox-sheet")
+    expect(sheet).to_be_visible()
+    item = sheet.locator(".fk-outbox-item[data-state=rejected]")
+    expect(item.locator(".fk-reason")).to_have_text(REFUSED[lang])
+    expect(item.locator("[data-action=retry]")).to_be_visible()
+    phone.screenshot(f"fieldkit-outbox-sheet-refused-{lang}", full_page=False)
+    item.locator("[data-action=discard]").click()
+    expect(item.locator(".fk-confirm")).to_be_visible()  # asks first
+    item.locator("[data-action=discard-cancel]").click()
+    expect(item.locator("[data-action=discard]")).to_be_visible()
+    item.locator("[data-action=discard]").click()
+    item.locator("[data-action=discard-confirm]").click()
+    expect(sheet.locator(".fk-outbox-item")).to_have_count(0)
+    expect(page.locator("#fk-badge")).to_have_attribute("data-count", "0")
+
+
+def test_waiting_work_shows_in_the_offline_header_and_on_its_visit_row(
+        own_server: Server, installed_phones: Any) -> None:
+    server = own_server
+    phone = installed_phones(server, "zh")
+    page = phone.launch()
+    phone.sign_in(AGENT)
+    first_sync(page)
+    visits = page.locator("#today-visits li[data-id]").evaluate_all("rows => rows.map((r) => r.dataset.id)")
+    # A note the server refuses (an empty body) stays on the phone: the online home row counts it.
+    page.evaluate(QUEUE_NOTE, [{"kind": "visit", "id": visits[0]}, ""])
+    expect(page.locator(f"#today-visits li[data-id='{visits[0]}'] .fk-visit-pending")).to_have_attribute(
+        "data-pending", "1")
+    expect(page.locator(f"#today-visits li[data-id='{visits[1]}'] .fk-visit-pending")).to_have_count(0)
+    expect(page.locator(".app #fk-badge")).to_have_attribute("data-state", "failed")
+
+    server.stop()
+    page.reload()
+    expect(page.locator("#offline-kit")).to_be_visible()
+    page.locator(f"#fk-today li[data-id='{visits[1]}'] a").click()
+    page.fill("#fk-note-body", "电梯厅里写的笔记")
+    page.click("#fk-note-save")
+    page.click("#fk-back")
+    header = page.locator("#offline-kit .app-header #fk-badge")
+    expect(header).to_have_attribute("data-count", "2")
+    expect(header).to_have_attribute("data-state", "failed")
+    expect(page.locator(f"#fk-today li[data-id='{visits[1]}'] .fk-visit-pending")).to_have_attribute(
+        "data-pending", "1")
+    phone.screenshot("fieldkit-offline-badge-zh")
+    header.click()  # the outbox is on this screen: the tap brings it into view
+    expect(page.locator("#fk-outbox")).to_be_in_viewport()

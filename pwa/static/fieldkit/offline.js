@@ -8,6 +8,7 @@ import * as db from "./db.js";
 import { Capture } from "./capture.js";
 import { queueNote } from "./sync.js";
 import { Outbox } from "./outbox.js";
+import { PendingBadge, PendingCount } from "./badge.js";
 
 // The page embeds the field kit's words in both languages ({"zh": …, "en": …}); `lang` picks one.
 export function pageLabels(doc = document, lang = doc.documentElement.lang?.startsWith("zh") ? "zh" : "en") {
@@ -57,6 +58,7 @@ function VisitRow({ visit, client, lang, onOpen }) {
       h("span", { className: "time-box" }, time),
       h("div", { className: "grow" }, h("div", { className: "title" }, client?.name || "—"),
         h("div", { className: "meta" }, visit.address || "")),
+      h(PendingCount, { visit: String(visit.id), lang }),
       h("span", { className: "chevron", "aria-hidden": "true" }, "›")));
 }
 
@@ -155,7 +157,8 @@ export function OfflineApp({ labels = {}, captureLabels = {}, lang = "zh" }) {
                                             onChanged: changed });
   else body = h(VisitList, { data, labels, lang, onOpen: setVisitId });
   return h("div", { className: "fieldkit-offline", id: "offline-kit", "data-screen": visitId ? "visit" : "home" },
-    h("header", { className: "app-header" }, h("h1", { id: "fk-title" }, labels.offline_title)),
+    h("header", { className: "app-header" }, h("h1", { id: "fk-title" }, labels.offline_title),
+      h(PendingBadge, { lang })),
     h("main", { className: "screen stack" },
       h("p", { className: "message" }, labels.offline_note),
       body,

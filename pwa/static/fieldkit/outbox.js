@@ -6,13 +6,21 @@ import { createElement as h, useEffect, useState } from "react";
 import * as db from "./db.js";
 import { discard, onStatus, resolveConflict, retry, signOut, start, syncNow } from "./sync.js";
 
-function fill(text, values) {
-  return String(text || "").replace(/\{(\w+)\}/g, (_, key) => (values[key] ?? ""));
+import { fill, pageWords } from "./words.js";
+
+// Why an item was not sent, in words: the server's refusal by its code (refused, too large, not a photo, the record
+// is gone, no longer allowed, session or token changed), else the server's own message.
+export function reasonOf(item, labels) {
+  const code = item.errorCode || (item.state === "conflict" ? "conflict" : "");
+  const words = labels[`reason_${code}`];
+  if (words) return words;
+  return fill(labels.rejected, { reason: item.error || code || "?" });
 }
 
 function describe(item, labels) {
   if (item.type === "photo") return `${labels.photo_item || "Photo"} · ${item.label || ""}`;
   if (item.op?.kind === "note.create") return `${labels.note_item || "Note"} · ${item.op.data.body.slice(0, 60)}`;
+  if (item.op?.kind === "visit.update") return `${labels.visit_item || "Visit"} · ${item.label || ""}`;
   return item.op?.kind || item.type;
 }
 
@@ -25,9 +33,11 @@ function Versions({ item, labels }) {
     h("dd", { key: `${key}-v` }, `${labels.my_version}: ${mine[key] ?? ""} · ${labels.server_version}: ${theirs[key] ?? ""}`)]));
 }
 
-export function Outbox({ labels = {}, lang = "zh", version = 0, onChanged }) {
+export function Outbox({ labels: given = {}, lang = "zh", version = 0, onChanged }) {
+  const labels = { ...pageWords(lang), ...given };
   const [status, setStatus] = useState(null);
   const [items, setItems] = useState([]);
+  const [confirming, setConfirming] = useState(null);
   useEffect(() => {
     start().catch((error) => console.warn("IPMS sync: start failed", error));
     return onStatus(setStatus);
@@ -38,6 +48,7 @@ export function Outbox({ labels = {}, lang = "zh", version = 0, onChanged }) {
       .then((list) => { if (live) setItems(list); }).catch(() => null);
     return () => { live = false; };
   }, [version, status?.pending, status?.problems, status?.running]);
+  const waiting = items.filter((item) => item.state === "pending").length;
   const act = (promise) => Promise.resolve(promise).then(() => onChanged && onChanged());
   const when = status?.lastSync ? new Date(status.lastSync).toLocaleString(lang === "zh" ? "zh-CN" : "en") : null;
   const error = status?.lastError ? labels[`error_${status.lastError}`] || labels.error_failed : null;
@@ -46,7 +57,8 @@ export function Outbox({ labels = {}, lang = "zh", version = 0, onChanged }) {
     h("h2", { className: "section-title" }, labels.outbox, h("span", { className: "count", id: "fk-outbox-count" },
                                                               String(items.length))),
     h("p", { className: "small muted", id: "fk-sync-state" },
-      status?.running ? labels.syncing : items.length ? fill(labels.pending, { count: items.length }) : labels.all_sent,
+      status?.running ? labels.syncing : waiting ? fill(labels.pending, { count: waiting })
+        : items.length ? fill(labels.badge_failed, { count: items.length }) : labels.all_sent,
       " · ", when ? fill(labels.last_sync, { when }) : labels.never_synced),
     error ? h("p", { className: "message error", id: "fk-sync-error", "data-error": status.lastError }, error) : null,
     status?.persisted === null || status?.persisted === undefined ? null
@@ -54,18 +66,28 @@ export function Outbox({ labels = {}, lang = "zh", version = 0, onChanged }) {
           status.persisted ? labels.storage_persisted : labels.storage_best_effort),
     items.length ? h("ul", { className: "list" }, ...items.map((item) => h("li", {
       key: item.id, className: "fk-outbox-item", "data-state": item.state, "data-type": item.type },
-      h("div", null, describe(item, labels)),
-      item.state === "rejected" ? h("p", { className: "message error" }, fill(labels.rejected, { reason: item.error })) : null,
+      h("div", { className: "spread" }, h("span", null, describe(item, labels)),
+        item.state === "pending" ? h("span", { className: "chip plain" }, status?.running ? labels.syncing : labels.queued)
+          : null),
+      item.state === "rejected" ? h("p", { className: "message error fk-reason" }, reasonOf(item, labels)) : null,
       item.state === "conflict" ? h("div", { className: "stack" }, h("p", { className: "message" }, labels.conflict),
         h(Versions, { item, labels }),
         h("div", { className: "actions" },
           h("button", { type: "button", className: "button", onClick: () => act(resolveConflict(item.id, "mine")) }, labels.mine),
           h("button", { type: "button", className: "button secondary",
                         onClick: () => act(resolveConflict(item.id, "theirs")) }, labels.theirs))) : null,
-      item.state === "rejected" ? h("div", { className: "actions" },
-        h("button", { type: "button", className: "button secondary", onClick: () => act(retry(item.id)) }, labels.retry),
-        h("button", { type: "button", className: "button danger", onClick: () => act(discard(item.id)) }, labels.discard))
-        : null))) : null,
+      item.state === "rejected" && confirming !== item.id ? h("div", { className: "actions" },
+        h("button", { type: "button", className: "button secondary", "data-action": "retry",
+                      onClick: () => act(retry(item.id)) }, labels.retry),
+        h("button", { type: "button", className: "button danger", "data-action": "discard",
+                      onClick: () => setConfirming(item.id) }, labels.discard)) : null,
+      item.state === "rejected" && confirming === item.id ? h("div", { className: "stack fk-confirm" },
+        h("p", { className: "message" }, labels.discard_confirm),
+        h("div", { className: "actions" },
+          h("button", { type: "button", className: "button danger", "data-action": "discard-confirm",
+                        onClick: () => { setConfirming(null); act(discard(item.id)); } }, labels.discard_yes),
+          h("button", { type: "button", className: "button secondary", "data-action": "discard-cancel",
+                        onClick: () => setConfirming(null) }, labels.discard_no))) : null))) : null,
     h("button", { type: "button", className: "button secondary block", id: "fk-sync-now", disabled: Boolean(status?.running),
                   onClick: () => act(syncNow("button")) }, labels.sync_now));
 }

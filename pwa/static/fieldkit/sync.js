@@ -128,8 +128,10 @@ async function uploadPhotos(session) {
       await db.remove("outbox", item.id);
     } catch (error) {
       if (error.status === 401) throw new SyncStop("expired");
+      if (error.status === 403 && error.body?.error === "csrf") throw new SyncStop("csrf");
       if (!error.status || error.status >= 500) throw new SyncStop("network");
-      await db.put("outbox", { ...item, state: "rejected", error: error.message });
+      await db.put("outbox", { ...item, state: "rejected", error: error.message,
+                               errorCode: error.body?.error || `http_${error.status}` });
     }
     await refreshStatus();
   }
@@ -172,8 +174,13 @@ async function pull(session, device) {
 
 let running = null;
 
+let again = null; // a round asked for while one runs: it runs once more after (what was queued meanwhile goes too)
+
 export function syncNow(reason = "manual") {
-  if (running) return running;
+  if (running) {
+    again = again || running.then(() => { again = null; return syncNow(reason); });
+    return again;
+  }
   running = round(reason).finally(() => { running = null; });
   return running;
 }
@@ -290,7 +297,7 @@ export function queuePhoto(photo) {
 
 export async function retry(itemId) {
   const item = await db.get("outbox", itemId);
-  if (item) await db.put("outbox", { ...item, state: "pending", error: null, current: null });
+  if (item) await db.put("outbox", { ...item, state: "pending", error: null, errorCode: null, current: null });
   await refreshStatus();
   return syncNow("retry");
 }
