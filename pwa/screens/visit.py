@@ -6,15 +6,21 @@ import uuid
 from typing import Any
 
 from reactpy import html, use_state
+from reactpy.reactjs import component_from_url
 
 from backend.clients.services import CLIENTS
 from backend.errors import NotFound
 from backend.photos import services as photo_service
 from backend.visits.services import NOTES, VISITS
+from pwa import assets
 from pwa.screens import common, photos
-from pwa.screens.client import note_form, notes_list
+from pwa.screens.client import notes_list
 from pwa.screens.visit_form import visit_form
 from pwa.ui import App, action, button, card, chip, facts, guarded, link, query_state, use_query
+
+# The notes box is the field kit's (pwa/static/fieldkit/notes.js): a note goes through the outbox, what is typed is
+# kept as a draft on the phone, and notes still waiting show as such until the server has them.
+VisitNotes = component_from_url(assets.url("fieldkit/notes.js"), "VisitNotes")
 
 
 async def load(app: App, visit_id: uuid.UUID) -> dict[str, Any]:
@@ -92,6 +98,7 @@ def screen(app: App) -> Any:
         ),
         card(photos.gallery(app, "visit", visit["id"], data["can_photo"]), title=app.t("visit.photos")),
         card(notes_list(app, data["notes"]),
-             note_form(app, "visit", visit["id"], query.reload) if data["can_note"] else "",
+             VisitNotes({"parentKind": "visit", "parentId": str(visit["id"]), "lang": app.lang,
+                         "onSynced": lambda *_: query.reload()}) if data["can_note"] else "",
              title=app.t("visit.notes"), count=len(data["notes"])),
     )

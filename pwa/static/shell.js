@@ -3,7 +3,7 @@
 // ReactPy never retries a websocket whose first connection failed, and every reconnect rebuilds the layout from the
 // URL anyway. So the shell owns reconnection: when the socket closes it retires that client (its own retries get an
 // inert socket) and mounts a fresh one with backoff, at once on `online` or when the app returns to the foreground.
-// The old screen stays visible, dimmed, until the new mount has painted. The remount delay never exceeds 5 s, and
+// While no socket is open the offline field kit replaces the screen; the new mount shows once it has painted. The remount delay never exceeds 5 s, and
 // each socket that opens tells the sync engine the server is reachable again ("ipms:reachable").
 //
 // The page may be the user-neutral shell the service worker precached (no user, no CSRF token in it): the field kit
@@ -59,7 +59,9 @@ function onOpen(mount) {
 function onClose(mount) {
   if (mount.url) retiredUrls.add(mount.url);
   if (mount !== current) return;
-  if (!mount.opened) mountFieldKit(); // the websocket cannot connect: the field kit works from IndexedDB meanwhile
+  // The websocket cannot connect, or dropped mid-session: the field kit replaces the online screen (at the same
+  // visit, from the URL) and works from IndexedDB until a new mount has painted.
+  mountFieldKit();
   setStatus(navigator.onLine ? "reconnecting" : "offline");
   scheduleRemount(retryDelay);
   retryDelay = Math.min(retryDelay * 2, REMOUNT_MAX_MS);
@@ -127,6 +129,7 @@ async function mountFieldKit() {
     if (!session) { fieldKit = null; return; } // nobody signed in on this phone yet: the sign-in link stays
     app.prepend(element);
     app.querySelector(".boot")?.remove();
+    document.body.dataset.fieldkit = "on"; // one screen at a time: the online one is hidden (app.css)
     const lang = session.lang === "en" ? "en" : "zh";
     document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
     const words = offline.pageLabels(document, lang);
@@ -141,6 +144,7 @@ async function mountFieldKit() {
 function unmountFieldKit() {
   const element = fieldKit;
   fieldKit = null;
+  delete document.body.dataset.fieldkit;
   if (element) retire(element);
 }
 

@@ -208,3 +208,69 @@ def test_waiting_work_shows_in_the_offline_header_and_on_its_visit_row(
     phone.screenshot("fieldkit-offline-badge-zh")
     header.click()  # the outbox is on this screen: the tap brings it into view
     expect(page.locator("#fk-outbox")).to_be_in_viewport()
+
+
+def drafts(page: Any) -> list[str]:
+    return [row["text"] for row in page.evaluate(STORE, "drafts")]
+
+
+def test_a_half_typed_note_survives_an_app_kill(demo_server: Server, installed_phones: Any) -> None:
+    server = demo_server
+    phone = installed_phones(server, "zh")
+    page = phone.launch()
+    phone.sign_in(AGENT)
+    first_sync(page)
+    visit = page.locator("#today-visits li[data-id]").first.get_attribute("data-id")
+    page.locator(f"#today-visits li[data-id='{visit}'] a").click()
+    expect(page.locator("#visit")).to_have_attribute("data-id", visit)
+    text = "客户想要南向三房，预算可以再谈"
+    page.locator("#visit #fk-note-body").press_sequentially(text)
+    until(page, "the draft to be kept", lambda: drafts(page) == [text])
+
+    phone.kill()  # the system kills the app mid-sentence
+    page = phone.launch()
+    phone.open(f"/visits/{visit}")
+    expect(page.locator("#visit #fk-note-body")).to_have_value(text)
+    phone.screenshot("fieldkit-draft-restored-zh")
+    page.locator("#visit #fk-note-body").press_sequentially("。")
+    page.click("#visit #fk-note-save")
+    expect(page.locator("#visit ul.notes li.note").filter(has_text=text + "。")).to_have_count(1)
+    until(page, "the draft to go", lambda: drafts(page) == [])
+    with server.db() as db:
+        assert db.execute("SELECT count(*) FROM notes WHERE body = ?", (text + "。",)).fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_dropped_connection_swaps_screens_at_the_same_visit(own_server: Server, installed_phones: Any,
+                                                               lang: str) -> None:
+    server = own_server
+    phone = installed_phones(server, lang)
+    page = phone.launch()
+    phone.sign_in(AGENT)
+    first_sync(page)
+    visit = page.locator("#today-visits li[data-id]").first.get_attribute("data-id")
+    page.locator(f"#today-visits li[data-id='{visit}'] a").click()
+    expect(page.locator("#visit")).to_have_attribute("data-id", visit)
+    text = f"half-typed when the signal went {lang}"
+    page.locator("#visit #fk-note-body").press_sequentially(text)
+    until(page, "the draft to be kept", lambda: drafts(page) == [text])
+
+    page.evaluate("window.ipmsSameDocument = true")  # gone if anything reloads the page
+    server.stop()  # mid-session: the websocket drops
+    expect(page.locator("#offline-kit #fk-visit")).to_have_attribute("data-id", visit)
+    expect(page.locator(".reactpy-mount").first).to_be_hidden()  # replaced, not stacked under
+    expect(page.locator("#offline-kit #fk-note-body")).to_have_value(text)
+    save = page.locator("#offline-kit #fk-note-save")
+    expect(save).to_be_in_viewport()
+    phone.screenshot(f"fieldkit-dropped-same-visit-{lang}", full_page=False)
+    save.click()
+    expect(page.locator("#offline-kit #fk-notes li.queued")).to_have_count(1)
+
+    server.start()
+    # The online screen is back at the same visit and shows the note (waiting, then the server's) with no reload.
+    expect(page.locator("#visit")).to_have_attribute("data-id", visit, timeout=30_000)
+    expect(page.locator("#offline-kit")).to_have_count(0)
+    expect(page.locator("#visit ul.notes li.note").filter(has_text=text)).to_have_count(1)
+    expect(page.locator("#visit #fk-note-body")).to_have_value("")
+    assert page.evaluate("window.ipmsSameDocument") is True
+    phone.screenshot(f"fieldkit-reconnected-note-{lang}")

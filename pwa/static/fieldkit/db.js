@@ -7,10 +7,13 @@
 //   state    userId → { user, cursor, lastSync, lastError, persisted }
 //   records  [user, kind, id] → { user, kind, id, data }: what POST /api/sync/pull gave that user
 //   outbox   id → { id, user, type: "op" | "photo", op, photo, state, error, current, attempts, createdAt }
-// Nothing of one user is ever read under another: every read takes the user id.
+//   drafts   [user, key] → { user, key, text, savedAt }: half-typed notes and summaries ("visit:<id>:note")
+//            (version 2)
+// Nothing of one user is ever read under another: every read takes the user id. The database keeps its name and
+// its stores across app updates; a new store comes with a new version number, an old one is never renamed.
 import { newId, setSessionCsrf } from "./ids.js";
 export const DB_NAME = "ipms-fieldkit";
-const VERSION = 1;
+const VERSION = 2;
 const DEVICE_KEY = "ipms.device.id"; // push.js reads the current user's device id from here
 let opening = null;
 
@@ -18,13 +21,16 @@ export function openDb() {
   if (opening) return opening;
   opening = new Promise((resolve, reject) => {
     const request = indexedDB.open(DB_NAME, VERSION);
-    request.onupgradeneeded = () => {
+    request.onupgradeneeded = (event) => {
       const db = request.result;
-      db.createObjectStore("meta");
-      db.createObjectStore("devices", { keyPath: "user" });
-      db.createObjectStore("state", { keyPath: "user" });
-      db.createObjectStore("records", { keyPath: ["user", "kind", "id"] }).createIndex("user", "user");
-      db.createObjectStore("outbox", { keyPath: "id" }).createIndex("user", "user");
+      if (event.oldVersion < 1) {
+        db.createObjectStore("meta");
+        db.createObjectStore("devices", { keyPath: "user" });
+        db.createObjectStore("state", { keyPath: "user" });
+        db.createObjectStore("records", { keyPath: ["user", "kind", "id"] }).createIndex("user", "user");
+        db.createObjectStore("outbox", { keyPath: "id" }).createIndex("user", "user");
+      }
+      if (event.oldVersion < 2) db.createObjectStore("drafts", { keyPath: ["user", "key"] }).createIndex("user", "user");
     };
     request.onsuccess = () => {
       const db = request.result;
@@ -145,10 +151,23 @@ export async function recordOf(user, kind, id) {
 
 export const outboxOf = async (user) => (await byUser("outbox", user)).sort((a, b) => a.createdAt - b.createdAt);
 
-// Everything of `user` goes: records, outbox, state, device record (the device stays registered on the server).
+// ---- drafts ----------------------------------------------------------------------------------------------------
+
+export async function draftOf(user, key) {
+  return (await get("drafts", [user, key]))?.text || "";
+}
+
+export function saveDraft(user, key, text) {
+  if (!text) return remove("drafts", [user, key]);
+  return put("drafts", { user, key, text, savedAt: Date.now() });
+}
+
+export const dropDraft = (user, key) => remove("drafts", [user, key]);
+
+// Everything of `user` goes: records, outbox, drafts, state (the device stays registered on the server).
 export async function wipeUser(user) {
-  await transaction(["records", "outbox", "state", "meta"], "readwrite", async (s) => {
-    for (const name of ["records", "outbox"]) {
+  await transaction(["records", "outbox", "drafts", "state", "meta"], "readwrite", async (s) => {
+    for (const name of ["records", "outbox", "drafts"]) {
       const keys = await done(s[name].index("user").getAllKeys(IDBKeyRange.only(user)));
       keys.forEach((key) => s[name].delete(key));
     }

@@ -6,7 +6,7 @@
 import { createElement as h, useEffect, useState } from "react";
 import * as db from "./db.js";
 import { Capture } from "./capture.js";
-import { queueNote } from "./sync.js";
+import { NoteComposer } from "./notes.js";
 import { Outbox } from "./outbox.js";
 import { PendingBadge, PendingCount } from "./badge.js";
 
@@ -79,28 +79,7 @@ function VisitList({ data, labels, lang, onOpen }) {
       list(upcoming.slice(0, 30), "fk-upcoming")) : null);
 }
 
-export function NoteComposer({ parentKind, parentId, labels = {}, onQueued }) {
-  const [body, setBody] = useState("");
-  const [busy, setBusy] = useState(false);
-  async function save(event) {
-    event.preventDefault();
-    const text = body.trim();
-    if (!text || busy) return;
-    setBusy(true);
-    try {
-      await queueNote({ kind: parentKind, id: String(parentId) }, text);
-      setBody("");
-      if (onQueued) onQueued();
-    } finally {
-      setBusy(false);
-    }
-  }
-  return h("form", { className: "stack fk-note-form", onSubmit: save },
-    h("textarea", { className: "input", id: "fk-note-body", value: body, placeholder: labels.note_placeholder,
-                    "aria-label": labels.note_placeholder, onInput: (event) => setBody(event.target.value) }),
-    h("button", { type: "submit", className: "button block", id: "fk-note-save", disabled: busy || !body.trim() },
-      labels.save_note));
-}
+export { NoteComposer };
 
 function VisitDetail({ data, visitId, labels, captureLabels, lang, onBack, onChanged }) {
   const visit = data.visits.find((v) => String(v.id) === String(visitId));
@@ -140,8 +119,20 @@ function VisitDetail({ data, visitId, labels, captureLabels, lang, onBack, onCha
 }
 
 // Props: labels (fieldkit.* without the prefix), captureLabels (capture.*), lang.
+// The visit the URL names (/visits/<id>): the field kit opens at the place the online screen was.
+function visitInUrl() {
+  const match = /^\/visits\/([0-9a-f-]{36})$/i.exec(window.location.pathname);
+  return match ? match[1] : null;
+}
+
 export function OfflineApp({ labels = {}, captureLabels = {}, lang = "zh" }) {
-  const [visitId, setVisitId] = useState(null);
+  const [visitId, setVisit] = useState(visitInUrl);
+  // The URL follows, so that the online screen opens at the same visit when the connection returns.
+  const setVisitId = (id) => {
+    setVisit(id);
+    const path = id ? `/visits/${id}` : "/";
+    if (window.location.pathname !== path) window.history.replaceState(null, "", path);
+  };
   const [version, setVersion] = useState(0);
   const data = useLocalData(version);
   const changed = () => setVersion((n) => n + 1);
