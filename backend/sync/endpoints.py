@@ -22,7 +22,7 @@ async def pull(request: Request[Any, Any, Any], data: JSONBody[PullRequest]) -> 
 @post("/push", operation_id="sync_push", summary="Apply a batch of queued operations, each exactly once",
       status_code=200)
 async def push(request: Request[Any, Any, Any], data: JSONBody[PushBatch]) -> PushAnswer:
-    return await services.push(request.user, data.device_id, data.ops)
+    return await services.push(request.user, data.device_id, data.ops, data.device_now)
 
 
 sync_router = Router(path="/api/sync", route_handlers=[pull, push], tags=["sync"])

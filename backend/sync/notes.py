@@ -98,7 +98,8 @@ async def create_many(actor: Actor, device_id: uuid.UUID, ops: list[Candidate]) 
         await ClaimedId.insert(*(ClaimedId(id=nid, resource="note", creator=actor.id) for nid in ids))
         await Note.insert(*(
             Note(id=nid, branch=actor.branch_id, author=actor.id, body=data.body, client=data.client_id,
-                 project=data.project_id, visit=data.visit_id)
+                 project=data.project_id, visit=data.visit_id, written_at=data.written_at,
+                 clock_skewed=data.clock_skewed)
             for (_, data), nid in zip(ops, ids, strict=True)))
         for mode in ("read", "write"):
             allowed = await access.scope(Note.select(Note.id).where(Note.id.is_in(ids)), actor, "note", mode)

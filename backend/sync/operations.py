@@ -64,7 +64,7 @@ async def create_note(actor: Actor, op_id: uuid.UUID, data: NoteCreateOp) -> msg
 
 
 async def update_visit(actor: Actor, op_id: uuid.UUID, data: VisitUpdateOp) -> msgspec.Struct:
-    return await visits.update_visit(actor, data.id, data.version, fields_of(data, "id", "version"))
+    return await visits.update_visit(actor, data.id, data.version, fields_of(data, "id", "version", "written_at"))
 
 
 async def update_client(actor: Actor, op_id: uuid.UUID, data: ClientUpdateOp) -> msgspec.Struct:

@@ -40,25 +40,37 @@ class PushOperation(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class PushBatch(msgspec.Struct, forbid_unknown_fields=True):
+    """`device_now`: the device's clock (with its UTC offset) when it sent the batch; the server corrects each
+    operation's `written_at` by the difference to its own clock. Older field kits send none."""
+
     device_id: uuid.UUID
     ops: Annotated[list[PushOperation], msgspec.Meta(max_length=MAX_OPS)]
+    device_now: dt.datetime | None = None
 
 
 class NoteCreateOp(msgspec.Struct, forbid_unknown_fields=True):
-    """`id` is the note's own UUID, made on the device (photos of the note name it); defaults to the op id."""
+    """`id` is the note's own UUID, made on the device (photos of the note name it); defaults to the op id.
+    `written_at`: the device's time when the note was queued, with its UTC offset. `clock_skewed` is the
+    server's finding (`backend.sync.services.correct_times`); a value sent is overwritten."""
 
     body: Body
     id: uuid.UUID | None = None
     client_id: uuid.UUID | None = None
     project_id: uuid.UUID | None = None
     visit_id: uuid.UUID | None = None
+    written_at: dt.datetime | None = None
+    clock_skewed: bool = False
 
 
 class VisitUpdateOp(msgspec.Struct, forbid_unknown_fields=True):
+    """`written_at` (the device's time of the change) is accepted like every queued operation's; a visit keeps
+    only its server-side `updated_at`."""
+
     id: uuid.UUID
     version: Version
     status: Status | msgspec.UnsetType = msgspec.UNSET
     summary: LongText | msgspec.UnsetType = msgspec.UNSET
+    written_at: dt.datetime | None = None
 
 
 class ClientUpdateOp(ClientUpdate, kw_only=True, forbid_unknown_fields=True):

@@ -32,12 +32,17 @@ Pull — ``POST /api/sync/pull`` with ``{"device_id": UUID, "cursor": N, "limit"
     cursor you still have: the server undoes the lost generation and answers again. Any other unknown cursor
     answers ``reset: true`` with everything.
 
-Push — ``POST /api/sync/push`` with ``{"device_id": UUID, "ops": [{"op_id": UUID, "kind": ..., "data": {...}}]}``
+Push — ``POST /api/sync/push`` with ``{"device_id": UUID, "device_now"?: time, "ops": [{"op_id": UUID,
+"kind": ..., "data": {...}}]}``
     At most 250 operations per batch (the field kit sends up to 100). ``op_id`` is made on the device when the
-    operation is queued and never changes. Kinds and their ``data``:
+    operation is queued and never changes. ``device_now`` is the device's clock when it sent the batch: each
+    ``written_at`` is moved by (server now − device now), so a phone whose clock is off (set to 2020, say) still
+    stamps its notes with the real time, and a difference over 10 minutes is flagged on the note
+    (``clock_skewed``). Kinds and their ``data``:
 
     - ``note.create``: ``{"id": note UUID (made on the device; defaults to op_id), "body": text, and exactly one
-      of "client_id" | "project_id" | "visit_id"}``. Notes never conflict.
+      of "client_id" | "project_id" | "visit_id", "written_at"?: device time with UTC offset}``. Notes never
+      conflict.
     - ``visit.update``: ``{"id", "version": base version, "status"?: planned|done|cancelled|no_show,
       "summary"?}``
     - ``client.update``: ``{"id", "version", and any of name, phone, intent, budget_min, budget_max,
@@ -91,6 +96,7 @@ its own version bump as a conflict.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 import uuid
@@ -101,6 +107,7 @@ import msgspec
 from backend import access, db
 from backend.access import Actor
 from backend.errors import Conflict, NotFound, ServiceError
+from backend.specs import now
 from backend.sync import dataset, manifest, notes, operations, schemas
 from backend.sync.schemas import (
     OpResult,
@@ -116,6 +123,7 @@ from backend.sync.tables import SyncOperation
 log = logging.getLogger("ipms.sync")
 PAGE, MAX_PAGE = schemas.PAGE, schemas.MAX_PAGE
 _encoder = msgspec.json.Encoder(decimal_format="string")
+SKEW_FLAGGED = dt.timedelta(minutes=10)
 
 
 async def pull(actor: Actor, device_id: uuid.UUID, cursor: int, limit: int = PAGE) -> PullAnswer:
@@ -157,7 +165,27 @@ async def pull(actor: Actor, device_id: uuid.UUID, cursor: int, limit: int = PAG
                       server_time=data.now)
 
 
-async def push(actor: Actor, device_id: uuid.UUID, ops: list[PushOperation]) -> PushAnswer:
+def correct_times(parsed: list[Any], device_now: dt.datetime | None, server_now: dt.datetime) -> None:
+    """Move each operation's `written_at` by the batch's clock offset (server now − device now) and flag an offset
+    over 10 minutes on the note; never into the future. Without `device_now` (an older field kit) the times stay as
+    sent; a time without an offset is taken as UTC."""
+    offset = dt.timedelta(0)
+    if device_now is not None:
+        offset = server_now - (device_now if device_now.tzinfo else device_now.replace(tzinfo=dt.UTC))
+    skewed = abs(offset) > SKEW_FLAGGED
+    for index, data in enumerate(parsed):
+        written = getattr(data, "written_at", None)
+        if written is None:
+            continue
+        written = written if written.tzinfo else written.replace(tzinfo=dt.UTC)
+        changes: dict[str, Any] = {"written_at": min(written + offset, server_now)}
+        if hasattr(data, "clock_skewed"):
+            changes["clock_skewed"] = skewed
+        parsed[index] = msgspec.structs.replace(data, **changes)
+
+
+async def push(actor: Actor, device_id: uuid.UUID, ops: list[PushOperation],
+               device_now: dt.datetime | None = None) -> PushAnswer:
     """Apply a device's batch in order, each operation exactly once, each answered on its own.
 
     Runs of note creates that need no special care go in one transaction each (`backend.sync.notes`); every
@@ -172,6 +200,7 @@ async def push(actor: Actor, device_id: uuid.UUID, ops: list[PushOperation]) -> 
             parsed[index] = await operations.parse(actor, op.kind, op.data)
         except ServiceError as exc:
             answers[index] = {"op_id": op.op_id, "kind": op.kind} | _refusal(exc)
+    correct_times(parsed, device_now, now())
     eligible = await notes.candidates(actor, [(i, op.op_id, parsed[i]) for i, op in enumerate(ops)
                                               if answers[i] is None and op.kind == "note.create"])
     index = 0

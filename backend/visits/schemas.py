@@ -76,6 +76,8 @@ class NoteOut(msgspec.Struct, kw_only=True):
     project_id: uuid.UUID | None
     visit_id: uuid.UUID | None
     body: str
+    written_at: dt.datetime | None = None
+    clock_skewed: bool = False
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int

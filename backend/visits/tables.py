@@ -1,6 +1,6 @@
 """Site visits and viewings, and the notes written about clients, projects and visits."""
 
-from piccolo.columns import UUID, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import UUID, Boolean, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -28,7 +28,11 @@ class Visit(Table, tablename="visits"):
 
 
 class Note(Table, tablename="notes"):
-    """A note on exactly one of client, project or visit; `client_op_id` makes offline creates idempotent."""
+    """A note on exactly one of client, project or visit; `client_op_id` makes offline creates idempotent.
+
+    `written_at`: when the phone says it was written (queued offline, it may reach the server hours later),
+    corrected by the batch's clock offset; null for notes written online or by an older field kit. `clock_skewed`:
+    the phone's clock was more than 10 minutes off the server's when it sent the note."""
 
     id = UUID(primary_key=True)
     branch = ForeignKey(Branch, on_delete=OnDelete.restrict, null=False)
@@ -37,6 +41,8 @@ class Note(Table, tablename="notes"):
     project = ForeignKey(Project, on_delete=OnDelete.restrict, null=True)
     visit = ForeignKey(Visit, on_delete=OnDelete.restrict, null=True)
     body = Text()
+    written_at = Timestamptz(null=True, default=None)
+    clock_skewed = Boolean(default=False)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
     version = Integer(default=1)

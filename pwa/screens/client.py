@@ -167,9 +167,22 @@ def notes_list(app: App, notes: list[dict[str, Any]]) -> Any:
     return html.ul({"className": "list notes"}, *[
         html.li({"key": str(n["id"]), "data-id": str(n["id"]), "className": "note"},
                 html.p({"style": {"padding": "8px 0 2px", "whiteSpace": "pre-wrap"}}, n["body"]),
-                html.p({"className": "muted small", "style": {"paddingBottom": "8px"}},
-                       app.fmt.datetime(n["created_at"])))
+                note_times(app, n))
         for n in notes])
+
+
+def note_times(app: App, note: dict[str, Any]) -> Any:
+    """When it was written (on the phone, maybe offline) beside when the server received it, if they differ."""
+    written, received = note.get("written_at"), note["created_at"]
+    style = {"className": "muted small note-times", "style": {"paddingBottom": "8px"}}
+    if written is None or abs((received - written).total_seconds()) < 60:
+        return html.p(style, app.fmt.datetime(written or received))
+    return html.p(style,
+                  html.span({"className": "note-written"}, app.t("note.written", when=app.fmt.datetime(written))),
+                  " · ", html.span({"className": "note-received"},
+                                   app.t("note.received", when=app.fmt.datetime(received))),
+                  html.span({"className": "chip warn", "style": {"marginLeft": "6px"}, "data-flag": "clock-skew"},
+                            app.t("note.clock_skewed")) if note.get("clock_skewed") else "")
 
 
 @guarded

@@ -274,3 +274,52 @@ def test_a_dropped_connection_swaps_screens_at_the_same_visit(own_server: Server
     expect(page.locator("#visit #fk-note-body")).to_have_value("")
     assert page.evaluate("window.ipmsSameDocument") is True
     phone.screenshot(f"fieldkit-reconnected-note-{lang}")
+
+
+# A phone clock the test can set: `window.ipmsClockShift` milliseconds off the real time (0 unless set).
+SHIFTABLE_CLOCK = """(() => {
+  const Real = Date;
+  const shift = () => window.ipmsClockShift || 0;
+  class PhoneDate extends Real {
+    constructor(...args) { if (args.length) super(...args); else super(Real.now() + shift()); }
+    static now() { return Real.now() + shift(); }
+  }
+  window.Date = PhoneDate;
+})();"""
+
+
+def test_a_note_written_offline_keeps_its_time_beside_the_receipt_time(own_server: Server,
+                                                                       installed_phones: Any) -> None:
+    server = own_server
+    phone = installed_phones(server, "zh")
+    page = phone.launch()
+    phone.context.add_init_script(SHIFTABLE_CLOCK)
+    phone.sign_in(AGENT)
+    first_sync(page)
+    visit = page.locator("#today-visits li[data-id]").first.get_attribute("data-id")
+    page.locator(f"#today-visits li[data-id='{visit}'] a").click()
+    expect(page.locator("#visit")).to_have_attribute("data-id", visit)
+
+    server.stop()
+    expect(page.locator("#offline-kit #fk-visit")).to_have_attribute("data-id", visit)
+    # Written "3.5 hours ago": the phone's clock says so while the note is queued, and is right again when the
+    # outbox is sent — as if the phone had waited 3.5 hours in the garage.
+    page.evaluate("window.ipmsClockShift = -3.5 * 3600 * 1000")
+    page.fill("#offline-kit #fk-note-body", "车库里写的笔记")
+    page.click("#offline-kit #fk-note-save")
+    expect(page.locator("#offline-kit #fk-notes li.queued")).to_have_count(1)
+    page.evaluate("window.ipmsClockShift = 0")
+
+    server.start()
+    note = page.locator("#visit ul.notes li.note").filter(has_text="车库里写的笔记")
+    expect(note).to_have_count(1, timeout=30_000)
+    expect(note.locator(".note-written")).to_contain_text("写于")
+    expect(note.locator(".note-received")).to_contain_text("服务器收到")
+    expect(note.locator("[data-flag=clock-skew]")).to_have_count(0)
+    phone.screenshot("fieldkit-note-written-received-zh")
+    with server.db() as db:
+        row = db.execute("SELECT written_at, created_at, clock_skewed FROM notes WHERE body = ?",
+                         ("车库里写的笔记",)).fetchone()
+    gap = dt.datetime.fromisoformat(str(row["created_at"])) - dt.datetime.fromisoformat(str(row["written_at"]))
+    assert abs(gap - dt.timedelta(hours=3, minutes=30)) < dt.timedelta(minutes=1), gap
+    assert not row["clock_skewed"]

@@ -30,3 +30,14 @@ export function deviceLabel(ua = globalThis.navigator?.userAgent || "") {
     : /Safari\//.test(ua) ? "Safari" : "Browser";
   return `${os} ${browser}`;
 }
+
+// The device's time with its UTC offset ("2026-12-02T10:05:00+08:00"): what a queued operation carries as
+// `written_at`, and a push batch as `device_now` (the server corrects the one by the other).
+export function deviceTime(date = new Date()) {
+  const pad = (n, width = 2) => String(Math.trunc(Math.abs(n))).padStart(width, "0");
+  const offset = -date.getTimezoneOffset();
+  const sign = offset >= 0 ? "+" : "-";
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:`
+    + `${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}`
+    + `${sign}${pad(offset / 60)}:${pad(offset % 60)}`;
+}

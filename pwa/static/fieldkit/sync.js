@@ -10,7 +10,7 @@
 // while the outbox holds items and the server cannot be reached, a light probe (GET /healthz, no-store, which the
 // service worker never answers) runs every 3 s ± 1 s and starts a round as soon as it is answered.
 import * as db from "./db.js";
-import { deviceLabel, newId } from "./ids.js";
+import { deviceLabel, deviceTime, newId } from "./ids.js";
 import { uploadPhoto } from "./upload.js";
 
 export const BATCH = 100;
@@ -97,7 +97,8 @@ async function pushOps(session, device) {
     if (!pending.length) return;
     const batch = pending.slice(0, BATCH);
     setStatus({ progress: { phase: "push", count: batch.length } });
-    const answer = await call(session, "POST", "/api/sync/push", { device_id: device.id, ops: batch.map((i) => i.op) });
+    const answer = await call(session, "POST", "/api/sync/push", { device_id: device.id, device_now: deviceTime(),
+                                                                    ops: batch.map((i) => i.op) });
     const byId = new Map(batch.map((item) => [item.op.op_id, item]));
     await db.transaction(["outbox"], "readwrite", (s) => {
       for (const result of answer.results || []) {
@@ -287,7 +288,8 @@ async function enqueue(item) {
 export function queueNote(parent, body) {
   const id = newId();
   return enqueue({ id, type: "op", op: { op_id: id, kind: "note.create",
-                                         data: { id, body, [`${parent.kind}_id`]: parent.id } },
+                                         data: { id, body, [`${parent.kind}_id`]: parent.id,
+                                                 written_at: deviceTime() } },
                    label: body.slice(0, 80), parent });
 }
 
