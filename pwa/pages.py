@@ -62,7 +62,7 @@ def _words(lang: str) -> dict[str, Any]:
         return {key.split(".", 1)[1]: t(lang, key) for key in catalog(lang) if key.startswith(prefix)}
 
     return {**group("fieldkit."), "visit_status": group("visit_status."), "capture": group("capture."),
-            "shell": group("shell.")}
+            "shell": group("shell."), "intent_words": group("intent.")}
 
 
 def fieldkit_text() -> str:

@@ -323,3 +323,117 @@ def test_a_note_written_offline_keeps_its_time_beside_the_receipt_time(own_serve
     gap = dt.datetime.fromisoformat(str(row["created_at"])) - dt.datetime.fromisoformat(str(row["written_at"]))
     assert abs(gap - dt.timedelta(hours=3, minutes=30)) < dt.timedelta(minutes=1), gap
     assert not row["clock_skewed"]
+
+
+def manager_api(server: Server) -> Any:
+    import httpx
+
+    client = httpx.Client(base_url=server.url, timeout=30)
+    signed = client.post("/api/auth/login", json={"username": "wangqiang", "password": "demo1234"})
+    assert signed.status_code in (200, 201), signed.text
+    client.headers["x-csrf-token"] = signed.json()["csrf_token"]
+    return client
+
+
+def planned_visit_today(server: Server) -> dict[str, Any]:
+    today = dt.datetime.now(SHANGHAI).date()
+    with server.db() as db:
+        rows = db.execute("SELECT v.id, v.version, c.name, c.phone FROM visits v JOIN clients c ON c.id = v.client "
+                          "WHERE v.owner = ? AND v.status = 'planned' ORDER BY v.scheduled_at",
+                          (server.user_id(AGENT),)).fetchall()
+        found = [dict(r) for r in rows]
+        scheduled = {str(r["id"]): r["scheduled_at"] for r in db.execute("SELECT id, scheduled_at FROM visits")}
+    todays = [r for r in found if dt.datetime.fromisoformat(str(scheduled[str(r["id"])])).astimezone(SHANGHAI).date()
+              == today]
+    assert todays, "the demo agent has a planned visit today"
+    return {**todays[0], "id": str(todays[0]["id"])}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_visit_marked_done_offline_arrives_once(own_server: Server, installed_phones: Any, lang: str,
+                                                  tmp_path: Any) -> None:
+    from tests.browser.test_offline import jpeg_with_exif
+
+    server = own_server
+    visit = planned_visit_today(server)
+    phone = installed_phones(server, lang)
+    page = phone.launch()
+    phone.sign_in(AGENT)
+    first_sync(page)
+    server.stop()
+    page.reload()
+    expect(page.locator("#offline-kit")).to_be_visible()
+
+    # Search the clients this phone holds; the hit opens the client's visit with the client's card.
+    page.fill("#fk-search-input", visit["name"])
+    page.locator("#fk-search-results .fk-search-hit").first.click()
+    expect(page.locator("#fk-visit")).to_have_attribute("data-id", visit["id"])
+    card = page.locator("#fk-client")
+    expect(card.locator(".title")).to_have_text(visit["name"])
+    expect(card.locator("#fk-call")).to_have_attribute("href", "tel:" + "".join(
+        ch for ch in visit["phone"] if ch.isdigit() or ch == "+"))
+    expect(card.locator("[data-fact=budget]")).not_to_be_empty()
+    expect(card.locator("[data-fact=intent]")).not_to_be_empty()
+
+    page.click("#fk-status [data-mark=done]")
+    expect(page.locator("#fk-status-text")).to_have_attribute("data-waiting", "true")
+    expect(page.locator("#fk-status-text")).to_have_attribute("data-status", "done")
+    photo = tmp_path / "site.jpg"
+    photo.write_bytes(jpeg_with_exif(1200, 900, "2026:12:02 10:05:00"))
+    page.locator("#offline-kit input[data-capture-input=library]").set_input_files(str(photo))
+    thumb = page.locator("#fk-queued-photos img")
+    expect(thumb).to_have_count(1)
+    page.wait_for_function("document.querySelector('#fk-queued-photos img').naturalWidth > 0")
+    phone.screenshot(f"fieldkit-offline-visit-done-{lang}")
+
+    server.start()
+    until(page, "the outbox to drain", lambda: not outbox(page))
+    with server.db() as db:
+        row = db.execute("SELECT status, version FROM visits WHERE id = ?", (visit["id"],)).fetchone()
+        updates = db.execute("SELECT count(*) FROM change_log WHERE row_id = ? AND action = 'update'",
+                             (visit["id"],)).fetchone()[0]
+        photos = db.execute("SELECT count(*) FROM photos WHERE visit = ? AND taken_at IS NOT NULL",
+                            (visit["id"],)).fetchone()[0]
+    assert (row["status"], row["version"]) == ("done", visit["version"] + 1)
+    assert updates == 1, "the change arrived once"
+    assert photos >= 1
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_conflicting_offline_summary_offers_both_versions(own_server: Server, installed_phones: Any,
+                                                             lang: str) -> None:
+    server = own_server
+    visit = planned_visit_today(server)
+    phone = installed_phones(server, lang)
+    page = phone.launch()
+    phone.sign_in(AGENT)
+    first_sync(page)
+    manager = manager_api(server)
+    try:  # the branch manager edits the summary; the phone does not hear of it before the signal goes
+        changed = manager.patch(f"/api/visits/{visit['id']}", json={"version": visit["version"],
+                                                                    "summary": "经理写的总结"})
+        assert changed.status_code == 200, changed.text
+    finally:
+        manager.close()
+    server.stop()
+    page.goto(server.url + f"/visits/{visit['id']}")
+    expect(page.locator("#offline-kit #fk-visit")).to_have_attribute("data-id", visit["id"])
+    page.fill("#fk-summary-body", "我在现场写的总结")
+    page.click("#fk-summary-save")
+    expect(page.locator("#fk-summary-text")).to_have_text("我在现场写的总结")
+
+    server.start()
+    online_badge = page.locator(".app #fk-badge")  # the online screen is back, and says one change was not sent
+    expect(online_badge).to_have_attribute("data-state", "failed", timeout=30_000)
+    online_badge.click()
+    item = page.locator(".fk-outbox-item[data-state=conflict]").first
+    expect(item).to_be_visible(timeout=30_000)
+    summary = item.locator(".fk-versions [data-field=summary]")
+    expect(summary.locator(".fk-mine")).to_contain_text("我在现场写的总结")
+    expect(summary.locator(".fk-theirs")).to_contain_text("经理写的总结")
+    phone.screenshot(f"fieldkit-conflict-both-versions-{lang}", full_page=False)
+    item.locator("[data-action=keep-mine]").click()
+    until(page, "the outbox to drain", lambda: not outbox(page))
+    with server.db() as db:
+        row = db.execute("SELECT summary, version FROM visits WHERE id = ?", (visit["id"],)).fetchone()
+    assert (row["summary"], row["version"]) == ("我在现场写的总结", visit["version"] + 2)

@@ -9,6 +9,7 @@ import { Capture } from "./capture.js";
 import { NoteComposer } from "./notes.js";
 import { Outbox } from "./outbox.js";
 import { PendingBadge, PendingCount } from "./badge.js";
+import { ClientCard, ClientSearch, QueuedPhotos, StatusActions, SummaryEditor, waitingUpdate } from "./visitkit.js";
 
 // The page embeds the field kit's words in both languages ({"zh": …, "en": …}); `lang` picks one.
 export function pageLabels(doc = document, lang = doc.documentElement.lang?.startsWith("zh") ? "zh" : "en") {
@@ -76,7 +77,8 @@ function VisitList({ data, labels, lang, onOpen }) {
       todays.length ? list(todays, "fk-today") : h("p", { className: "empty" }, labels.no_visits)),
     upcoming.length ? h("section", { className: "card" },
       h("h2", { className: "section-title" }, labels.upcoming, h("span", { className: "count" }, String(upcoming.length))),
-      list(upcoming.slice(0, 30), "fk-upcoming")) : null);
+      list(upcoming.slice(0, 30), "fk-upcoming")) : null,
+    h(ClientSearch, { data, labels, onOpen }));
 }
 
 export { NoteComposer };
@@ -87,24 +89,29 @@ function VisitDetail({ data, visitId, labels, captureLabels, lang, onBack, onCha
   const client = data.clients.get(String(visit.client_id));
   const project = visit.project_id ? data.projects.get(String(visit.project_id)) : null;
   const notes = data.notes.filter((n) => String(n.visit_id ?? n.visit) === String(visit.id));
+  const clientNotes = client ? data.notes.filter((n) => String(n.client_id) === String(client.id)
+    || data.visits.some((v) => String(v.id) === String(n.visit_id) && String(v.client_id) === String(client.id))) : [];
   const queuedNotes = data.outbox.filter((i) => i.type === "op" && i.op.kind === "note.create"
     && String(i.op.data.visit_id) === String(visit.id));
   const queuedPhotos = data.outbox.filter((i) => i.type === "photo" && String(i.photo.parent.id) === String(visit.id));
+  const waiting = waitingUpdate(data.outbox, visit.id);
   const when = new Date(visit.scheduled_at).toLocaleString(localeOf(lang), { dateStyle: "medium", timeStyle: "short" });
   const fact = (label, value) => (value ? [h("dt", { key: `${label}-t` }, label), h("dd", { key: `${label}-d` }, value)] : []);
-  return h("div", { className: "stack", id: "fk-visit", "data-id": String(visit.id) },
+  return h("div", { className: "stack", id: "fk-visit", "data-id": String(visit.id), "data-version": String(visit.version) },
     h("button", { type: "button", className: "button secondary", id: "fk-back", onClick: onBack }, `‹ ${labels.back}`),
-    h("section", { className: "card" },
+    h("section", { className: "card stack" },
       h("h2", null, when),
       h("dl", { className: "facts" },
-        ...fact(labels.client, client ? [client.name, client.phone ? ` · ${client.phone}` : ""].join("") : ""),
+        ...fact(labels.client, client ? client.name : ""),
         ...fact(labels.project, project ? project.title : ""),
-        ...fact(labels.address, visit.address),
-        ...fact(labels.status, labels.visit_status?.[visit.status] || visit.status),
-        ...fact(labels.summary, visit.summary))),
+        ...fact(labels.address, visit.address)),
+      h(StatusActions, { visit, waiting, labels, onQueued: onChanged }),
+      h(SummaryEditor, { visit, waiting, labels, onQueued: onChanged })),
+    h(ClientCard, { client, notes: clientNotes, labels, lang }),
     h("section", { className: "card" },
       h("h2", { className: "section-title" }, labels.photos,
         h("span", { className: "count", id: "fk-photo-count" }, String(queuedPhotos.length))),
+      h(QueuedPhotos, { items: queuedPhotos, labels }),
       h(Capture, { parentKind: "visit", parentId: String(visit.id), labels: captureLabels, offline: true,
                    onQueued: onChanged })),
     h("section", { className: "card" },

@@ -20,17 +20,25 @@ export function reasonOf(item, labels) {
 function describe(item, labels) {
   if (item.type === "photo") return `${labels.photo_item || "Photo"} · ${item.label || ""}`;
   if (item.op?.kind === "note.create") return `${labels.note_item || "Note"} · ${item.op.data.body.slice(0, 60)}`;
-  if (item.op?.kind === "visit.update") return `${labels.visit_item || "Visit"} · ${item.label || ""}`;
+  if (item.op?.kind === "visit.update") {
+    const data = item.op.data;
+    const parts = [data.status ? labels.visit_status?.[data.status] || data.status : "", (data.summary || "").slice(0, 60)];
+    return `${labels.visit_item || "Visit"} · ${parts.filter(Boolean).join(" · ")}`;
+  }
   return item.op?.kind || item.type;
 }
 
+// A conflict: each field I changed, my value beside the server's, so the user can choose knowing both.
 function Versions({ item, labels }) {
   const mine = { ...item.op.data };
   const theirs = item.current || {};
-  const keys = Object.keys(mine).filter((key) => key !== "id" && key !== "version");
+  const keys = Object.keys(mine).filter((key) => !["id", "version", "written_at"].includes(key));
+  const show = (key, value) => (key === "status" ? labels.visit_status?.[value] || value : value ?? "");
   return h("dl", { className: "facts fk-versions" }, ...keys.flatMap((key) => [
-    h("dt", { key: `${key}-k` }, key),
-    h("dd", { key: `${key}-v` }, `${labels.my_version}: ${mine[key] ?? ""} · ${labels.server_version}: ${theirs[key] ?? ""}`)]));
+    h("dt", { key: `${key}-k` }, labels[`field_${key}`] || key),
+    h("dd", { key: `${key}-v`, "data-field": key },
+      h("div", { className: "fk-mine" }, `${labels.my_version}: ${show(key, mine[key])}`),
+      h("div", { className: "fk-theirs" }, `${labels.server_version}: ${show(key, theirs[key])}`))]));
 }
 
 export function Outbox({ labels: given = {}, lang = "zh", version = 0, onChanged }) {
@@ -73,8 +81,9 @@ export function Outbox({ labels: given = {}, lang = "zh", version = 0, onChanged
       item.state === "conflict" ? h("div", { className: "stack" }, h("p", { className: "message" }, labels.conflict),
         h(Versions, { item, labels }),
         h("div", { className: "actions" },
-          h("button", { type: "button", className: "button", onClick: () => act(resolveConflict(item.id, "mine")) }, labels.mine),
-          h("button", { type: "button", className: "button secondary",
+          h("button", { type: "button", className: "button", "data-action": "keep-mine",
+                        onClick: () => act(resolveConflict(item.id, "mine")) }, labels.mine),
+          h("button", { type: "button", className: "button secondary", "data-action": "keep-theirs",
                         onClick: () => act(resolveConflict(item.id, "theirs")) }, labels.theirs))) : null,
       item.state === "rejected" && confirming !== item.id ? h("div", { className: "actions" },
         h("button", { type: "button", className: "button secondary", "data-action": "retry",

@@ -293,6 +293,30 @@ export function queueNote(parent, body) {
                    label: body.slice(0, 80), parent });
 }
 
+// A visit's status or summary changed on the phone: one visit.update naming the version it started from. A second
+// change before the first was sent joins it (same op, same base version), so the two never conflict with each other.
+export async function queueVisitUpdate(visit, changes) {
+  const session = await db.currentSession();
+  if (!session) throw new SyncStop("no-session");
+  const waiting = (await db.outboxOf(session.userId)).find((item) => item.type === "op" && item.state === "pending"
+    && item.op.kind === "visit.update" && String(item.op.data.id) === String(visit.id));
+  if (waiting) {
+    const op = { ...waiting.op, data: { ...waiting.op.data, ...changes, written_at: deviceTime() } };
+    await db.put("outbox", { ...waiting, op, label: visitLabel(op.data) });
+    await refreshStatus();
+    syncNow("queued");
+    return waiting;
+  }
+  const id = newId();
+  const data = { id: String(visit.id), version: visit.version, ...changes, written_at: deviceTime() };
+  return enqueue({ id, type: "op", op: { op_id: id, kind: "visit.update", data }, label: visitLabel(data),
+                   parent: { kind: "visit", id: String(visit.id) } });
+}
+
+function visitLabel(data) {
+  return [data.status, data.summary ? data.summary.slice(0, 60) : ""].filter(Boolean).join(" · ");
+}
+
 export function queuePhoto(photo) {
   return enqueue({ id: photo.id, type: "photo", photo, label: photo.name, parent: photo.parent });
 }
