@@ -64,7 +64,7 @@ export function useDraft(draftKey) {
   return { text, change, clear, restored };
 }
 
-export function NoteComposer({ parentKind, parentId, labels = {}, onQueued }) {
+export function NoteComposer({ parentKind, parentId, labels = {}, onQueued, formId }) {
   const draft = useDraft(`${parentKind}:${parentId}:note`);
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState(null);
@@ -86,7 +86,8 @@ export function NoteComposer({ parentKind, parentId, labels = {}, onQueued }) {
       setBusy(false);
     }
   }
-  return h("form", { className: "stack fk-note-form", onSubmit: save, "data-restored": String(draft.restored) },
+  return h("form", { className: "stack fk-note-form", id: formId, onSubmit: save,
+                     "data-restored": String(draft.restored) },
     h("textarea", { className: "input", id: "fk-note-body", value: draft.text, placeholder: labels.note_placeholder,
                     rows: 3, maxLength: 5000, "aria-label": labels.note_placeholder,
                     onInput: (event) => draft.change(event.target.value) }),
@@ -142,5 +143,6 @@ export function VisitNotes({ parentKind = "visit", parentId, lang, onSynced }) {
   }, [parentId]);
   return h("div", { className: "stack fk-visit-notes", "data-parent": `${parentKind}:${parentId}` },
     h(QueuedNotes, { items, labels }),
-    h(NoteComposer, { parentKind, parentId, labels, onQueued: () => setVersion((n) => n + 1) }));
+    h(NoteComposer, { parentKind, parentId, labels, formId: "note-form",  // the online screens' note form id
+                      onQueued: () => setVersion((n) => n + 1) }));
 }
