@@ -19,6 +19,8 @@ PushSettings = component_from_url(assets.url("fieldkit/push.js"), "PushSettings"
 SignOut = component_from_url(assets.url("fieldkit/outbox.js"), "SignOut")
 # The outbox on this phone: pending items, last sync, errors with retry, and whether storage is persistent.
 Outbox = component_from_url(assets.url("fieldkit/outbox.js"), "Outbox")
+# Space used and quota on this phone, whether the browser keeps it, and one hint when it will not promise to.
+StorageInfo = component_from_url(assets.url("fieldkit/outbox.js"), "StorageInfo")
 OUTBOX_LABELS = ("outbox", "pending", "all_sent", "last_sync", "never_synced", "sync_now", "syncing", "retry",
                  "discard", "rejected", "conflict", "mine", "theirs", "my_version", "server_version", "note_item",
                  "photo_item", "error_network", "error_server", "error_expired", "error_failed", "storage_persisted",
@@ -97,7 +99,9 @@ def screen(app: App) -> Any:
              title=app.t("guide.title")),
         password_card(app),
         card(PushSettings({"labels": {key: app.t(f"push.{key}") for key in PUSH_LABELS}}), title=app.t("push.title")),
-        card(Outbox({"lang": app.lang, "labels": {key: app.t(f"fieldkit.{key}") for key in OUTBOX_LABELS}})),
+        card(Outbox({"lang": app.lang, "storage": False,
+                     "labels": {key: app.t(f"fieldkit.{key}") for key in OUTBOX_LABELS}})),
+        card(StorageInfo({"lang": app.lang}), title=app.t("settings.storage")),
         card(SignOut({"text": app.t("settings.sign_out"),
                       "labels": {key: app.t(f"fieldkit.{key}") for key in ("sign_out_discard", "signing_out")}})),
     )

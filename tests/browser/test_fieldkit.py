@@ -440,3 +440,29 @@ def test_a_conflicting_offline_summary_offers_both_versions(own_server: Server, 
     with server.db() as db:
         row = db.execute("SELECT summary, version FROM visits WHERE id = ?", (visit["id"],)).fetchone()
     assert (row["summary"], row["version"]) == ("我在现场写的总结", visit["version"] + 2)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_settings_says_how_much_space_is_used_and_whether_it_is_kept(demo_server: Server, installed_phones: Any,
+                                                                      lang: str) -> None:
+    server = demo_server
+    phone = installed_phones(server, lang)
+    page = phone.launch()
+    phone.sign_in(AGENT)
+    first_sync(page)
+    visit = page.locator("#today-visits li[data-id]").first.get_attribute("data-id")
+    page.evaluate(QUEUE_NOTE, [{"kind": "visit", "id": visit}, f"storage note {lang}"])  # the first capture asks
+    until(page, "the note to be sent", lambda: not outbox(page))
+    page.click(".bottom-nav a[data-screen=settings]")
+    usage = page.locator("#fk-storage-usage")
+    expect(usage).to_contain_text("MB")
+    assert int(usage.get_attribute("data-quota") or 0) > 0
+    assert int(usage.get_attribute("data-usage") or 0) > 0, "the cached records take some space"
+    persisted = page.locator("#fk-storage-info").get_attribute("data-persisted")
+    assert persisted == str(page.evaluate("navigator.storage.persisted()")).lower()
+    # One plain hint only when the browser refused to keep the data; no warning anywhere else.
+    expect(page.locator("#fk-storage-hint")).to_have_count(1 if persisted == "false" else 0)
+    page.locator("#fk-storage-info").scroll_into_view_if_needed()
+    phone.screenshot(f"fieldkit-settings-storage-{lang}", full_page=False)
+    page.click(".bottom-nav a[data-screen=home]")
+    expect(page.locator("#fk-storage-hint")).to_have_count(0)

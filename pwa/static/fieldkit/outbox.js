@@ -41,7 +41,8 @@ function Versions({ item, labels }) {
       h("div", { className: "fk-theirs" }, `${labels.server_version}: ${show(key, theirs[key])}`))]));
 }
 
-export function Outbox({ labels: given = {}, lang = "zh", version = 0, onChanged }) {
+// `storage`: say whether the browser keeps the data (off in Settings, whose storage card says more).
+export function Outbox({ labels: given = {}, lang = "zh", version = 0, onChanged, storage = true }) {
   const labels = { ...pageWords(lang), ...given };
   const [status, setStatus] = useState(null);
   const [items, setItems] = useState([]);
@@ -69,7 +70,7 @@ export function Outbox({ labels: given = {}, lang = "zh", version = 0, onChanged
         : items.length ? fill(labels.badge_failed, { count: items.length }) : labels.all_sent,
       " · ", when ? fill(labels.last_sync, { when }) : labels.never_synced),
     error ? h("p", { className: "message error", id: "fk-sync-error", "data-error": status.lastError }, error) : null,
-    status?.persisted === null || status?.persisted === undefined ? null
+    !storage || status?.persisted === null || status?.persisted === undefined ? null
       : h("p", { className: "small muted", id: "fk-storage" },
           status.persisted ? labels.storage_persisted : labels.storage_best_effort),
     items.length ? h("ul", { className: "list" }, ...items.map((item) => h("li", {
@@ -118,4 +119,35 @@ export function SignOut({ labels = {}, text = "Sign out" }) {
   }
   return h("button", { type: "button", className: "button danger block", id: "sign-out", disabled: busy, onClick: press },
     busy ? labels.signing_out || "…" : text);
+}
+
+function megabytes(bytes, lang) {
+  return new Intl.NumberFormat(lang === "zh" ? "zh-CN" : "en", { maximumFractionDigits: 1 }).format(bytes / 1048576);
+}
+
+// Storage honesty for the settings screen: the space this app uses on the phone and the browser's quota, whether
+// the browser promised to keep it, and — only when it refused — one plain hint (install to the home screen).
+export function StorageInfo({ lang = "zh" }) {
+  const labels = pageWords(lang);
+  const [info, setInfo] = useState(null);
+  useEffect(() => {
+    let live = true;
+    (async () => {
+      const estimate = navigator.storage?.estimate ? await navigator.storage.estimate() : null;
+      const persisted = navigator.storage?.persisted ? await navigator.storage.persisted() : null;
+      const session = await db.currentSession();
+      const asked = session ? (await db.stateOf(session.userId)).persisted : null;
+      if (live) setInfo({ estimate, persisted, asked: asked !== undefined && asked !== null });
+    })().catch(() => live && setInfo({ estimate: null, persisted: null, asked: false }));
+    return () => { live = false; };
+  }, []);
+  if (!info) return h("div", { id: "fk-storage-info", "data-state": "loading" });
+  const { estimate, persisted, asked } = info;
+  return h("div", { className: "stack", id: "fk-storage-info", "data-persisted": String(persisted) },
+    estimate ? h("p", { id: "fk-storage-usage", "data-usage": String(estimate.usage || 0),
+                        "data-quota": String(estimate.quota || 0) },
+      fill(labels.storage_usage, { used: megabytes(estimate.usage || 0, lang),
+                                   quota: megabytes(estimate.quota || 0, lang) })) : null,
+    h("p", { className: "small muted" }, persisted ? labels.storage_persisted : labels.storage_best_effort),
+    persisted === false && asked ? h("p", { className: "message", id: "fk-storage-hint" }, labels.storage_hint) : null);
 }
