@@ -12,6 +12,11 @@ What it does (issue 6, "Benchmark"):
    one note and one change-log row per queued note, one row per photo; the first batch sent again answers
    ``duplicate`` throughout.
 5. The first pull of a fresh device (cursor 0, every page) for an agent topped up to 500 visible records.
+6. The field kit in Chromium (Debian's /usr/bin/chromium, phone viewport, on-disk profile, CPU throttled 4×), issue
+   12: ``reconnect_to_empty_s`` is the median, over 5 server restarts (3 with ``--quick``), of the time from "the
+   server answers /healthz again" to "the outbox of 20 queued notes is empty", with ``navigator.onLine`` true
+   throughout; ``offline_cold_start_ms`` is the time from opening the cached app to its first visit row, the worse
+   of two cases: the port closed, and a listener that accepts connections and never answers.
 
 "Server time" is the wall time of each request as the client sees it on the loopback (requests go one at a time,
 so the client waits for nothing else); the server's CPU seconds are reported beside it. ``per_note_ratio`` is the
@@ -241,6 +246,103 @@ async def measure(base: str, agents: list[str], args: argparse.Namespace, pid: i
             "prefix": prefix, "visit_id": visit_id}
 
 
+FIELD_KIT = """async ([module, call, args]) => {
+  const base = document.querySelector('script[type=module][src$="/shell.js"]').src.replace(/shell\\.js$/, "");
+  const m = await import(base + "fieldkit/" + module + ".js");
+  return await m[call](...(args || []));
+}"""
+ACTIVE_WORKER = "navigator.serviceWorker.getRegistration().then((r) => Boolean(r && r.active))"
+OUTBOX_SIZE = """async () => {
+  const open = indexedDB.open("ipms-fieldkit");
+  const db = await new Promise((resolve, reject) => {
+    open.onsuccess = () => resolve(open.result); open.onerror = reject; });
+  const request = db.transaction("outbox").objectStore("outbox").count();
+  const count = await new Promise((resolve) => { request.onsuccess = () => resolve(request.result); });
+  db.close();
+  return count;
+}"""
+
+
+def hold_connections(listener: socket.socket) -> None:
+    """Accept every connection and never answer (a server that hangs, or a captive portal swallowing requests)."""
+    held = []
+    try:
+        while True:
+            held.append(listener.accept()[0])
+    except OSError:
+        for connection in held:
+            connection.close()
+
+
+def field_kit(start_server: Any, stop_server: Any, base: str, port: int, username: str, restarts: int,
+              work: Path) -> dict[str, Any]:
+    """Issue 12's two figures, through the browser (see the module docstring, step 6)."""
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    def poll(page: Any, check: Any, bound: float = 120) -> None:
+        deadline = time.monotonic() + bound
+        while not check():
+            if time.monotonic() > deadline:
+                raise SystemExit("field kit: a condition did not hold within the bound")
+            page.wait_for_timeout(20)
+
+    with sync_playwright() as driver:
+        context = driver.chromium.launch_persistent_context(
+            str(work / "profile"), executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--no-first-run"], viewport={"width": 390, "height": 844},
+            is_mobile=True, has_touch=True, locale="zh-CN", timezone_id="Asia/Shanghai")
+        page = context.pages[0] if context.pages else context.new_page()
+        context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": 4})
+        page.goto(base + "/login")
+        poll(page, lambda: page.evaluate(ACTIVE_WORKER))
+        page.fill("#username", username)
+        page.fill("#password", DEMO_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("#today-visits li[data-id]", timeout=60_000)
+        visit = page.locator("#today-visits li[data-id]").first.get_attribute("data-id")
+        poll(page, lambda: page.evaluate(FIELD_KIT, ["sync", "currentStatus", []])["lastSync"] is not None)
+        drains = []
+        for round_ in range(restarts):
+            stop_server()
+            for n in range(20):
+                page.evaluate(FIELD_KIT, ["sync", "queueNote", [{"kind": "visit", "id": visit}, f"bench {round_} {n}"]])
+            page.wait_for_timeout(4000)  # the phone waits a while with no server, as in a lift lobby
+            start_server()
+            answered = time.monotonic()
+            poll(page, lambda: page.evaluate(OUTBOX_SIZE) == 0)
+            drains.append(time.monotonic() - answered)
+            if not page.evaluate("navigator.onLine"):
+                raise SystemExit("navigator.onLine turned false: the figure would not be the one asked for")
+        stop_server()
+        colds = []
+        for case in ("closed", "silent"):
+            listener = None
+            if case == "silent":  # accepts, reads, never answers
+                listener = socket.socket()
+                listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                listener.bind(("127.0.0.1", port))
+                listener.listen(64)
+                threading.Thread(target=hold_connections, args=(listener,), daemon=True).start()
+            cold = context.new_page()
+            began = time.monotonic()
+            cold.goto(base + "/", wait_until="commit", timeout=60_000)
+            try:
+                cold.wait_for_selector("#fk-today li[data-id]", timeout=60_000)
+            except Exception:
+                print(f"cold start ({case}) showed no visit row:", cold.content()[:2000], flush=True)
+                raise
+            colds.append((time.monotonic() - began) * 1000)
+            cold.close()
+            if listener is not None:
+                listener.close()
+        context.close()
+    return {"reconnect_to_empty_s": round(statistics.median(drains), 2),
+            "reconnect_runs_s": [round(d, 2) for d in drains], "offline_cold_start_ms": round(max(colds)),
+            "offline_cold_start_cases_ms": [round(c) for c in colds]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="200 notes and 5 photos: well under a minute")
@@ -279,6 +381,36 @@ def main() -> None:
         figures = asyncio.run(measure(f"http://127.0.0.1:{port}", agents, args, server.pid))
         notes, logged, photos = count_rows(database_url, work / "data" / "ipms.sqlite3", figures["prefix"],
                                            figures["visit_id"])
+        holder = {"server": server}
+
+        def stop_server() -> None:
+            running = holder["server"]
+            if running is not None and running.poll() is None:
+                running.send_signal(signal.SIGINT)
+                running.wait(30)
+            holder["server"] = None
+
+        def start_server() -> None:
+            holder["server"] = subprocess.Popen([*ipms(), "serve", "--port", str(port)], cwd=ROOT, env=env,
+                                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            deadline = time.monotonic() + 90
+            while True:
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
+                        probe.sendall(b"GET /healthz HTTP/1.0\r\nHost: x\r\n\r\n")
+                        if b" 200 " in probe.recv(64):
+                            return
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise SystemExit("ipms serve did not come back")
+                time.sleep(0.05)
+
+        try:
+            figures |= field_kit(start_server, stop_server, f"http://127.0.0.1:{port}", port, agents[0],
+                                 3 if args.quick else 5, work)
+        finally:
+            server = holder["server"]
     finally:
         if server is not None and server.poll() is None:
             server.send_signal(signal.SIGINT)
@@ -305,12 +437,18 @@ def main() -> None:
         "per_note_cpu_ratio": round(figures["push_cpu_s"] / args.notes / max(figures["single_create_cpu_s"], 1e-9), 3),
         "pull_records": figures["pull_records"], "pull_pages": figures["pull_pages"],
         "pull_s": round(figures["pull_s"], 3),
+        "reconnect_to_empty_s": figures["reconnect_to_empty_s"], "reconnect_runs_s": figures["reconnect_runs_s"],
+        "offline_cold_start_ms": figures["offline_cold_start_ms"],
+        "offline_cold_start_cases_ms": figures["offline_cold_start_cases_ms"],
     }
     print(f"{args.notes} notes in {result['requests']} push requests: {result['push_s']:.2f} s, "
           f"{result['per_note_ms']:.2f} ms per note vs {result['single_create_ms']:.2f} ms per plain create "
           f"(ratio {result['per_note_ratio']:.2f})")
     print(f"{args.photos} photos in {result['photo_requests']} requests: {result['photos_s']:.2f} s")
     print(f"fresh pull: {result['pull_records']} records in {result['pull_pages']} page(s), {result['pull_s']:.3f} s")
+    print(f"field kit: outbox of 20 empty {result['reconnect_to_empty_s']:.2f} s (median) after the server answers "
+          f"again (aim ≤ 5 s); cached app to first visit row {result['offline_cold_start_ms']} ms, worse of port "
+          f"closed / silent listener {result['offline_cold_start_cases_ms']} (aim ≤ 1,000 ms)")
     print(json.dumps(result))
 
 

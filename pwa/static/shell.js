@@ -12,6 +12,7 @@ import { mountReactPy } from "./reactpy/index.js";
 import "./register.js";
 
 export const REMOUNT_MAX_MS = 5000;
+export const CONNECT_WAIT_MS = 2500;
 
 const COMPONENT_PATH = "pwa.app.root/";
 const NativeWebSocket = window.WebSocket;
@@ -97,7 +98,11 @@ function mount() {
   }
   app.appendChild(element);
   app.querySelector(".boot")?.remove();
-  current = { element, url: null, opened: false };
+  const mounting = { element, url: null, opened: false };
+  current = mounting;
+  // A server that accepts and never answers (captive Wi-Fi, a hung proxy) neither opens nor closes the socket:
+  // after CONNECT_WAIT_MS the field kit takes over all the same.
+  setTimeout(() => { if (current === mounting && !mounting.opened) mountFieldKit(); }, CONNECT_WAIT_MS);
   mountReactPy({ mountElement: element, pathPrefix: "/reactpy/", componentPath: COMPONENT_PATH,
                  reconnectInterval: 750, reconnectMaxInterval: REMOUNT_MAX_MS, reconnectMaxRetries: 1 });
 }
@@ -163,6 +168,9 @@ document.addEventListener("visibilitychange", () => {
 
 setStatus(navigator.onLine ? "connecting" : "offline");
 mount();
+// The neutral shell is what the service worker answers when the network failed: show the field kit at once, and
+// give way to the online screen as soon as it has painted.
+if (!document.querySelector('meta[name="ipms-user"]')) mountFieldKit();
 
 // The neutral shell speaks the language of the session kept in IndexedDB.
 if (!document.querySelector('meta[name="ipms-user"]')) {

@@ -89,7 +89,8 @@ export function pageSession(doc = document) {
 export async function serverSession() {
   let response;
   try {
-    response = await fetch("/api/auth/me", { credentials: "same-origin", cache: "no-store" });
+    response = await fetch("/api/auth/me", { credentials: "same-origin", cache: "no-store",
+                                             signal: AbortSignal.timeout?.(5000) });
   } catch (error) {
     return undefined;
   }

@@ -21,6 +21,9 @@ const listeners = new Set();
 let status = { user: null, running: false, pending: 0, problems: 0, lastSync: null, lastError: null, progress: null,
                persisted: null };
 export const PROBE_MS = 3000;
+// A server that accepts and never answers must not hold a round (and every later one) forever.
+export const CALL_TIMEOUT_MS = 30000;
+const timeoutSignal = (ms) => (typeof AbortSignal.timeout === "function" ? AbortSignal.timeout(ms) : undefined);
 export const PROBE_JITTER_MS = 1000;
 let probeTimer = null;
 let started = false;
@@ -58,7 +61,7 @@ async function call(session, method, url, body, extraHeaders = {}) {
   let response;
   try {
     response = await fetch(url, {
-      method, credentials: "same-origin", cache: "no-store",
+      method, credentials: "same-origin", cache: "no-store", signal: timeoutSignal(CALL_TIMEOUT_MS),
       headers: { "Content-Type": "application/json", "X-CSRF-Token": session.csrf, ...extraHeaders },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
@@ -242,7 +245,8 @@ function scheduleProbe() {
 async function probe() {
   probeTimer = null;
   try {
-    const response = await fetch("/healthz", { cache: "no-store", credentials: "omit" });
+    const response = await fetch("/healthz", { cache: "no-store", credentials: "omit",
+                                               signal: timeoutSignal(PROBE_MS) });
     if (response.ok) return syncNow("probe");
   } catch (error) { /* still out of reach */ }
   return scheduleProbe();

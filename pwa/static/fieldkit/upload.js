@@ -2,6 +2,7 @@
 import { csrfToken } from "./ids.js";
 
 export const UPLOAD_URL = "/api/photos";
+export const UPLOAD_TIMEOUT_MS = 120000;
 
 // `csrf`: the token kept with the session in IndexedDB when the outbox replays (the page's own token otherwise).
 export function uploadPhoto(photo, onProgress, { csrf = csrfToken() } = {}) {
@@ -29,6 +30,8 @@ export function uploadPhoto(photo, onProgress, { csrf = csrfToken() } = {}) {
                                 { status: request.status, body: request.response }));
     };
     request.onerror = () => reject(Object.assign(new Error("network"), { status: 0 }));
+    request.timeout = UPLOAD_TIMEOUT_MS; // a server that never answers: the outbox keeps the photo and retries
+    request.ontimeout = () => reject(Object.assign(new Error("timeout"), { status: 0 }));
     request.send(form);
   });
 }
