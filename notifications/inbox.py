@@ -7,9 +7,11 @@ it committed; nothing travels through process memory. Push delivery rows are add
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from notifications.push.deliveries import add_deliveries
 from notifications.tables import URGENCIES, InboxItem
@@ -29,6 +31,8 @@ class Notice:
     topic: str = ""
     urgency: str = "normal"
     source_id: uuid.UUID | None = None
+    params: dict[str, Any] = field(default_factory=dict)  # JSON: what the reader's language is rendered from
+    subject_id: uuid.UUID | None = None
 
 
 def _clip(text: str, limit: int) -> str:
@@ -45,7 +49,7 @@ async def notify(notices: Iterable[Notice], *, at: dt.datetime | None = None) ->
             raise ValueError(f"urgency must be one of {URGENCIES}, got {notice.urgency!r}")
         rows.append((uuid.uuid4(), notice.user_id, notice.kind, _clip(notice.title, TITLE_MAX),
                      _clip(notice.body, BODY_MAX), notice.link[:500], notice.topic[:64], notice.urgency,
-                     notice.source_id, created))
+                     notice.source_id, json.dumps(notice.params, ensure_ascii=False), notice.subject_id, created))
     if not rows:
         return []
     if InboxItem._meta.db.current_transaction.get() is None:
@@ -54,9 +58,10 @@ async def notify(notices: Iterable[Notice], *, at: dt.datetime | None = None) ->
     # insert itself when the clock announces hundreds of timers at once (bench/clock.py).
     for start in range(0, len(rows), INSERT_CHUNK):
         chunk = rows[start:start + INSERT_CHUNK]
-        values = ", ".join("({}, {}, {}, {}, {}, {}, {}, {}, {}, {})" for _ in chunk)
+        values = ", ".join("({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})" for _ in chunk)
         await InboxItem.raw(
-            'INSERT INTO inbox_items (id, "user", kind, title, body, link, topic, urgency, source_id, created_at) '
+            'INSERT INTO inbox_items (id, "user", kind, title, body, link, topic, urgency, source_id, params, '
+            "subject_id, created_at) "
             f"VALUES {values}", *(value for row in chunk for value in row))
     ids = [row[0] for row in rows]
     await add_deliveries(batch, ids, created)

@@ -14,10 +14,14 @@ from backend.records import MAX_PAGE
 async def list_inbox(
     request: Request[Any, Any, Any],
     unread: bool = False,
+    urgent: bool = False,
+    kind: str = Parameter(default="", max_length=32),
     limit: int = Parameter(default=50, ge=1, le=MAX_PAGE),
     offset: int = Offset,
 ) -> InboxPage:
-    return await services.list_items(request.user, unread_only=unread, limit=limit, offset=offset)
+    """Texts in the reader's language (their setting, else the server's default)."""
+    return await services.list_items(request.user, unread_only=unread, urgent_only=urgent, kind=kind, limit=limit,
+                                     offset=offset)
 
 
 @get("/unread-count", operation_id="count_unread_inbox", summary="How many inbox items you have not read")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 import msgspec
 
@@ -18,6 +19,9 @@ class ReadAll(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class InboxItemOut(msgspec.Struct, kw_only=True):
+    """One alert, its title and body in the reader's language; `urgent` only while it is (an escalation or an
+    overdue item whose milestone is still open); `project_id` groups alerts by project."""
+
     id: uuid.UUID
     kind: str
     title: str
@@ -25,7 +29,12 @@ class InboxItemOut(msgspec.Struct, kw_only=True):
     link: str
     topic: str
     urgency: str
+    urgent: bool
     source_id: uuid.UUID | None
+    subject_id: uuid.UUID | None
+    project_id: uuid.UUID | None
+    project_title: str
+    params: dict[str, Any]
     read_at: dt.datetime | None
     created_at: dt.datetime
     read: bool
@@ -37,6 +46,8 @@ class InboxPage(msgspec.Struct, kw_only=True):
     items: list[InboxItemOut]
     total: int
     unread: int
+    urgent: int  # unread and urgent (the filter's count)
+    kinds: list[str]  # the kinds the reader has, for the kind filter
     limit: int
     offset: int
 

@@ -1,23 +1,53 @@
-"""Reading the in-app inbox: each user sees and marks only their own items (rule in `backend/access.py`)."""
+"""Reading the in-app inbox: each user sees and marks only their own items (rule in `backend/access.py`).
+
+Items are rendered here, at read time, in the reader's language from their kind and parameters
+(`backend.alerts`); an item is urgent only while it is: marked high when written (an escalation, a nudge about an
+overdue milestone) and its milestone not done since."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from typing import Any
 
-from backend import access, db, records
+from piccolo.columns.combination import WhereRaw
+
+from backend import access, alerts, db, records
 from backend.access import Actor
 from backend.audit.services import record_changes
 from backend.inbox.schemas import InboxItemOut, InboxPage, MarkedRead
+from notifications.push.payload import project_id_of
 from notifications.tables import InboxItem
 
 COLUMNS = (InboxItem.id, InboxItem.kind, InboxItem.title, InboxItem.body, InboxItem.link, InboxItem.topic,
-           InboxItem.urgency, InboxItem.source_id, InboxItem.read_at, InboxItem.created_at)
+           InboxItem.urgency, InboxItem.source_id, InboxItem.subject_id, InboxItem.params, InboxItem.read_at,
+           InboxItem.created_at)
+# Still urgent: marked high, and not about a milestone that is no longer open.
+URGENT = (InboxItem.urgency == "high") & WhereRaw(
+    "(subject_id IS NULL OR subject_id NOT IN (SELECT id FROM project_milestones WHERE state <> 'open'))")
 
 
-def _to_api(row: dict[str, Any]) -> InboxItemOut:
-    return InboxItemOut(**row, read=row["read_at"] is not None)
+def _params(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    try:
+        loaded = json.loads(value or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _to_api(row: dict[str, Any], lang: str, urgent: set[uuid.UUID]) -> InboxItemOut:
+    params = _params(row.pop("params"))
+    rendered = alerts.render(row["kind"], params, lang)
+    if rendered is not None:
+        row["title"], row["body"] = rendered
+        row["link"] = alerts.alert_url(row["kind"], params)
+    project = params.get("project")
+    title = (project.get(lang) or project.get("zh") or "") if isinstance(project, dict) else str(project or "")
+    return InboxItemOut(**row, params=params, urgent=row["id"] in urgent, project_id=project_id_of(row["topic"]),
+                        project_title=title, read=row["read_at"] is not None)
 
 
 async def unread_count(actor: Actor) -> int:
@@ -25,16 +55,32 @@ async def unread_count(actor: Actor) -> int:
     return count
 
 
-async def list_items(actor: Actor, *, unread_only: bool = False, limit: int = 50, offset: int = 0) -> InboxPage:
-    """Newest first, with the unread count for the badge."""
+def reader_language(actor: Actor, lang: str | None) -> str:
+    """The language the reader reads now (the screen's), else their setting, else the default."""
+    return alerts.language(lang or actor.language)
+
+
+async def list_items(actor: Actor, *, unread_only: bool = False, urgent_only: bool = False, kind: str = "",
+                     lang: str | None = None, limit: int = 50, offset: int = 0) -> InboxPage:
+    """Newest first, rendered in `lang` (the reader's), with the unread count for the badge."""
+    lang = reader_language(actor, lang)
     query = access.scope(InboxItem.select(*COLUMNS), actor, "notification")
     count = access.scope(InboxItem.count(), actor, "notification")
-    if unread_only:
-        query, count = query.where(InboxItem.read_at.is_null()), count.where(InboxItem.read_at.is_null())
+    for wanted, clause in ((unread_only, InboxItem.read_at.is_null()), (urgent_only, URGENT),
+                           (bool(kind), InboxItem.kind == kind)):
+        if wanted:
+            query, count = query.where(clause), count.where(clause)
     query = query.order_by(InboxItem.created_at, ascending=False).order_by(InboxItem.id)
     rows = await query.limit(limit).offset(offset)
-    return InboxPage(items=[_to_api(r) for r in rows], total=await count, unread=await unread_count(actor),
-                     limit=limit, offset=offset)
+    ids = [r["id"] for r in rows]
+    urgent = {r["id"] for r in await InboxItem.select(InboxItem.id).where(
+        InboxItem.id.is_in(ids) & URGENT)} if ids else set()
+    mine = access.scope(InboxItem.select(InboxItem.kind).distinct(), actor, "notification")
+    urgent_unread: int = await access.scope(InboxItem.count(), actor, "notification").where(
+        InboxItem.read_at.is_null() & URGENT)
+    return InboxPage(items=[_to_api(r, lang, urgent) for r in rows], total=await count,
+                     unread=await unread_count(actor), urgent=urgent_unread,
+                     kinds=sorted(r["kind"] for r in await mine), limit=limit, offset=offset)
 
 
 async def _mark(actor: Actor, clause: Any, at: dt.datetime) -> list[uuid.UUID]:
@@ -47,7 +93,8 @@ async def _mark(actor: Actor, clause: Any, at: dt.datetime) -> list[uuid.UUID]:
     return ids
 
 
-async def mark_read(actor: Actor, item_id: uuid.UUID, at: dt.datetime | None = None) -> InboxItemOut:
+async def mark_read(actor: Actor, item_id: uuid.UUID, at: dt.datetime | None = None,
+                    lang: str | None = None) -> InboxItemOut:
     """Mark one item read (again is fine: it stays read with its first time)."""
     at = at or records.now()
     async with db.write_transaction():
@@ -55,7 +102,8 @@ async def mark_read(actor: Actor, item_id: uuid.UUID, at: dt.datetime | None = N
         await _mark(actor, InboxItem.id == item_id, at)
         row = await InboxItem.select(*COLUMNS).where(InboxItem.id == item_id).first()
     assert row is not None
-    return _to_api(row)
+    urgent = {item_id} if await InboxItem.exists().where((InboxItem.id == item_id) & URGENT) else set()
+    return _to_api(row, reader_language(actor, lang), urgent)
 
 
 async def mark_all_read(

@@ -22,6 +22,7 @@ from backend.projects.specs import PROJECT_SPEC
 from backend.projects.tables import Project
 from backend.specs import is_overdue
 from notifications import notify
+from notifications.tables import InboxItem
 
 MILESTONE_SPEC = records.Spec(
     resource="milestone", table=Milestone, search=("title_zh", "title_en"),
@@ -243,9 +244,14 @@ async def reassign_project(actor: Actor, project_id: uuid.UUID, owner_id: uuid.U
     return records.to_api(PROJECT_SPEC, actor, after)
 
 
+NUDGE_WINDOW = dt.timedelta(minutes=10)
+
+
 async def nudge(actor: Actor, resource: str, record_id: uuid.UUID, message: str,
                 at: dt.datetime | None = None) -> NudgeOut:
-    """A manager chases the owner of a milestone or a project: an inbox item carrying the manager's words."""
+    """A manager chases the owner of a milestone or a project: an inbox item naming the project (and milestone)
+    with the manager's words. A second nudge of the same owner about the same record within ten minutes is the
+    same nudge (a double tap, or two managers at once): its reply names the first item and nothing is sent."""
     at = at or records.now()
     message = message.strip()
     if not message:
@@ -254,20 +260,29 @@ async def nudge(actor: Actor, resource: str, record_id: uuid.UUID, message: str,
         await access.authorize(actor, "nudge", resource, record_id)
         if resource == "milestone":
             row = await _open_milestone(actor, "nudge", record_id)
+            project = await lock_project(row["project"])  # nudges of one project take turns: one wins the window
             project_id, owner_id, milestone_id = row["project"], row["owner"], record_id
             subject: Any = (row["title_zh"], row["title_en"])
+            overdue = is_overdue(row["due_at"], at)
         else:
-            row = await lock_project(record_id)
+            row = project = await lock_project(record_id)
             project_id, owner_id, milestone_id, subject = record_id, row["owner"], None, row["title"]
+            overdue = bool(row.get("escalation_level")) or is_overdue(row.get("next_due_at"), at)
         if owner_id is None:
             raise NotFound("Nobody owns this yet; reassign it first", field="owner_id")
         person = Staff(await load_people([], [owner_id])).active(owner_id)
         if person is None:
             raise Conflict("The owner's account is disabled; reassign it instead", field="owner_id")
+        earlier = await InboxItem.select(InboxItem.id, InboxItem.created_at).where(
+            (InboxItem.kind == "nudge") & (InboxItem.user == owner_id) & (InboxItem.subject_id == record_id)
+            & (InboxItem.created_at > at - NUDGE_WINDOW)).order_by(InboxItem.created_at).first()
+        if earlier is not None:
+            return NudgeOut(notified_user_id=owner_id, inbox_item_id=earlier["id"], at=earlier["created_at"],
+                            repeated=True)
         [item_id] = await notify([messages.notice(
             "nudge", user_id=owner_id, lang=person.language, project_id=project_id, source_id=record_id,
-            milestone_id=milestone_id, manager=actor.display_name or actor.username, subject=subject,
-            message=message)], at=at)
+            milestone_id=milestone_id, urgent=overdue, manager=actor.display_name or actor.username,
+            project=project["title"], subject=subject, message=message)], at=at)
         await record_change(actor_id=actor.id, action="nudge", table=access.TABLES[resource]._meta.tablename,
                             row_id=record_id, after={"to": owner_id, "message": message, "inbox_item": item_id},
                             branch_id=row["branch"], owner_id=owner_id)

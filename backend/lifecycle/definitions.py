@@ -23,7 +23,9 @@ SlaHours = Annotated[int, msgspec.Meta(ge=1, le=24 * 366)]
 # Who owns a stage or a milestone, or is told when a stage begins. Roles are looked up in the project's branch.
 Party = Literal["project_owner", "project_manager", "legal", "finance", "branch_manager"]
 MilestoneOwner = Literal["stage_owner", "project_owner", "project_manager", "legal", "finance", "branch_manager"]
-EscalationTarget = Literal["supervisor", "branch_manager", "role", "user"]
+# "above_branch": the next link of the supervisor chain above the branch (the branch manager's supervisor: in a
+# brokerage, the executive), so a deadline long missed reaches whoever compares the branches.
+EscalationTarget = Literal["supervisor", "branch_manager", "above_branch", "role", "user"]
 EscalationRole = Literal["legal", "finance", "branch_manager"]
 AutoRule = Literal["full_collection"]
 
@@ -35,7 +37,8 @@ MAX_PARTIES = 5  # each Party at most once
 
 class EscalationStep(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """Fires `after_hours` past the milestone's deadline (0 = at the deadline), to the milestone owner's
-    supervisor, the branch manager, every user of a role in the branch, or one named user."""
+    supervisor, the branch manager, the branch manager's supervisor, every user of a role in the branch, or one
+    named user."""
 
     after_hours: Hours
     to: EscalationTarget

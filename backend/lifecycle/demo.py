@@ -62,7 +62,8 @@ class _Replay:
         read = at < self.now - 3 * 24 * HOUR or self.rng.random() < 0.3
         self.out["inbox"].append(InboxItem(
             user=person.id, kind=notice.kind, title=notice.title, body=notice.body, link=notice.link,
-            topic=notice.topic, urgency=notice.urgency, source_id=source, created_at=at,
+            topic=notice.topic, urgency=notice.urgency, source_id=source, params=notice.params,
+            subject_id=notice.subject_id, created_at=at,
             read_at=at + dt.timedelta(minutes=self.rng.randint(5, 600)) if read else None))
 
     def fire(self, timer: Timer, milestone: Milestone, project: Any, owner: Person | None, timezone: str) -> int:

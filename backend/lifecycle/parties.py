@@ -101,6 +101,10 @@ class Staff:
             candidates = [supervisor] if supervisor else []
         elif target == "branch_manager":
             candidates = self.in_role(branch, "branch_manager")
+        elif target == "above_branch":
+            managers = self.in_role(branch, "branch_manager")
+            above = [self.active(m.supervisor) for m in managers]
+            candidates = list({p.id: p for p in above if p is not None and p not in managers}.values())
         elif target == "role":
             candidates = [p for p in self.in_role(branch, role) if owner is None or p.id != owner.id]
         else:

@@ -139,6 +139,7 @@ class NudgeOut(msgspec.Struct, kw_only=True):
     notified_user_id: uuid.UUID
     inbox_item_id: uuid.UUID
     at: dt.datetime
+    repeated: bool = False  # the same nudge again within ten minutes: nothing new was sent
 
 
 class StageEntryOut(msgspec.Struct, kw_only=True):

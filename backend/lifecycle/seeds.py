@@ -21,8 +21,10 @@ STAGE_NAMES = {
     "collection": ("回款", "Collection"),
     "review": ("复盘", "Review"),
 }
-# At the deadline the owner's supervisor hears of it; a day later the branch manager.
-LADDER = [{"after_hours": 0, "to": "supervisor"}, {"after_hours": 24, "to": "branch_manager"}]
+# At the deadline the owner's supervisor hears of it; a day later the branch manager; after three days the next
+# link above the branch (USERS.md: "a missed deadline escalates to the supervisor, then higher" — the executive).
+LADDER = [{"after_hours": 0, "to": "supervisor"}, {"after_hours": 24, "to": "branch_manager"},
+          {"after_hours": 72, "to": "above_branch"}]
 
 
 def _m(
@@ -63,7 +65,7 @@ REAL_ESTATE = {
             _m("deposit_received", "定金到账确认", "Deposit received", owner="finance"),
             _m("contract_signed", "买卖合同签署", "Purchase contract signed", owner="project_owner"),
         ], ["contract_review", "contract_signed"], notify=("legal", "project_owner"), ladder=[
-            *LADDER, {"after_hours": 72, "to": "role", "role": "legal"},
+            *LADDER[:2], {"after_hours": 72, "to": "role", "role": "legal"}, {"after_hours": 96, "to": "above_branch"},
         ]),
         _stage("execution", "project_manager", 720, [
             _m("loan_approved", "贷款审批通过", "Mortgage approved", owner="project_owner", sla=360),

@@ -81,7 +81,7 @@ class Timer(Table, tablename="lifecycle_timers"):
     branch = ForeignKey(Branch, on_delete=OnDelete.restrict, null=False)
     kind = Varchar(length=16)
     level = Integer(default=0)
-    target = Varchar(length=16)  # owner | supervisor | branch_manager | role | user
+    target = Varchar(length=16)  # owner | supervisor | branch_manager | above_branch | role | user
     target_role = Varchar(length=32, default="")
     target_user = ForeignKey(User, on_delete=OnDelete.restrict, null=True)
     due_at = Timestamptz()

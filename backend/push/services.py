@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import msgspec
 from piccolo.query.functions.aggregate import Count
 
-from backend import access, db, records
+from backend import access, alerts, db, records
 from backend.access import Actor
 from backend.accounts.tables import Branch, Device, User
 from backend.audit.services import record_change
@@ -33,7 +33,7 @@ from backend.push.schemas import (
     SubscriptionOut,
 )
 from backend.settings import Settings, SettingsError
-from notifications import Notice, notify
+from notifications import notify
 from notifications.push.keys import VapidKeys, b64url_decode, load_or_create_keys, parse_public_key
 from notifications.push.preferences import KINDS, format_hhmm, locked_on, parse_hhmm
 from notifications.push.tables import DELIVERY_STATES, PushDelivery, PushPreference, PushSubscription
@@ -273,10 +273,7 @@ async def send_test_push(username: str, settings: Settings, worker: PushWorker |
     user = await User.select(User.id, User.language).where(User.username == username.strip().lower()).first()
     if user is None:
         raise NotFound(f"No user {username!r}", field="user")
-    zh = (user["language"] or settings.default_language) == "zh"
-    notice = Notice(user_id=user["id"], kind="test", title="IPMS 测试通知" if zh else "IPMS test notification",
-                    body="推送已经可以送达这台设备。" if zh else "Push notifications reach this device.",
-                    link="/settings")
+    notice = alerts.notice("test", user_id=user["id"], lang=user["language"] or settings.default_language)
     async with db.write_transaction():
         [item_id] = await notify([notice])
     mine = PushDelivery.inbox_item == item_id

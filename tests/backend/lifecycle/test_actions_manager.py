@@ -1,9 +1,14 @@
 """Manager actions: reassign a milestone or a project within the branch, nudge an owner. All audited."""
 
+import datetime as dt
+
 import pytest
 
+from backend import records
 from backend.accounts.tables import User
 from backend.audit.tables import ChangeLog
+from backend.inbox import services as inbox_service
+from backend.lifecycle import actions
 from backend.lifecycle.tables import Milestone
 from backend.projects import services
 from backend.projects.tables import ProjectMember
@@ -86,16 +91,56 @@ async def test_nudge_puts_the_managers_words_in_the_owners_inbox(api):
     sent = await manager.post(url, json={"message": "客户今天下午要签字，请优先审核合同"})
     assert sent.status_code == 200, sent.text
     [item] = await inbox(org.a.users["legal"], "nudge")
-    assert item["body"] == "客户今天下午要签字，请优先审核合同" and "A_BM" in item["title"]
-    assert item["urgency"] == "high" and item["link"].endswith(f"#milestone-{review['id']}")
-    assert str(item["id"]) == sent.json()["inbox_item_id"]
+    assert item["body"] == "项目「浦东三居室买卖」· 合同审核（法务）：客户今天下午要签字，请优先审核合同"
+    assert "A_BM" in item["title"] and "合同审核" in item["title"]
+    assert item["urgency"] == "normal"  # the review is not late: a nudge about it is not urgent
+    assert item["link"].endswith(f"#milestone-{review['id']}")
+    assert str(item["id"]) == sent.json()["inbox_item_id"] and sent.json()["repeated"] is False
     assert await ChangeLog.exists().where((ChangeLog.action == "nudge") & (ChangeLog.row_id == str(review["id"])))
     agent = await caller(api, org.a.users["agent1"])
     assert (await agent.post(url, json={"message": "快点"})).status_code == 403
     project_nudge = await manager.post(f"/api/projects/{project['id']}/nudge", json={"message": "本周内推进签约"})
     assert project_nudge.status_code == 200, project_nudge.text
     [to_owner] = await inbox(org.a.users["agent1"], "nudge")
-    assert to_owner["body"] == "本周内推进签约" and to_owner["link"] == f"/projects/{project['id']}"
+    assert to_owner["body"].endswith("本周内推进签约") and to_owner["link"] == f"/projects/{project['id']}#milestones"
+
+
+async def test_a_second_nudge_within_ten_minutes_is_the_same_nudge(api):
+    org = await make_org()
+    _, review = await contract_review(org)
+    manager, legal = org.a.users["branch_manager"], org.a.users["legal"]
+    now = records.now()
+    first = await actions.nudge(actor(manager), "milestone", review["id"], "请今天审完", at=now)
+    again = await actions.nudge(actor(manager), "milestone", review["id"], "请今天审完!",
+                                at=now + dt.timedelta(minutes=9))
+    assert again.repeated and again.inbox_item_id == first.inbox_item_id
+    assert len(await inbox(legal, "nudge")) == 1
+    assert await ChangeLog.count().where((ChangeLog.action == "nudge")
+                                         & (ChangeLog.row_id == str(review["id"]))) == 1
+    later = await actions.nudge(actor(manager), "milestone", review["id"], "请今天审完",
+                                at=now + dt.timedelta(minutes=11))
+    assert not later.repeated and len(await inbox(legal, "nudge")) == 2
+
+
+async def test_a_nudge_about_an_overdue_milestone_is_urgent_and_reads_in_the_readers_language(api):
+    org = await make_org()
+    _, review = await contract_review(org)
+    legal = org.a.users["legal"]
+    late = review["due_at"] + dt.timedelta(hours=3)
+    await actions.nudge(actor(org.a.users["branch_manager"]), "milestone", review["id"], "客户在等", at=late)
+    [stored] = await inbox(legal, "nudge")
+    assert stored["urgency"] == "high"
+    zh = (await inbox_service.list_items(actor(legal), lang="zh")).items
+    en = (await inbox_service.list_items(actor(legal), lang="en")).items
+    [nudge_zh] = [i for i in zh if i.kind == "nudge"]
+    [nudge_en] = [i for i in en if i.kind == "nudge"]
+    assert nudge_zh.title.endswith("催办：合同审核（法务）") and nudge_zh.urgent
+    assert nudge_en.title.endswith("is chasing: Contract reviewed by legal") and "浦东三居室买卖" in nudge_en.body
+    assert nudge_en.project_title == "浦东三居室买卖" and nudge_en.urgent
+    urgent = await inbox_service.list_items(actor(legal), urgent_only=True)
+    assert [i.id for i in urgent.items] == [nudge_zh.id]
+    await actions.complete_milestone(actor(legal), review["id"], review["version"], at=late)
+    assert not (await inbox_service.list_items(actor(legal), urgent_only=True)).items  # done: no longer urgent
 
 
 async def test_reassigning_a_project_moves_the_owners_open_milestones(api):

@@ -44,7 +44,8 @@ async def test_reminder_reaches_the_owner_before_the_deadline(database):
     legal = org.a.users["legal"]
     assert [(t["kind"], t["level"], t["target"], t["due_at"] - entered) for t in await timers(review["id"])] == [
         ("reminder", 0, "owner", 44 * HOUR), ("escalation", 1, "supervisor", 48 * HOUR),
-        ("escalation", 2, "branch_manager", 72 * HOUR), ("escalation", 3, "role", 120 * HOUR)]
+        ("escalation", 2, "branch_manager", 72 * HOUR), ("escalation", 3, "role", 120 * HOUR),
+        ("escalation", 4, "above_branch", 144 * HOUR)]
     await fire_due_timers(entered + 44 * HOUR - dt.timedelta(seconds=1))
     assert about(await inbox(legal, "reminder"), review["id"]) == []
     await fire_due_timers(entered + 44 * HOUR)
@@ -170,7 +171,8 @@ async def test_reassigning_with_a_new_deadline_restarts_the_ladder(database):
     assert moved.due_at == new_due and moved.escalation_level == 0
     pending = [t for t in await timers(review["id"]) if t["state"] == "pending"]
     assert [(t["kind"], t["due_at"] - new_due) for t in pending] == [
-        ("reminder", -4 * HOUR), ("escalation", 0 * HOUR), ("escalation", 24 * HOUR), ("escalation", 72 * HOUR)]
+        ("reminder", -4 * HOUR), ("escalation", 0 * HOUR), ("escalation", 24 * HOUR), ("escalation", 72 * HOUR),
+        ("escalation", 96 * HOUR)]
     await fire_due_timers(entered + 150 * HOUR)
     assert len(about(await inbox(manager, "escalation"), review["id"])) == 1  # only the old level 1
 
@@ -257,3 +259,16 @@ async def test_the_clock_knows_when_it_must_next_wake(database):
     await at_contract_review(org)
     earliest = min(t["due_at"] for t in await Timer.select(Timer.due_at).where(Timer.state == "pending"))
     assert await clock_module.next_due() == earliest and earliest.tzinfo is not None
+
+
+async def test_a_deadline_long_missed_climbs_above_the_branch_to_the_executive(database):
+    """USERS.md: "a missed deadline escalates to the supervisor, then higher" — the executive is told last."""
+    org = await make_org()
+    executive = org.executive
+    _, review, entered = await at_contract_review(org)
+    await fire_due_timers(entered + 120 * HOUR)
+    assert about(await inbox(executive, "escalation"), review["id"]) == []
+    await fire_due_timers(entered + 144 * HOUR)
+    [told] = about(await inbox(executive, "escalation"), review["id"])
+    assert "第4级" in told["title"] and told["urgency"] == "high"
+    assert about(await inbox(org.b.users["branch_manager"], "escalation"), review["id"]) == []

@@ -78,12 +78,12 @@ async def test_editing_creates_a_new_version_and_needs_the_current_one(api):
     (lambda d: d["stages"][0]["milestones"][1].update(key="needs_recorded"), 422,
      "definition.stages[0].milestones[1].key"),
     (lambda d: d["stages"][0]["escalation"].append({"after_hours": 999, "to": "role"}), 422,
-     "definition.stages[0].escalation[2].role"),
+     "definition.stages[0].escalation[3].role"),
     (lambda d: d["stages"][0]["escalation"].append({"after_hours": 1, "to": "branch_manager"}), 422,
-     "definition.stages[0].escalation[2].after_hours"),
+     "definition.stages[0].escalation[3].after_hours"),
     (lambda d: d["stages"][0]["escalation"].append({"after_hours": 99, "to": "user",
                                                     "user_id": "00000000-0000-0000-0000-000000000001"}), 404,
-     "definition.stages[0].escalation[2].user_id"),
+     "definition.stages[0].escalation[3].user_id"),
     (lambda d: d.update(stages=[]), 422, "definition.stages"),
     (lambda d: d["stages"][0].update(sla_hours=0), 422, "definition.stages[0].sla_hours"),
     (lambda d: d["stages"][0].update(owner="cleaner"), 422, "definition.stages[0].owner"),
@@ -109,8 +109,8 @@ async def test_escalation_to_a_named_user_must_be_someone_who_works_on_projects(
     definition["stages"][2]["escalation"].append({"after_hours": 200, "to": "user", "user_id": str(org.admin.id)})
     reply = await admin.request("PUT", f"/api/business-lines/{org.line.id}/template",
                                 json={"definition": definition, "based_on": 1})
-    assert reply.status_code == 422 and reply.json()["field"] == "definition.stages[2].escalation[3].user_id"
-    definition["stages"][2]["escalation"][3]["user_id"] = str(org.executive.id)
+    assert reply.status_code == 422 and reply.json()["field"] == "definition.stages[2].escalation[4].user_id"
+    definition["stages"][2]["escalation"][4]["user_id"] = str(org.executive.id)
     reply = await admin.request("PUT", f"/api/business-lines/{org.line.id}/template",
                                 json={"definition": definition, "based_on": 1})
     assert reply.status_code == 200, reply.text

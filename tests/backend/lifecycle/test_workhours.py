@@ -108,9 +108,11 @@ async def test_project_deadlines_skip_the_weekend_when_the_branch_keeps_office_h
     assert local(evidence["due_at"]) == dt.datetime(2026, 12, 14, 11, 0, tzinfo=SHANGHAI)
     ladder = await Timer.select(Timer.level, Timer.due_at).where(
         (Timer.milestone == evidence["id"]) & (Timer.kind == "escalation")).order_by(Timer.level)
-    # Level 2 is 24 working hours after the deadline: Monday 7 h, Tuesday 9 h, Wednesday 8 h → Wednesday 17:00.
-    assert [local(t["due_at"]) for t in ladder] == [dt.datetime(2026, 12, 14, 11, 0, tzinfo=SHANGHAI),
-                                                    dt.datetime(2026, 12, 16, 17, 0, tzinfo=SHANGHAI)]
+    # Level 2 is 24 working hours after the deadline: Monday 7 h, Tuesday 9 h, Wednesday 8 h → Wednesday 17:00;
+    # level 3 (above the branch) 72 working hours after it, ten working days on.
+    assert [local(t["due_at"]) for t in ladder][:2] == [dt.datetime(2026, 12, 14, 11, 0, tzinfo=SHANGHAI),
+                                                        dt.datetime(2026, 12, 16, 17, 0, tzinfo=SHANGHAI)]
+    assert len(ladder) == 3 and local(ladder[2]["due_at"]) == dt.datetime(2026, 12, 24, 11, 0, tzinfo=SHANGHAI)
     # A branch without a calendar counts calendar hours.
     other = await new_project(org, branch="b", line=line)
     await check_off(org, other["id"])
