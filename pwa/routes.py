@@ -41,20 +41,25 @@ APP_PATHS = [place.path.replace("{id}", "{item_id:str}") for place in PLACES]
 
 @dataclass(frozen=True)
 class Route:
-    """A parsed URL: `screen` names the screen, `item_id` the record, `query` the filters (first value each)."""
+    """A parsed URL: `screen` names the screen, `item_id` the record, `query` the filters (first value each),
+    `anchor` the element to scroll to (an alert's "#milestone-…": app/ui.js's Router scrolls to it, on a page load
+    from a push as after an in-app navigation from the inbox)."""
 
     screen: str
     item_id: uuid.UUID | None = None
     query: dict[str, str] = field(default_factory=dict)
     path: str = "/"
+    anchor: str = ""
 
     def param(self, name: str, default: str = "") -> str:
         return self.query.get(name, default)
 
 
 def parse(url: str) -> Route:
-    """The screen a URL names. A `#fragment` (an alert's "#milestone-…") only points inside the screen."""
-    path, _, query_string = url.split("#", 1)[0].partition("?")
+    """The screen a URL names (every alert's URL comes from `backend.alerts.alert_url`). A `#fragment` (an
+    alert's "#milestone-…") only points inside the screen: it is the route's `anchor`, not part of its path."""
+    url, _, anchor = url.partition("#")
+    path, _, query_string = url.partition("?")
     query = {k: v[0] for k, v in parse_qs(query_string, keep_blank_values=False).items() if v}
     parts = [p for p in path.split("/") if p]
     full = path + (f"?{query_string}" if query_string else "")
@@ -63,12 +68,12 @@ def parse(url: str) -> Route:
         if len(pattern) != len(parts) or any(a != b for a, b in zip(pattern, parts, strict=True) if a != "{id}"):
             continue
         if "{id}" not in pattern:
-            return Route(place.screen, query=query, path=full)
+            return Route(place.screen, query=query, path=full, anchor=anchor)
         try:
             item_id = uuid.UUID(parts[pattern.index("{id}")])
         except ValueError:
             break
-        return Route(place.screen, item_id=item_id, query=query, path=full)
+        return Route(place.screen, item_id=item_id, query=query, path=full, anchor=anchor)
     return Route("not_found", path=full)
 
 

@@ -104,7 +104,8 @@ def milestone_check(app: App, milestone: dict[str, Any], candidates: list[dict[s
         on_changed()
 
     return html.li(
-        {"className": "check milestone", "data-id": str(milestone["id"]), "data-state": milestone["state"]},
+        {"className": "check milestone", "data-id": str(milestone["id"]), "data-state": milestone["state"],
+         "id": f"milestone-{milestone['id']}"},
         button(html.span({"aria-hidden": "true", "style": {"fontSize": "1.3rem"}}, "☑" if done else "☐"),
                action(app, complete), className="icon-button", role="checkbox",
                **{"aria-checked": str(done).lower(), "aria-label": title, "disabled": not milestone.get("can_complete"),

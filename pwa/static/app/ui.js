@@ -6,6 +6,33 @@ function here() {
   return window.location.pathname + window.location.search;
 }
 
+// An alert's URL names the item inside its screen ("#milestone-…"). The screen renders after its data arrives,
+// so the browser's own jump to the fragment finds nothing: wait (a bounded while) for the element, then bring it
+// into view and mark it, on a page load (a push opened from the lock screen) as after an in-app navigation.
+const ANCHOR_WAIT_MS = 10000;
+
+function revealAnchor(hash) {
+  const id = decodeURIComponent((hash || "").replace(/^#/, ""));
+  if (!id) return;
+  const started = Date.now();
+  const attempt = () => {
+    const target = document.getElementById(id);
+    if (target) {
+      target.scrollIntoView({ block: "center" });
+      document.querySelectorAll("[data-targeted]").forEach((el) => el.removeAttribute("data-targeted"));
+      target.setAttribute("data-targeted", "true");
+      return;
+    }
+    if (Date.now() - started < ANCHOR_WAIT_MS) window.setTimeout(attempt, 100);
+  };
+  attempt();
+}
+
+function hashOf(path) {
+  const at = (path || "").indexOf("#");
+  return at >= 0 ? path.slice(at) : "";
+}
+
 export function Router({ path, replace, lang, title, reload, onNavigate }) {
   const callback = useRef(onNavigate);
   callback.current = onNavigate;
@@ -21,13 +48,16 @@ export function Router({ path, replace, lang, title, reload, onNavigate }) {
     if (seen.current === null) {
       seen.current = path;
       if (path && path !== here() && callback.current) callback.current({ path: here() });
+      revealAnchor(window.location.hash);
       return;
     }
     if (path === seen.current) return;
     seen.current = path;
-    if (!path || path === here()) return;
+    if (!path || path === here() + window.location.hash) return;
     if (replace) window.history.replaceState(null, "", path);
     else window.history.pushState(null, "", path);
+    if (hashOf(path)) revealAnchor(hashOf(path));
+    else window.scrollTo(0, 0);
   }, [path, replace, reload]);
 
   useEffect(() => {
@@ -44,9 +74,10 @@ export function Router({ path, replace, lang, title, reload, onNavigate }) {
       const url = new URL(link.href, window.location.href);
       if (url.origin !== window.location.origin) return;
       event.preventDefault();
-      const next = url.pathname + url.search;
-      if (next !== here()) window.history.pushState(null, "", next);
-      window.scrollTo(0, 0);
+      const next = url.pathname + url.search + url.hash;
+      if (next !== here() + window.location.hash) window.history.pushState(null, "", next);
+      if (url.hash) revealAnchor(url.hash);
+      else window.scrollTo(0, 0);
       if (callback.current) callback.current({ path: next });
     };
     window.addEventListener("popstate", onPopState);
