@@ -37,7 +37,7 @@ from backend.visits.tables import Note, Visit
 from notifications.push.tables import PushDelivery, PushPreference, PushSubscription
 from notifications.tables import InboxItem
 
-Action = Literal["list", "read", "create", "update", "delete", "reassign", "nudge"]
+Action = Literal["list", "read", "create", "update", "delete", "reassign", "nudge", "reject"]
 Mode = Literal["read", "write"]
 ADMIN_TABLES = ("users", "branches", "regions", "business_lines", "lifecycle_template_versions", "business_calendars")
 
@@ -142,10 +142,12 @@ ACTIONS: dict[str, dict[str, frozenset[str]]] = {
     "template_version": {**{r: READ for r in BUSINESS_ROLES}, "admin": RECORD},
     "calendar": {**{r: READ for r in BUSINESS_ROLES}, "admin": ALL},
     # Milestones are checked off (update) by their owner, or on the projects a manager runs; managers also move
-    # (reassign) and chase (nudge) them.
+    # (reassign) and chase (nudge) them. A legal review is approved (update) or rejected with a comment (reject)
+    # by the legal specialist who owns it, or the branch manager standing in.
     "milestone": {
-        "agent": CHECK_OFF, "project_manager": CHECK_OFF | {"reassign", "nudge"}, "legal": CHECK_OFF,
-        "finance": CHECK_OFF, "branch_manager": CHECK_OFF | {"reassign", "nudge"}, "executive": READ, "admin": NONE,
+        "agent": CHECK_OFF, "project_manager": CHECK_OFF | {"reassign", "nudge"}, "legal": CHECK_OFF | {"reject"},
+        "finance": CHECK_OFF, "branch_manager": CHECK_OFF | {"reassign", "nudge", "reject"}, "executive": READ,
+        "admin": NONE,
     },
     # Payments received (回款): finance records them, branch managers may too; legal has no need to see them.
     # A payment recorded wrongly is corrected or voided (update), never deleted.
@@ -409,6 +411,17 @@ async def assignable_users(
                               "branch_id": u["branch"]}
                              for u in users if u["branch"] == branch and u["role"] in roles and u["id"] != owner]
     return out
+
+
+REVIEW_RULES = frozenset({"legal"})  # milestones that are reviews: approved or rejected, not just checked off
+
+
+def can_reject(actor: Actor, milestone: Mapping[str, Any]) -> bool:
+    """Whether `actor` may reject this milestone: a review, open, and theirs to reject (rows still checked by
+    `authorize(actor, "reject", "milestone", id)`)."""
+    return (can(actor, "reject", "milestone") and milestone.get("owner_rule") in REVIEW_RULES
+            and milestone.get("state") == "open"
+            and (actor.role == "branch_manager" or _field(milestone, "owner") == actor.id))
 
 
 async def authorize_reassign(actor: Actor, resource: str, record_id: Any, owner_id: uuid.UUID) -> None:

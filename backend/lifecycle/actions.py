@@ -4,6 +4,7 @@ project) to someone else, and chase an owner. Each writes the change log; each k
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from typing import Any
 
@@ -12,6 +13,7 @@ import msgspec
 from backend import access, db, records
 from backend.access import Actor
 from backend.audit.services import record_change, record_changes
+from backend.audit.tables import ChangeLog
 from backend.errors import Conflict, Invalid, NotFound
 from backend.lifecycle import messages
 from backend.lifecycle.parties import Staff, ensure_participants, load_people
@@ -242,6 +244,56 @@ async def reassign_project(actor: Actor, project_id: uuid.UUID, owner_id: uuid.U
                                           project_id=project_id, source_id=project_id, project=before["title"],
                                           manager=actor.display_name or actor.username)], at=at)
     return records.to_api(PROJECT_SPEC, actor, after)
+
+
+COMMENT_MAX = 2000
+
+
+async def previous_owner(milestone_id: uuid.UUID, owner_id: uuid.UUID | None) -> uuid.UUID | None:
+    """Who held the milestone before its current owner, from the change log (None if it was made theirs)."""
+    rows = await ChangeLog.select(ChangeLog.changes).where(
+        (ChangeLog.table_name == "project_milestones") & (ChangeLog.row_id == str(milestone_id))
+        & ChangeLog.action.is_in(["reassign", "reject"])).order_by(ChangeLog.seq, ascending=False)
+    for row in rows:
+        changes = json.loads(row["changes"]) if isinstance(row["changes"], str) else row["changes"] or {}
+        before, after = changes.get("before") or {}, changes.get("after") or {}
+        if str(after.get("owner")) == str(owner_id) and before.get("owner"):
+            return uuid.UUID(str(before["owner"]))
+    return None
+
+
+async def reject_review(actor: Actor, milestone_id: uuid.UUID, version: int, comment: str,
+                        at: dt.datetime | None = None) -> MilestoneOut:
+    """Legal sends a review back: the milestone returns, open, to whoever held it before (else the project's
+    owner, who prepared what was reviewed) with the comment as its note, and they are told why."""
+    at = at or records.now()
+    comment = comment.strip()
+    async with db.write_transaction():
+        row = await _open_milestone(actor, "reject", milestone_id)
+        if row["owner_rule"] not in access.REVIEW_RULES:
+            raise Conflict("Only a review can be rejected; check it off or reassign it", field="owner_rule")
+        if not comment:
+            raise Invalid("Say what must change", field="comment")
+        if len(comment) > COMMENT_MAX:
+            raise Invalid(f"At most {COMMENT_MAX} characters", field="comment")
+        project = await lock_project(row["project"])
+        back_to = await previous_owner(milestone_id, row["owner"])
+        if back_to is None or back_to == row["owner"]:
+            back_to = project["owner"]
+        staff = Staff(await load_people([], [back_to]))
+        person = staff.active(back_to)
+        if person is None:
+            raise Conflict("Whoever held it before is no longer active; reassign it instead", field="owner_id")
+        after = await records.apply_update(actor, MILESTONE_SPEC, milestone_id, version, {
+            "owner": back_to, "note": comment}, action="reject")
+        await ensure_participants([(row["project"], person, row["branch"], "milestone")], actor.id,
+                                  {row["project"]: project["owner"]})
+        await notify([messages.notice(
+            "review_rejected", user_id=back_to, lang=person.language, project_id=row["project"],
+            source_id=milestone_id, milestone_id=milestone_id, milestone=(row["title_zh"], row["title_en"]),
+            project=project["title"], reviewer=actor.display_name or actor.username, comment=comment)], at=at)
+        await refresh_rollup([row["project"]], actor.id)
+    return milestone_out(actor, after, at)
 
 
 NUDGE_WINDOW = dt.timedelta(minutes=10)

@@ -26,6 +26,7 @@ from backend.lifecycle.schemas import (
     Nudge,
     NudgeOut,
     ReassignMilestone,
+    RejectReview,
     Reopen,
     SendBack,
     TemplateSave,
@@ -160,6 +161,15 @@ async def reassign(
     return await actions.reassign_milestone(request.user, milestone_id, data.owner_id, data.version, data.due_at)
 
 
+@post("/milestones/{milestone_id:uuid}/reject", opt=record_opt("milestone", "milestone_id"),
+      operation_id="reject_review", status_code=200,
+      summary="Reject a legal review with a comment: it returns to its previous owner, who is told")
+async def reject(
+    request: Request[Any, Any, Any], milestone_id: uuid.UUID, data: JSONBody[RejectReview]
+) -> MilestoneOut:
+    return await actions.reject_review(request.user, milestone_id, data.version, data.comment)
+
+
 @post("/milestones/{milestone_id:uuid}/nudge", opt=record_opt("milestone", "milestone_id"),
       operation_id="nudge_milestone_owner", status_code=200,
       summary="Send the milestone's owner an inbox item with your message")
@@ -225,7 +235,7 @@ async def delete_calendar(request: Request[Any, Any, Any], record_id: uuid.UUID)
 lifecycle_router = Router(path="/api", tags=["lifecycle"], route_handlers=[
     project_lifecycle, advance, send_back, close, reopen_project, list_collections, record_collection,
     correct_collection,
-    void_collection, nudge_project, list_milestones, read_milestone, complete, reopen, reassign, nudge_milestone,
+    void_collection, nudge_project, list_milestones, read_milestone, complete, reopen, reassign, reject, nudge_milestone,
     read_template, save_template, list_versions, read_version,
     read_calendar, save_calendar, delete_calendar,
 ])

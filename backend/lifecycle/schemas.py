@@ -49,6 +49,11 @@ class ReassignMilestone(msgspec.Struct, forbid_unknown_fields=True):
         check_time("due_at", self.due_at)
 
 
+class RejectReview(msgspec.Struct, forbid_unknown_fields=True):
+    version: Version
+    comment: Annotated[str, msgspec.Meta(min_length=1, max_length=2000, pattern=NO_NUL)]
+
+
 class Nudge(msgspec.Struct, forbid_unknown_fields=True):
     message: Message
 

@@ -43,12 +43,15 @@ def can_reassign_milestones(actor: Actor) -> bool:
     return access.can(actor, "reassign", "milestone")
 
 
-async def reassign_milestone(actor: Actor, milestone: dict[str, Any], owner_id: uuid.UUID) -> None:
-    await actions.reassign_milestone(actor, milestone["id"], owner_id, milestone["version"])
+async def reassign_milestone(actor: Actor, milestone: dict[str, Any], owner_id: uuid.UUID,
+                             due_at: dt.datetime | None = None) -> None:
+    """A new owner, and with `due_at` a new deadline (the escalation ladder starts again from it)."""
+    await actions.reassign_milestone(actor, milestone["id"], owner_id, milestone["version"], due_at=due_at)
 
 
-async def nudge_milestone(actor: Actor, milestone: dict[str, Any], message: str) -> None:
-    await actions.nudge(actor, "milestone", milestone["id"], message)
+async def nudge_milestone(actor: Actor, milestone: dict[str, Any], message: str) -> bool:
+    """True when this reached the owner; False when it repeats a nudge of the last ten minutes (nothing sent)."""
+    return not (await actions.nudge(actor, "milestone", milestone["id"], message)).repeated
 
 
 async def stage_names_for(actor: Actor, projects: list[dict[str, Any]]) -> dict[Any, dict[str, dict[str, str]]]:
@@ -99,6 +102,7 @@ async def project_lifecycle(actor: Actor, project: dict[str, Any]) -> dict[str, 
         milestone["can_complete"] = can_update and milestone["state"] == "open" and not milestone.get("auto")
         milestone["can_reopen"] = (can_update and milestone["state"] == "done" and not milestone.get("auto")
                                    and project["status"] == "open")
+        milestone["can_reject"] = access.can_reject(actor, milestone)
     keys = [s["key"] for s in stage_list]
     position = keys.index(project["stage_key"]) if project["stage_key"] in keys else -1
     is_open = project["status"] == "open" and position >= 0
@@ -111,6 +115,11 @@ async def project_lifecycle(actor: Actor, project: dict[str, Any]) -> dict[str, 
         "last_stage": is_open and position == len(keys) - 1,
         "can_reassign": is_open and access.can(actor, "reassign", "milestone"),
     }
+
+
+async def reject_review(actor: Actor, milestone: dict[str, Any], comment: str) -> None:
+    """Send a legal review back to its previous owner with `comment` (they are told)."""
+    await actions.reject_review(actor, milestone["id"], milestone["version"], comment)
 
 
 async def complete_milestone(actor: Actor, milestone: dict[str, Any]) -> None:

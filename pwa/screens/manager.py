@@ -7,6 +7,7 @@ a record may go to is `access.assignable_users`, the same rule the reassign serv
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from decimal import Decimal
 from typing import Any
@@ -17,6 +18,7 @@ from backend.accounts.services import USERS
 from backend.handover import services as handover
 from backend.lifecycle import services as life
 from backend.projects.services import PROJECTS
+from backend.specs import now
 from pwa.routes import href
 from pwa.screens import common
 from pwa.ui import (
@@ -49,23 +51,57 @@ async def load(app: App) -> dict[str, Any]:
             "left": await handover.left_work(actor)}
 
 
-def reassign_form(app: App, candidates: list[dict[str, Any]], on_owner: Any, on_cancel: Any) -> Any:
-    """Choose the new owner among `candidates` (`access.assignable_users`: who may own this kind of work)."""
+def local_input(app: App, moment: dt.datetime) -> str:
+    """A `datetime-local` value in the branch's time zone."""
+    return app.fmt.local(moment).strftime("%Y-%m-%dT%H:%M")
+
+
+def parse_local(app: App, text: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(text).replace(tzinfo=app.fmt.tz) if text else None
+    except ValueError:
+        return None
+
+
+def reassign_form(app: App, candidates: list[dict[str, Any]], on_owner: Any, on_cancel: Any,
+                  deadline: dt.datetime | None = None) -> Any:
+    """Choose the new owner among `candidates` (`access.assignable_users`: who may own this kind of work), least
+    loaded first and chosen; with `deadline`, also a new deadline (prefilled), which restarts the ladder."""
 
     async def chosen(actor: Any, data: Any) -> None:
         owner_id = common.parse_uuid(form_value(data, "owner_id"))
-        if owner_id is not None:
+        if owner_id is None:
+            return
+        if deadline is None:
             await on_owner(actor, owner_id)
+        else:
+            await on_owner(actor, owner_id, parse_local(app, form_value(data, "due_at")))
 
     return form(action(app, chosen),
-                html.select({"className": "input", "name": "owner_id", "aria-label": app.t("manager.new_owner")},
-                            *[html.option({"value": str(u["id"]), "key": str(u["id"])},
-                                          f"{u['display_name']} · {app.t('role.' + u['role'])}")
-                              for u in candidates]),
+                html.label({"className": "field"}, app.t("manager.new_owner"),
+                           html.select({"className": "input", "name": "owner_id"},
+                                       *[html.option({"value": str(u["id"]), "key": str(u["id"]),
+                                                      **({"selected": True} if index == 0 else {})},
+                                                     f"{u['display_name']} · {app.t('role.' + u['role'])}"
+                                                     + (f" {app.t('manager.least_loaded')}"
+                                                        if index == 0 and len(candidates) > 1 else ""))
+                                         for index, u in enumerate(candidates)])),
+                html.label({"className": "field"}, app.t("manager.new_deadline"),
+                           html.input({"className": "input", "type": "datetime-local", "name": "due_at",
+                                       "required": True, "defaultValue": local_input(app, deadline)}))
+                if deadline is not None else "",
                 html.div({"className": "actions"},
                          html.button({"className": "button", "type": "submit"}, app.t("manager.confirm_reassign")),
                          button(app.t("common.cancel"), lambda *_: on_cancel(), "secondary")),
                 className="stack reassign-form", style={"marginTop": "8px"})
+
+
+def proposed_deadline(milestone: dict[str, Any]) -> dt.datetime:
+    """A new deadline to offer: the current one if still ahead, else two days from now (on the hour)."""
+    due = milestone.get("due_at")
+    if due is not None and due > now():
+        return due
+    return (now() + dt.timedelta(hours=48)).replace(minute=0, second=0, microsecond=0)
 
 
 @guarded
@@ -74,18 +110,18 @@ def milestone_tools(app: App, milestone: dict[str, Any], candidates: list[dict[s
     choosing, set_choosing = use_state(False)
     title = milestone.get(f"title_{app.lang}") or milestone.get("title_zh") or ""
 
-    async def reassign(actor: Any, owner_id: Any) -> None:
-        await life.reassign_milestone(actor, milestone, owner_id)
+    async def reassign(actor: Any, owner_id: Any, due_at: dt.datetime | None) -> None:
+        await life.reassign_milestone(actor, milestone, owner_id, due_at)
         set_choosing(False)
         app.notify(app.t("manager.reassigned"), "ok")
         on_changed()
 
     async def nudge(actor: Any, _: Any) -> None:
-        await life.nudge_milestone(actor, milestone, app.t("manager.nudge_message", title=title))
-        app.notify(app.t("manager.nudged"), "ok")
+        sent = await life.nudge_milestone(actor, milestone, app.t("manager.nudge_message", title=title))
+        app.notify(app.t("manager.nudged" if sent else "manager.already_nudged"), "ok")
 
     if choosing:
-        return reassign_form(app, candidates, reassign, lambda: set_choosing(False))
+        return reassign_form(app, candidates, reassign, lambda: set_choosing(False), proposed_deadline(milestone))
     return html.div({"className": "actions", "style": {"marginTop": "8px"}},
                     button(app.t("manager.reassign"), lambda *_: set_choosing(True), "secondary",
                            **{"data-action": "reassign"}),
@@ -143,21 +179,32 @@ def handover_person(app: App, person: dict[str, Any], on_changed: Any) -> Any:
     )
 
 
+def hours_late(milestone: dict[str, Any]) -> int:
+    due = milestone.get("due_at")
+    return max(0, int((now() - due).total_seconds() // 3600)) if due is not None else 0
+
+
 def milestone_item(app: App, milestone: dict[str, Any], candidates: list[dict[str, Any]], can_reassign: bool,
                    on_changed: Any) -> Any:
     title = milestone.get(f"title_{app.lang}") or milestone.get("title_zh") or ""
+    due = milestone.get("due_at")
+    late = due is not None and common.is_overdue(due)
     return html.li(
         {"className": "milestone-item", "data-id": str(milestone["id"]), "style": {"padding": "8px 0"},
-         "key": f"{milestone['id']}:{milestone.get('version', 0)}"},
-        link(f"/projects/{milestone['project_id']}", html.strong(title), style={"color": "inherit"}),
+         "key": f"{milestone['id']}:{milestone.get('version', 0)}", "data-hours-late": str(hours_late(milestone))},
+        link(f"/projects/{milestone['project_id']}#milestone-{milestone['id']}", html.strong(title),
+             class_name="row-link"),
         html.div({"className": "row small muted"}, milestone.get("project_title", ""), " · ",
                  app.t("manager.owner", name=milestone.get("owner_name") or "—"),
-                 common.overdue_chip(app, milestone.get("due_at"), milestone.get("escalation_level", 0))),
+                 common.overdue_chip(app, due, milestone.get("escalation_level", 0))),
+        html.div({"className": "small late-by", "data-due": due.isoformat() if due else ""},
+                 app.t("manager.deadline_late", due=app.fmt.datetime(due), hours=app.fmt.number(hours_late(milestone))))
+        if late else "",
         milestone_tools(app, milestone, candidates, on_changed) if can_reassign else "",
     )
 
 
-SHORT_LIST = 6
+PAGE = 10
 
 
 @guarded
@@ -174,7 +221,9 @@ def screen(app: App) -> Any:
     flagged = [p for p in projects if p.get("escalation_level") or common.is_overdue(p.get("next_due_at"))]
     contract = sum((Decimal(p.get("contract_value") or 0) for p in projects), Decimal(0))
     collected = sum((Decimal(p.get("collected_amount") or 0) for p in projects), Decimal(0))
-    late_milestones = [m for m in milestones if m.get("escalation_level") or common.is_overdue(m.get("due_at"))]
+    late_milestones = sorted(
+        (m for m in milestones if m.get("escalation_level") or common.is_overdue(m.get("due_at"))),
+        key=lambda m: (m.get("due_at") or now(), str(m["id"])))  # the latest first: the earliest deadline
     workload_projects = Counter(p["owner_id"] for p in projects)
     workload_milestones = Counter(m.get("owner_id") for m in milestones)
     most = max([1, *workload_projects.values(), *workload_milestones.values()])
@@ -182,30 +231,45 @@ def screen(app: App) -> Any:
     def workload(user_id: Any) -> int:
         return workload_projects.get(user_id, 0) + workload_milestones.get(user_id, 0)
 
+    def by_load(candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Least loaded first (the form's default choice)."""
+        return sorted(candidates, key=lambda u: (workload(u["id"]), u["display_name"], str(u["id"])))
+
     listed = [p for p in projects if p["stage_key"] == stage] if stage else []
+    outstanding = sorted((p for p in projects
+                          if Decimal(p.get("contract_value") or 0) > Decimal(p.get("collected_amount") or 0)),
+                         key=lambda p: Decimal(p.get("collected_amount") or 0) - Decimal(p.get("contract_value") or 0))
     stage_names = data["stage_names"]
     stages = list(common.STAGES) + sorted(k for k in by_stage if k not in common.STAGES)
     other_milestones = [m for m in milestones if m not in late_milestones]
 
+    def shown(name: str) -> int:
+        return dict(expanded).get(name, PAGE)
+
     def shorten(name: str, items: list[Any]) -> list[Any]:
-        return items if name in expanded else items[:SHORT_LIST]
+        return items[:shown(name)]
 
     def more(name: str, items: list[Any]) -> Any:
-        if name in expanded or len(items) <= SHORT_LIST:
+        """Paged past the first screen: each press shows the next page."""
+        left = len(items) - shown(name)
+        if left <= 0:
             return ""
-        return button(app.t("common.more", count=len(items) - SHORT_LIST),
-                      lambda *_: set_expanded(lambda current: current | {name}), "secondary block",
-                      id=f"more-{name}")
+        return button(app.t("manager.page_more", count=min(PAGE, left)),
+                      lambda *_: set_expanded(lambda current: frozenset(
+                          (dict(current) | {name: dict(current).get(name, PAGE) + PAGE}).items())),
+                      "secondary block", id=f"more-{name}")
 
     left = data["left"]
     return html.main(
         {"className": "screen", "id": "manager"},
         html.div({"className": "stat-grid"},
-                 stat(app.t("manager.open_projects"), app.fmt.number(len(projects)), "stat-open"),
-                 stat(app.t("manager.flagged"), app.fmt.number(len(flagged)), "stat-flagged"),
-                 stat(app.t("manager.late_milestones"), app.fmt.number(len(late_milestones)), "stat-late"),
+                 stat(app.t("manager.open_projects"), app.fmt.number(len(projects)), "stat-open", "#by-stage"),
+                 stat(app.t("manager.flagged"), app.fmt.number(len(flagged)), "stat-flagged", "#flagged-projects"),
+                 stat(app.t("manager.late_milestones"), app.fmt.number(len(late_milestones)), "stat-late",
+                      "#late-milestones"),
                  stat(app.t("manager.collected_share"),
-                      app.fmt.percent(float(collected / contract)) if contract else "—", "stat-collected")),
+                      app.fmt.percent(float(collected / contract)) if contract else "—", "stat-collected",
+                      "#outstanding-projects")),
         card(html.div({"className": "stack", "id": "by-stage"}, *[
             link(href("/manager", stage=None if key == stage else key),
                  html.span(common.stage_name(app, key)),
@@ -221,7 +285,7 @@ def screen(app: App) -> Any:
             if listed else "",
             title=app.t("manager.by_stage")),
         card(html.ul({"className": "list", "id": "late-milestones"}, *[
-            milestone_item(app, m, data["assignable"].get(m["id"], []), data["can_reassign"], query.reload)
+            milestone_item(app, m, by_load(data["assignable"].get(m["id"], [])), data["can_reassign"], query.reload)
             for m in shorten("late", late_milestones)]) if late_milestones
              else empty(app.t("manager.no_late_milestones")),
              more("late", late_milestones),
@@ -231,6 +295,11 @@ def screen(app: App) -> Any:
              else empty(app.t("manager.no_flagged")),
              more("flagged", flagged),
              title=app.t("manager.flagged"), count=len(flagged)),
+        card(html.ul({"className": "list", "id": "outstanding-projects"},
+                     *[project_row(app, p, stage_names) for p in shorten("outstanding", outstanding)]) if outstanding
+             else empty(app.t("manager.no_outstanding")),
+             more("outstanding", outstanding),
+             title=app.t("manager.outstanding"), count=len(outstanding)),
         card(html.div({"className": "stack", "id": "workload"}, *[
             html.div({"className": "bar-row", "key": str(u["id"]), "data-id": str(u["id"])},
                      html.span(u["display_name"]),
@@ -242,7 +311,7 @@ def screen(app: App) -> Any:
             for u in sorted(users, key=lambda u: -workload(u["id"]))]),
             title=app.t("manager.workload")),
         card(html.ul({"className": "list", "id": "all-milestones"}, *[
-            milestone_item(app, m, data["assignable"].get(m["id"], []), data["can_reassign"], query.reload)
+            milestone_item(app, m, by_load(data["assignable"].get(m["id"], [])), data["can_reassign"], query.reload)
             for m in shorten("other", other_milestones)]) if other_milestones
              else empty(app.t("home.no_milestones")),
              more("other", other_milestones),
@@ -253,9 +322,10 @@ def screen(app: App) -> Any:
     )
 
 
-def stat(label: str, value: str, id_: str) -> Any:
-    return html.div({"className": "stat", "id": id_}, html.div({"className": "n"}, value),
-                    html.div({"className": "small muted"}, label))
+def stat(label: str, value: str, id_: str, target: str) -> Any:
+    """A figure that opens the list behind it (on this screen: scrolled to it)."""
+    return link(f"/manager{target}", html.div({"className": "n"}, value), html.div({"className": "small muted"}, label),
+                class_name="stat", id=id_)
 
 
 def project_row(app: App, project: dict[str, Any], stage_names: dict[Any, Any]) -> Any:

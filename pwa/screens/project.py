@@ -120,8 +120,36 @@ def milestone_check(app: App, milestone: dict[str, Any], candidates: list[dict[s
                           if done and milestone.get("done_at") else ""),
                  manager.milestone_tools(app, milestone, candidates, on_changed)
                  if can_reassign and milestone["state"] == "open" else "",
-                 reopen_tool(app, milestone, title, on_changed) if milestone.get("can_reopen") else ""),
+                 reopen_tool(app, milestone, title, on_changed) if milestone.get("can_reopen") else "",
+                 review_tools(app, milestone, on_changed) if milestone.get("can_reject") else ""),
     )
+
+
+@guarded
+def review_tools(app: App, milestone: dict[str, Any], on_changed: Any) -> Any:
+    """A legal review is approved by checking it off, or rejected here with a comment (back to its previous
+    owner, who is told)."""
+    rejecting, set_rejecting = use_state(False)
+
+    async def reject(actor: Any, data: Any) -> None:
+        await life.reject_review(actor, milestone, form_value(data, "comment"))
+        set_rejecting(False)
+        app.notify(app.t("project.review_rejected"), "ok")
+        on_changed()
+
+    if not rejecting:
+        return html.div({"className": "actions"},
+                        button(app.t("project.reject_review"), lambda *_: set_rejecting(True), "danger",
+                               **{"data-action": "reject"}))
+    return form(action(app, reject),
+                html.label({"className": "field"}, app.t("project.reject_comment"),
+                           html.textarea({"className": "input", "name": "comment", "required": True,
+                                          "maxLength": 2000})),
+                html.div({"className": "actions"},
+                         html.button({"className": "button danger", "type": "submit", "data-action": "confirm-reject"},
+                                     app.t("project.confirm_reject")),
+                         button(app.t("common.cancel"), lambda *_: set_rejecting(False), "secondary")),
+                className="stack reject-form")
 
 
 @guarded

@@ -82,6 +82,7 @@ ROUTES |= {
     ("POST", "/api/milestones/{milestone_id:uuid}/complete"): ("milestone", "update"),
     ("POST", "/api/milestones/{milestone_id:uuid}/reassign"): ("milestone", "reassign"),
     ("POST", "/api/milestones/{milestone_id:uuid}/nudge"): ("milestone", "nudge"),
+    ("POST", "/api/milestones/{milestone_id:uuid}/reject"): ("milestone", "reject"),
     ("GET", "/api/business-lines/{record_id:uuid}/template"): ("business_line", "read"),
     ("PUT", "/api/business-lines/{record_id:uuid}/template"): ("template_version", "create"),
     ("GET", "/api/business-lines/{record_id:uuid}/template/versions"): ("business_line", "read"),
@@ -503,3 +504,20 @@ async def test_own_records_are_only_their_owners(api) -> None:
             for mode in ("read", "write"):
                 rows = await access.scope(table.select(table.user), me, resource, mode)  # type: ignore[attr-defined]
                 assert [r["user"] for r in rows] == [user.id], (user.role, resource, mode)
+
+
+REJECT_STATUS = {  # rejecting each milestone (only "legal" is a review): 404 unseen, 403 not theirs, 409 not a review
+    "a.agent1": {"legal": 403}, "a.branch_manager": {"moved": 409, "legal": 200}, "a.project_manager": {"legal": 403},
+    "a.legal": {"legal": 200}, "a.finance": {"moved": 403, "legal": 403}, "executive": {"moved": 403, "legal": 403},
+}
+
+
+@pytest.mark.parametrize("who", ROLE_USERS)
+async def test_access_matrix_reject_review(api, who: str) -> None:
+    """Only the legal owner of a review (or the branch manager) rejects it; other milestones are not reviews."""
+    m = await make_matrix_org()
+    me = await caller(api, m.users()[who])
+    for key, milestone in m.milestones.items():
+        reply = await me.post(f"/api/milestones/{milestone.id}/reject",
+                              json={"comment": "条款需修改", "version": milestone.version})
+        assert reply.status_code == REJECT_STATUS.get(who, {}).get(key, 404), (who, key, reply.text)

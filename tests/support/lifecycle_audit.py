@@ -124,6 +124,15 @@ async def nudge_milestone(org: Any, me: Any, api: Any) -> Any:
     return await me.post(f"/api/milestones/{milestone['id']}/nudge", json={"message": "客户在等"})
 
 
+async def reject(org: Any, me: Any, api: Any) -> Any:
+    project = await _project(org)
+    await walk_to(org, project["id"], "signing")
+    review = await Milestone.select().where((Milestone.project == project["id"])
+                                            & (Milestone.key == "contract_review")).first()
+    return await me.post(f"/api/milestones/{review['id']}/reject",
+                         json={"comment": "第5条违约金条款需修改", "version": review["version"]})
+
+
 async def _stored_template(line_id: Any) -> None:
     async with db.write_transaction():
         await templates.ensure_template(line_id)
@@ -178,6 +187,7 @@ MUTATIONS = {
     ("POST", "/api/collections/{collection_id:uuid}/void"): ("a.finance", void, 2),
     ("POST", f"{M}/reassign"): ("a.branch_manager", reassign, 2),  # the milestone; the new owner joins the team
     ("POST", f"{M}/nudge"): ("a.branch_manager", nudge_milestone, 1),
+    ("POST", f"{M}/reject"): ("a.legal", reject, 1),  # the review, back with its previous owner
     ("PUT", "/api/business-lines/{record_id:uuid}/template"): ("admin", save_template, 1),
     ("PUT", "/api/branches/{record_id:uuid}/calendar"): ("admin", save_calendar, 1),
     ("DELETE", "/api/branches/{record_id:uuid}/calendar"): ("admin", delete_calendar, 1),

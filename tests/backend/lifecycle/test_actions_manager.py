@@ -161,3 +161,37 @@ async def test_reassigning_a_project_moves_the_owners_open_milestones(api):
     moved = await ChangeLog.count().where((ChangeLog.table_name == "project_milestones")
                                           & (ChangeLog.action == "reassign"))
     assert moved >= 1
+
+
+async def test_legal_rejects_a_review_with_a_comment_back_to_its_previous_owner(api):
+    org = await make_org()
+    _, review = await contract_review(org)
+    legal, colleague = org.a.users["legal"], await make_user(org.a.branch, "legal", "A_legal2", None)
+    me = await caller(api, legal)
+    url = f"/api/milestones/{review['id']}/reject"
+    blank = await me.post(url, json={"comment": "  ", "version": review["version"]})
+    assert blank.status_code == 422 and blank.json()["field"] == "comment"
+    assert (await (await caller(api, org.a.users["agent1"])).post(
+        url, json={"comment": "x", "version": review["version"]})).status_code == 403
+    sent = await me.post(url, json={"comment": "第5条违约金比例需修改", "version": review["version"]})
+    assert sent.status_code == 200, sent.text
+    back = sent.json()
+    assert back["owner_id"] == str(org.a.users["agent1"].id) and back["state"] == "open"
+    assert back["note"] == "第5条违约金比例需修改"
+    [told] = await inbox(org.a.users["agent1"], "review_rejected")
+    assert "第5条违约金比例需修改" in told["body"] and "合同审核" in told["title"]
+    assert told["link"].endswith(f"#milestone-{review['id']}")
+    en = (await inbox_service.list_items(actor(org.a.users["agent1"]), lang="en", kind="review_rejected")).items
+    assert en[0].title == "Returned by legal: Contract reviewed by legal"
+    # Handed to a colleague, rejected by them: it goes back to the specialist who had it before.
+    manager = org.a.users["branch_manager"]
+    current = await Milestone.select().where(Milestone.id == review["id"]).first()
+    await actions.reassign_milestone(actor(manager), review["id"], legal.id, current["version"])
+    current = await Milestone.select().where(Milestone.id == review["id"]).first()
+    await actions.reassign_milestone(actor(manager), review["id"], colleague.id, current["version"])
+    current = await Milestone.select().where(Milestone.id == review["id"]).first()
+    again = await actions.reject_review(actor(colleague), review["id"], current["version"], "附件缺页")
+    assert again.owner_id == legal.id
+    assert [i["kind"] for i in await inbox(legal, "review_rejected")] == ["review_rejected"]
+    logged = await ChangeLog.count().where((ChangeLog.action == "reject") & (ChangeLog.row_id == str(review["id"])))
+    assert logged == 2
