@@ -79,7 +79,7 @@ def collection_item(app: App, project: dict[str, Any], can_record: bool, on_reco
     return html.li(
         {"className": "collection-item", "data-id": str(project["id"]), "style": {"padding": "10px 0"}},
         html.div({"className": "spread"},
-                 link(f"/projects/{project['id']}", html.strong(project["title"]), style={"color": "inherit"}),
+                 link(f"/projects/{project['id']}", html.strong(project["title"]), class_name="row-link grow"),
                  html.span({"className": "small muted"}, common.stage_name(app, project["stage_key"]))),
         html.div({"className": "progress", "style": {"margin": "6px 0"}},
                  html.span({"style": {"width": f"{min(100, share * 100):.0f}%"}})),

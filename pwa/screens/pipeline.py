@@ -80,8 +80,9 @@ def opportunity_card(app: App, opportunity: dict[str, Any], client_name: str, ca
         html.div({"className": "spread"},
                  html.h3(opportunity["title"]),
                  html.span({"className": "value"}, app.fmt.money(opportunity.get("value")))),
-        html.p({"className": "muted small"},
-               link(f"/clients/{opportunity['client_id']}", client_name) if client_name else "",
+        html.p({"className": "muted small row"},
+               link(f"/clients/{opportunity['client_id']}", client_name, class_name="row-link tap-text")
+               if client_name else "",
                " · " if client_name else "", app.t("pipeline.updated", when=app.fmt.day(opportunity["updated_at"]))),
         html.p({"className": "message warn small"}, app.t("pipeline.lost_reason", reason=opportunity["lost_reason"]))
         if state == "lost" and opportunity.get("lost_reason") else "",
