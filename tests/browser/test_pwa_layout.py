@@ -25,7 +25,9 @@ RECORDS = {"client": "SELECT id FROM clients WHERE owner = ? LIMIT 1",
 MEASURE = """() => {
   const out = [];
   const seen = new Set();
-  for (const el of document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, [role=button], [role=checkbox], summary')) {
+  const targets = 'a[href], button, input:not([type=hidden]), select, textarea, ' +
+    '[role=button], [role=checkbox], summary';
+  for (const el of document.querySelectorAll(targets)) {
     let target = el;
     if (el.matches('input[type=checkbox], input[type=radio]') && el.closest('label')) target = el.closest('label');
     if (el.matches('input[type=file][tabindex="-1"]')) continue;  // opened by its visible button
@@ -35,7 +37,8 @@ MEASURE = """() => {
     const style = getComputedStyle(target);
     if (!box.width || !box.height || style.visibility === 'hidden') continue;
     if (box.width < 44 || box.height < 44) out.push({tag: target.tagName, id: target.id, cls: target.className,
-      text: (target.innerText || target.value || '').slice(0, 30), w: Math.round(box.width), h: Math.round(box.height)});
+      text: (target.innerText || target.value || '').slice(0, 30), w: Math.round(box.width),
+      h: Math.round(box.height)});
   }
   return {small: out, overflow: document.documentElement.scrollWidth - window.innerWidth};
 }"""
