@@ -235,7 +235,8 @@ async def delete_calendar(request: Request[Any, Any, Any], record_id: uuid.UUID)
 lifecycle_router = Router(path="/api", tags=["lifecycle"], route_handlers=[
     project_lifecycle, advance, send_back, close, reopen_project, list_collections, record_collection,
     correct_collection,
-    void_collection, nudge_project, list_milestones, read_milestone, complete, reopen, reassign, reject, nudge_milestone,
+    void_collection, nudge_project, list_milestones, read_milestone, complete, reopen, reassign, reject,
+    nudge_milestone,
     read_template, save_template, list_versions, read_version,
     read_calendar, save_calendar, delete_calendar,
 ])
