@@ -125,8 +125,7 @@ async def nudge_milestone(org: Any, me: Any, api: Any) -> Any:
 
 
 async def reject(org: Any, me: Any, api: Any) -> Any:
-    project = await _project(org)
-    await walk_to(org, project["id"], "signing")
+    project = await _project(org, "signing")
     review = await Milestone.select().where((Milestone.project == project["id"])
                                             & (Milestone.key == "contract_review")).first()
     return await me.post(f"/api/milestones/{review['id']}/reject",
