@@ -263,13 +263,15 @@ def screen(app: App) -> Any:
     return html.main(
         {"className": "screen", "id": "manager"},
         html.div({"className": "stat-grid"},
-                 stat(app.t("manager.open_projects"), app.fmt.number(len(projects)), "stat-open", "#by-stage"),
-                 stat(app.t("manager.flagged"), app.fmt.number(len(flagged)), "stat-flagged", "#flagged-projects"),
+                 stat(app.t("manager.open_projects"), app.fmt.number(len(projects)), "stat-open",
+                      app.route.path + "#by-stage"),
+                 stat(app.t("manager.flagged"), app.fmt.number(len(flagged)), "stat-flagged",
+                      app.route.path + "#flagged-projects"),
                  stat(app.t("manager.late_milestones"), app.fmt.number(len(late_milestones)), "stat-late",
-                      "#late-milestones"),
+                      app.route.path + "#late-milestones"),
                  stat(app.t("manager.collected_share"),
                       app.fmt.percent(float(collected / contract)) if contract else "—", "stat-collected",
-                      "#outstanding-projects")),
+                      app.route.path + "#outstanding-projects")),
         card(html.div({"className": "stack", "id": "by-stage"}, *[
             link(href("/manager", stage=None if key == stage else key),
                  html.span(common.stage_name(app, key)),
@@ -323,8 +325,8 @@ def screen(app: App) -> Any:
 
 
 def stat(label: str, value: str, id_: str, target: str) -> Any:
-    """A figure that opens the list behind it (on this screen: scrolled to it)."""
-    return link(f"/manager{target}", html.div({"className": "n"}, value), html.div({"className": "small muted"}, label),
+    """A figure that opens the list behind it: this screen's own URL (nothing reloads), scrolled to the list."""
+    return link(target, html.div({"className": "n"}, value), html.div({"className": "small muted"}, label),
                 class_name="stat", id=id_)
 
 

@@ -107,6 +107,7 @@ def test_manager_reassigns_with_a_new_deadline_and_nudges_twice(phones: Any, ser
     phone = phones(lang)
     page = phone.sign_in("wangqiang")
     page.click("#stat-late")
+    expect(page.locator("#late-milestones")).to_have_attribute("data-targeted", "true")
     late = page.locator("#late-milestones li.milestone-item")
     expect(late.first).to_be_visible()
     hours = [int(x) for x in late.evaluate_all("els => els.map(e => e.dataset.hoursLate)")]
