@@ -105,8 +105,8 @@ class Collection(Table, tablename="project_collections"):
     note = Varchar(length=500, default="")
     recorded_by = ForeignKey(User, on_delete=OnDelete.restrict, null=False)
     created_at = Timestamptz(default=TimestamptzNow())
-    updated_at = Timestamptz(default=TimestamptzNow())
-    voided_at = Timestamptz(null=True, default=None)
+    updated_at = Timestamptz(null=True, default=None)  # last corrected or voided; a new column must not default to
+    voided_at = Timestamptz(null=True, default=None)  # now(): SQLite refuses that on a table with rows
     voided_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True)
     reason = Varchar(length=500, default="")  # why it was last corrected or voided
     version = Integer(default=1)

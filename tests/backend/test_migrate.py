@@ -146,3 +146,33 @@ def test_auto_migration_finds_no_difference(tmp_path):
     assert not created, f"auto-migration found differences and wrote {created}:\n{output}"
     apps = len(APP_REGISTRY.app_configs)
     assert output.count("No changes detected") == apps, output
+
+
+def _constant_on_sqlite(default: Any) -> bool:
+    """Whether SQLite can fill existing rows with this default (a literal, not current_timestamp or a Python-side
+    value such as UUID4, which renders no SQL default at all)."""
+    from piccolo.columns.defaults.base import Default
+
+    if not isinstance(default, Default):
+        return True
+    sql = default.sqlite
+    return isinstance(sql, str) and (sql.startswith("'") or re.fullmatch(r"-?[\d.]+|null", sql.lower()) is not None)
+
+
+def test_columns_added_to_existing_tables_can_fill_the_rows_already_there():
+    """`ALTER TABLE … ADD COLUMN … NOT NULL DEFAULT current_timestamp` works on an empty SQLite table and fails on
+    one with rows ("Cannot add a column with non-constant default"): every upgrade of a live database would stop.
+    A column added to an existing table is nullable or has a constant default."""
+    manager = BaseMigrationManager()
+    refused = []
+    for app, config in APP_REGISTRY.app_configs.items():
+        for module in manager.get_migration_modules(config.resolved_migrations_folder_path).values():
+            migration = asyncio.run(module.forwards())
+            new_tables = {table.class_name for table in migration.add_tables}
+            for added in migration.add_columns.add_columns:
+                column = added.column
+                if added.table_class_name in new_tables or column._meta.null:
+                    continue
+                if not _constant_on_sqlite(column.default):
+                    refused.append(f"{app} {module.ID}: {added.tablename}.{column._meta.name} = {column.default!r}")
+    assert not refused, refused

@@ -1,7 +1,6 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.base import OnDelete, OnUpdate
 from piccolo.columns.column_types import UUID, ForeignKey, Integer, Timestamptz, Varchar
-from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.defaults.uuid import UUID4
 from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
@@ -61,8 +60,8 @@ async def forwards():
         column_class_name="Timestamptz",
         column_class=Timestamptz,
         params={
-            "default": TimestamptzNow(),
-            "null": False,
+            "default": None,
+            "null": True,
             "primary_key": False,
             "unique": False,
             "index": False,
