@@ -13,7 +13,7 @@ from pwa.i18n import catalog
 from tests.support.demo import Server
 
 pytestmark = pytest.mark.browser
-ALLOWED_LATIN = {"IPMS", "English", "CN", "km", "m"}  # brand, the language's own name, units
+ALLOWED_LATIN = {"IPMS", "English", "CN", "km", "m", "KB", "MB", "GB"}  # brand, the language's own name, units
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 # Identifiers shown as data (usernames, branch codes, time zone names) carry translate="no" and are left out.
 VISIBLE_TEXT = """() => {

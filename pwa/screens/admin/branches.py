@@ -220,7 +220,8 @@ def regions_card(app: App, regions: list[dict[str, Any]], on_saved: Any) -> Any:
         html.ul({"className": "list", "id": "admin-regions"}, *[
             html.li({"key": f"{r['id']}:{r['version']}", "data-id": str(r["id"])},
                     form(rename(r), html.div({"className": "admin-filter-row"},
-                                             field("name", r["code"], r["name"], required=True, maxLength=100),
+                                             field("name", html.span({"translate": "no"}, r["code"]), r["name"],
+                                                   required=True, maxLength=100),
                                              html.button({"className": "button secondary", "type": "submit"},
                                                          app.t("branch.rename"))),
                          className="stack region-form"))
