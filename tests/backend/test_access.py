@@ -105,7 +105,8 @@ ROUTES |= {
 }
 PUBLIC = {("GET", "/healthz"), ("GET", "/login"), ("POST", "/login"), ("POST", "/api/auth/login"),
           ("GET", "/sw-push.js"), ("GET", "/sw.js"), ("GET", "/manifest.webmanifest"), ("GET", "/apple-touch-icon.png"),
-          ("GET", "/static/{rev:str}/{name:path}")}
+          ("GET", "/static/{rev:str}/{name:path}"),
+          ("GET", "/app-shell")}  # the field kit's user-neutral offline shell: no user, no token, no records
 # Page shells carry no records: signed out they redirect to /login; the screen's data comes over the websocket,
 # whose every query goes through backend/access.py (tests/browser/test_pwa_roles.py checks what each role sees).
 PUBLIC |= {("GET", path) for path in APP_PATHS}
