@@ -59,11 +59,11 @@ async def live_backend_problem(settings: Settings) -> str | None:
     """The live-update backend answers a publish (nothing to check for the in-process one)."""
     if settings.live_backend == "memory":
         return None
-    from backend.live.transport import LiveTransport
+    from backend.live.transport import LiveTransport, open_channels
 
     transport = LiveTransport(settings)
     try:
-        await asyncio.wait_for(transport.channels.__aenter__(), timeout=5)
+        await open_channels(transport.channels, timeout=5)
         line = await transport.check()
         await transport.channels.__aexit__(None, None, None)
     except Exception as exc:

@@ -44,6 +44,16 @@ def make_backend(settings: Settings) -> ChannelsBackend:
     return MemoryChannelsBackend()
 
 
+async def open_channels(channels: ChannelsPlugin, timeout: float = 10) -> None:
+    """Start the plugin; if the backend fails half way, stop what had started (its worker tasks) and re-raise."""
+    try:
+        await asyncio.wait_for(channels.__aenter__(), timeout=timeout)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await channels.__aexit__(None, None, None)
+        raise
+
+
 class LiveTransport:
     """Started and stopped with the app; while it runs, `backend.live.services.publish` goes through it."""
 
@@ -63,7 +73,7 @@ class LiveTransport:
         """Connect and listen; a backend that cannot be reached leaves this worker's screens live among themselves
         (logged), rather than stopping the app."""
         try:
-            await asyncio.wait_for(self.channels.__aenter__(), timeout=10)
+            await open_channels(self.channels)
         except Exception as exc:
             log.warning("Live updates: the %s backend is unreachable (%s); only this worker's screens update live",
                         self.name, exc)
