@@ -131,9 +131,11 @@ def _key(value: Any) -> str | None:
 
 
 def event_for_change(change: Mapping[str, Any]) -> Event:
-    """The event of one change-log row: its table and id, its branch and owner, and the parent ids the row names."""
+    """The event of one change-log row: its table and id, its branch and owner, and the parent ids the row names
+    (`row`, when the writer gives the whole record beside a diff of the changed fields only)."""
     diff = change.get("changes") or {}
-    rows = [change.get("after") or {}, change.get("before") or {}, diff.get("after") or {}, diff.get("before") or {}]
+    rows = [change.get("row") or {}, change.get("after") or {}, change.get("before") or {}, diff.get("after") or {},
+            diff.get("before") or {}]
     scope: dict[str, str] = {}
     for name in SCOPE_KEYS:
         for row in rows:
