@@ -36,8 +36,8 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     scope: dict[str, str] = msgspec.field(default_factory=dict)
 
     def matches(self, resource: str, keys: Mapping[str, str] | None) -> bool:
-        """About `resource`, and (when `keys` are given) about the record or a parent any of them names."""
-        if self.resource != resource:
+        """About `resource` ("*": any), and (when `keys` are given) about the record or a parent any names."""
+        if resource != "*" and self.resource != resource:
             return False
         if not keys:
             return True

@@ -54,7 +54,8 @@ def test_a_note_written_on_one_phone_appears_on_the_others_visit_screen(phones: 
     watching = agent.open(f"/visits/{visit}")
     manager.sign_in("wangqiang")
     writing = manager.open(f"/visits/{visit}")
-    body = f"{'客户要求周六再看一次' if lang == 'zh' else 'Client asks for a second viewing on Saturday'} {uuid.uuid4().hex[:6]}"
+    text = "客户要求周六再看一次" if lang == "zh" else "Client asks for a second viewing on Saturday"
+    body = f"{text} {uuid.uuid4().hex[:6]}"
     writing.fill("#note-form textarea[name=body]", body)
     writing.click("#note-form button[type=submit]")
     expect(writing.locator("li.note", has_text=body)).to_have_count(1)
