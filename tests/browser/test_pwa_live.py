@@ -67,3 +67,28 @@ def test_a_note_written_on_one_phone_appears_on_the_others_visit_screen(phones: 
     watching.click("#note-form button[type=submit]")
     expect(writing.locator("li.note", has_text=reply)).to_have_count(1)
     manager.screenshot(f"live-note-on-manager-{lang}")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_nudge_appears_in_the_agents_open_inbox_with_the_badge_count(phones: Any, served: Server,
+                                                                       lang: str) -> None:
+    lina = served.user_id("lina")
+    milestone, project = one(
+        served, "SELECT m.id, m.project FROM project_milestones m JOIN project_stages s ON s.id = m.stage "
+        "JOIN projects p ON p.id = m.project WHERE m.owner = ? AND m.state = 'open' AND s.left_at IS NULL "
+        "AND p.status = 'open' ORDER BY m.id LIMIT 1", lina)
+    with served.db() as db:
+        unread = db.execute("SELECT count(*) FROM inbox_items WHERE user = ? AND read_at IS NULL", (lina,)
+                            ).fetchone()[0]
+    agent, manager = phones(lang), phones(lang)
+    agent.sign_in("lina")
+    inbox = agent.open("/inbox")
+    bell = inbox.locator("#inbox-link")
+    expect(bell).to_have_attribute("data-unread", str(unread))
+    listed = inbox.locator("#inbox-items li[data-read=false]").count()
+    manager.sign_in("wangqiang")
+    acting = manager.open(f"/projects/{project}")
+    acting.click(f"#milestones li[data-id='{milestone}'] [data-action=nudge]")
+    expect(bell).to_have_attribute("data-unread", str(unread + 1))  # the agent's phone, not reloaded
+    expect(inbox.locator("#inbox-items li[data-read=false]")).to_have_count(listed + 1)
+    agent.screenshot(f"live-inbox-nudge-{lang}")
