@@ -38,10 +38,37 @@ def make_backend(settings: Settings) -> ChannelsBackend:
 
         return RedisChannelsPubSubBackend(redis=Redis.from_url(settings.redis_url), key_prefix="ipms_live")
     if settings.live_backend == "postgres":
-        from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
-
-        return AsyncPgChannelsBackend(dsn=settings.database_url)
+        return _notify_backend(settings.database_url)
     return MemoryChannelsBackend()
+
+
+def _notify_backend(dsn: str) -> ChannelsBackend:
+    """Litestar's LISTEN/NOTIFY backend, publishing on one kept connection: its own opens a new connection for
+    every publish (one per committed write here), a connection storm under load."""
+    import asyncpg
+    from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
+
+    class KeptConnectionNotifyBackend(AsyncPgChannelsBackend):
+        _publisher: asyncpg.Connection | None = None
+
+        async def publish(self, data: bytes, channels: Any) -> None:
+            if self._publisher is None or self._publisher.is_closed():
+                self._publisher = await asyncpg.connect(dsn=dsn)
+            try:
+                for channel in channels:
+                    await self._publisher.execute("SELECT pg_notify($1, $2)", channel, data.decode("utf-8"))
+            except BaseException:
+                publisher, self._publisher = self._publisher, None
+                publisher.terminate()  # reopened for the next batch
+                raise
+
+        async def on_shutdown(self) -> None:
+            if self._publisher is not None:
+                await self._publisher.close()
+                self._publisher = None
+            await super().on_shutdown()
+
+    return KeptConnectionNotifyBackend(dsn=dsn)
 
 
 async def open_channels(channels: ChannelsPlugin, timeout: float = 10) -> None:
