@@ -12,6 +12,7 @@ from reactpy.core.layout import Layout
 
 from backend import db
 from backend.audit.services import record_change
+from backend.live import services as live
 from backend.live.services import Event
 from backend.projects.services import add_member, remove_member
 from pwa.live import may_see, use_live_updates
@@ -71,6 +72,7 @@ async def test_a_committed_change_re_runs_the_screens_query(database, org: Org) 
         use_live_updates(owner, [("projects", {"id": project.id})], query.reload)
         return html.p({"id": "loads"}, str(query.data))
 
+    before = live.subscriber_count()
     async with Layout(screen()) as layout:
         await layout.render()
         async with asyncio.timeout(10):
@@ -88,3 +90,6 @@ async def test_a_committed_change_re_runs_the_screens_query(database, org: Org) 
             while len(loads) < 2:
                 await layout.render()
     assert loads[:2] == [1, 2]
+    async with asyncio.timeout(10):  # the closed page's subscription is gone (no leak per session)
+        while live.subscriber_count() != before:
+            await asyncio.sleep(0.01)
