@@ -6,8 +6,10 @@ import asyncio
 import dataclasses
 import logging
 import uuid
+from typing import Any
 
 import pytest
+from litestar.channels.backends.memory import MemoryChannelsBackend
 from redis.asyncio import Redis
 
 from backend import db
@@ -136,3 +138,43 @@ async def test_check_names_an_unreachable_backend(database) -> None:
     if await _redis_reachable():
         assert await live_backend_problem(dataclasses.replace(database, live_backend="redis",
                                                               redis_url=REDIS_URL)) is None
+
+
+class FlakyBackend(MemoryChannelsBackend):
+    """An in-process broker that refuses to publish while `down` (a Redis outage without stopping Redis)."""
+
+    down = False
+
+    async def publish(self, data: bytes, channels: Any) -> None:
+        if self.down:
+            raise ConnectionError("broker down")
+        await super().publish(data, channels)
+
+
+async def test_an_outage_mid_run_fails_no_write_and_is_logged_once(database, caplog: pytest.LogCaptureFixture) -> None:
+    backend = FlakyBackend()
+    got: list[Event] = []
+    transport = LiveTransport(dataclasses.replace(database, live_backend="redis"), backend=backend,
+                              receive=got.extend)
+    await transport.start()
+    try:
+        backend.down = True
+        with caplog.at_level(logging.WARNING, logger="ipms.live"):
+            for n in range(3):
+                async with db.write_transaction():  # commits although the broker refuses its event
+                    await record_change(actor_id=None, action="create", table="live_test", row_id=f"lost-{n}")
+            await _until(lambda: transport.failed == 3)
+            backend.down = False
+            async with db.write_transaction():
+                await record_change(actor_id=None, action="create", table="live_test", row_id="after")
+            await _until(lambda: [e.id for e in got] == ["after"])
+    finally:
+        live.set_transport(None)
+        await transport.stop()
+    from backend.audit.tables import ChangeLog
+
+    kept = await ChangeLog.select(ChangeLog.row_id).where(ChangeLog.table_name == "live_test")
+    assert sorted(r["row_id"] for r in kept) == ["after", "lost-0", "lost-1", "lost-2"]
+    messages = [r.getMessage() for r in caplog.records]
+    assert len([m for m in messages if "refused" in m]) == 1
+    assert len([m for m in messages if "publishing again" in m]) == 1
