@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 
 from backend import db
 from backend.audit.services import record_change
+from backend.audit.tables import ChangeLog
 from backend.live import services as live
 from backend.live.services import Event
 from backend.live.transport import LiveTransport
@@ -171,8 +172,6 @@ async def test_an_outage_mid_run_fails_no_write_and_is_logged_once(database, cap
     finally:
         live.set_transport(None)
         await transport.stop()
-    from backend.audit.tables import ChangeLog
-
     kept = await ChangeLog.select(ChangeLog.row_id).where(ChangeLog.table_name == "live_test")
     assert sorted(r["row_id"] for r in kept) == ["after", "lost-0", "lost-1", "lost-2"]
     messages = [r.getMessage() for r in caplog.records]
