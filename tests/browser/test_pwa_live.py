@@ -56,14 +56,14 @@ def test_a_note_written_on_one_phone_appears_on_the_others_visit_screen(phones: 
     writing = manager.open(f"/visits/{visit}")
     text = "客户要求周六再看一次" if lang == "zh" else "Client asks for a second viewing on Saturday"
     body = f"{text} {uuid.uuid4().hex[:6]}"
-    writing.fill("#note-form textarea[name=body]", body)
+    writing.fill("#note-form textarea", body)
     writing.click("#note-form button[type=submit]")
     expect(writing.locator("li.note", has_text=body)).to_have_count(1)
     expect(watching.locator("li.note", has_text=body)).to_have_count(1)  # the agent's screen, not reloaded
     agent.screenshot(f"live-note-on-agent-{lang}")
     # and back: the agent's note reaches the manager's open screen
     reply = f"{'好的，已约周六' if lang == 'zh' else 'Booked for Saturday'} {uuid.uuid4().hex[:6]}"
-    watching.fill("#note-form textarea[name=body]", reply)
+    watching.fill("#note-form textarea", reply)
     watching.click("#note-form button[type=submit]")
     expect(writing.locator("li.note", has_text=reply)).to_have_count(1)
     manager.screenshot(f"live-note-on-manager-{lang}")
