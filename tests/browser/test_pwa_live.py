@@ -76,7 +76,7 @@ def test_a_nudge_appears_in_the_agents_open_inbox_with_the_badge_count(phones: A
     milestone, project = one(
         served, "SELECT m.id, m.project FROM project_milestones m JOIN project_stages s ON s.id = m.stage "
         "JOIN projects p ON p.id = m.project WHERE m.owner = ? AND m.state = 'open' AND s.left_at IS NULL "
-        "AND p.status = 'open' ORDER BY m.id LIMIT 1", lina)
+        "AND p.status = 'open' ORDER BY m.id LIMIT 1 OFFSET ?", lina, ["zh", "en"].index(lang))  # a nudge a run
     with served.db() as db:
         unread = db.execute("SELECT count(*) FROM inbox_items WHERE user = ? AND read_at IS NULL", (lina,)
                             ).fetchone()[0]
