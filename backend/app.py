@@ -26,6 +26,7 @@ from backend.handover.endpoints import handover_router
 from backend.inbox.endpoints import inbox_router
 from backend.lifecycle.clock import EscalationClock
 from backend.lifecycle.endpoints import lifecycle_router
+from backend.live.transport import LiveTransport
 from backend.migrate import migrate
 from backend.openapi import MsgspecMetaSchemaPlugin
 from backend.photos.endpoints import photos_router
@@ -73,6 +74,8 @@ def create_litestar(settings: Settings, *, run_migrations: bool = True, engine: 
             await db.start(engine, settings.pg_pool_size)
         if run_migrations:
             await migrate()
+        app.state.live = LiveTransport(settings)  # committed changes reach every worker's open screens
+        await app.state.live.start()
         if clock is not None:
             clock.start()
         app.state.push_worker = make_worker(settings)  # sends push deliveries until shutdown
@@ -83,6 +86,8 @@ def create_litestar(settings: Settings, *, run_migrations: bool = True, engine: 
             await clock.stop()
         if app.state.get("push_worker") is not None:
             await app.state.push_worker.stop()
+        if app.state.get("live") is not None:
+            await app.state.live.stop()
         if manage_engine:
             await db.stop(engine)
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-from collections.abc import AsyncIterator
+import contextvars
+import logging
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -260,13 +262,48 @@ async def stop(engine: AppSQLiteEngine | PostgresEngine) -> None:
         await engine.close()
 
 
+log = logging.getLogger("ipms.db")
+# What to run once the outermost write transaction of this task has committed (`after_commit`); None outside one.
+_after_commit: contextvars.ContextVar[list[Callable[[], None]] | None] = contextvars.ContextVar(
+    "ipms_after_commit", default=None)
+
+
 @contextlib.asynccontextmanager
 async def write_transaction() -> AsyncIterator[Any]:
     """The one way services open a write transaction (IMMEDIATE on SQLite; READ COMMITTED on PostgreSQL,
-    where writers share no lock: the change-log feed waits for late committers, see backend.audit.read)."""
+    where writers share no lock: the change-log feed waits for late committers, see backend.audit.read).
+
+    Callbacks registered with `after_commit` inside it run once the outermost one has committed, and never when it
+    rolls back; a nested call joins the outer transaction and its callbacks wait for the outer commit. (Inside a
+    transaction opened on the engine directly, which only tests do, the callbacks run at once.)"""
     engine = current_engine()
-    async with engine.transaction() as transaction:
-        yield transaction
+    if _after_commit.get() is not None or engine.current_transaction.get() is not None:
+        async with engine.transaction() as transaction:
+            yield transaction
+        return
+    callbacks: list[Callable[[], None]] = []
+    token = _after_commit.set(callbacks)
+    try:
+        async with engine.transaction() as transaction:
+            yield transaction
+    finally:
+        _after_commit.reset(token)
+    if getattr(transaction, "_rolled_back", False):
+        return  # rolled back explicitly without raising
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # what follows a commit never fails the write that committed
+            log.exception("An after-commit callback failed")
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Run `callback` after the current write transaction commits (at once outside one); dropped on rollback."""
+    callbacks = _after_commit.get()
+    if callbacks is None:
+        callback()
+    else:
+        callbacks.append(callback)
 
 
 def is_postgres() -> bool:

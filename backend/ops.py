@@ -51,7 +51,24 @@ async def check(settings: Settings) -> list[str]:
             problems.append(f"SQLite integrity check failed: {result[:5]}")
         if await Migration.raw("PRAGMA foreign_key_check"):
             problems.append("SQLite foreign key check found orphaned rows")
-    return problems
+    live = await live_backend_problem(settings)
+    return [*problems, live] if live else problems
+
+
+async def live_backend_problem(settings: Settings) -> str | None:
+    """The live-update backend answers a publish (nothing to check for the in-process one)."""
+    if settings.live_backend == "memory":
+        return None
+    from backend.live.transport import LiveTransport, open_channels
+
+    transport = LiveTransport(settings)
+    try:
+        await open_channels(transport.channels, timeout=5)
+        line = await transport.check()
+        await transport.channels.__aexit__(None, None, None)
+    except Exception as exc:
+        return f"live backend {settings.live_backend} unreachable: {type(exc).__name__}: {exc}"
+    return None if line.endswith(": ok") else line
 
 
 def _sqlite_backup(source: Path, target: Path) -> None:

@@ -279,7 +279,7 @@ async def _log(actor: Actor, action: str, spec: Spec, record_id: Any, before: di
         diff["reason"] = reason
     await record_changes([{"actor_id": actor.id, "action": action, "table": spec.table._meta.tablename,
                            "row_id": record_id, "changes": diff, "branch_id": scope.get("branch"),
-                           "owner_id": scope.get(spec.owner_field or "")}])
+                           "owner_id": scope.get(spec.owner_field or ""), "row": scope}])  # row: live scope keys
 
 
 async def update_record(

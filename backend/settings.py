@@ -77,6 +77,8 @@ class Settings:
     clock_interval_seconds: int = 15
     clock_batch: int = 500
     retention_days: int = 30
+    live_backend: str = "memory"
+    redis_url: str = "redis://127.0.0.1:6379/0"
 
     @property
     def is_development(self) -> bool:
@@ -135,6 +137,7 @@ class Settings:
             default_language=language,
             **_push(env),
             **_clock(env),
+            **_live(env, database_url),
         )
 
 
@@ -169,6 +172,19 @@ def _clock(env: dict[str, str]) -> dict[str, Any]:
         "clock_batch": _int(env, "IPMS_CLOCK_BATCH", 500, high=10_000),
         "retention_days": _int(env, "IPMS_RETENTION_DAYS", 30, high=3650),
     }
+
+
+def _live(env: dict[str, str], database_url: str) -> dict[str, Any]:
+    """Live updates between workers: `memory` (one process), `redis` or `postgres` (LISTEN/NOTIFY on the database)."""
+    backend = env.get("IPMS_LIVE_BACKEND", "").strip().lower() or "memory"
+    if backend not in {"memory", "redis", "postgres"}:
+        raise SettingsError(f"IPMS_LIVE_BACKEND must be memory, redis or postgres, got {backend!r}")
+    if backend == "postgres" and not database_url.startswith(("postgresql://", "postgres://")):
+        raise SettingsError("IPMS_LIVE_BACKEND=postgres needs IPMS_DATABASE_URL to name a PostgreSQL database")
+    redis_url = env.get("IPMS_REDIS_URL", "").strip() or "redis://127.0.0.1:6379/0"
+    if not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError(f"IPMS_REDIS_URL must be redis://…, rediss://… or unix://…, got {redis_url!r}")
+    return {"live_backend": backend, "redis_url": redis_url}
 
 
 @functools.cache

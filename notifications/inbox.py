@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,9 @@ from notifications.tables import URGENCIES, InboxItem
 INSERT_CHUNK = 400
 TITLE_MAX = 200
 BODY_MAX = 4000
+# Called with (item id, user id) pairs inside the transaction that wrote them (backend.live announces them after
+# it commits); a hook, because this library imports nothing of backend.
+created_listeners: list[Callable[[list[tuple[uuid.UUID, uuid.UUID]]], None]] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,4 +68,6 @@ async def notify(notices: Iterable[Notice], *, at: dt.datetime | None = None) ->
             f"VALUES {values}", *(value for row in chunk for value in row))
     ids = [row[0] for row in rows]
     await add_deliveries(batch, ids, created)
+    for listener in created_listeners:
+        listener([(row[0], row[1]) for row in rows])
     return ids

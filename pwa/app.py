@@ -17,6 +17,7 @@ from backend.accounts.services import get_branch
 from pwa import assets, screens
 from pwa.i18n import Formatter, language_for, t
 from pwa.icons import icon
+from pwa.live import use_live_updates
 from pwa.routes import BY_SCREEN, Route, href, parse
 from pwa.screens import common, guide
 from pwa.session import active_settings, current_actor
@@ -113,6 +114,10 @@ def root() -> Any:
             update(session={"error": True})
 
     actor_id = str(session["actor"].id) if session and "actor" in session else ""
+
+    use_live_updates(session["actor"] if session and "actor" in session else None,
+                     [("inbox_items", {"user": actor_id}), ("inbox_items", {"owner": actor_id})],
+                     live(lambda: set_state(lambda c: dataclasses.replace(c, ticks=c.ticks + 1))))
 
     @use_async_effect(dependencies=[actor_id, state.ticks, path])
     async def count_unread() -> None:

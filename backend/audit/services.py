@@ -1,4 +1,5 @@
-"""Writing the change log. Every mutation calls `record_change(s)` inside its own transaction.
+"""Writing the change log. Every mutation calls `record_change(s)` inside its own transaction, which also
+announces each change as a live event after that transaction commits (backend.live).
 
 Writers do not wait for each other: `seq` comes from the table's sequence, so on PostgreSQL a transaction that
 took seq n may commit after one that took n + 1. The feed reader (backend.audit.read) waits for such stragglers
@@ -17,6 +18,7 @@ from piccolo.utils.encoding import dump_json
 
 from backend import db
 from backend.audit.tables import ChangeLog
+from backend.live.services import event_for_change, publish_many
 
 CHUNK = 500
 INSERT = "INSERT INTO change_log (at, actor_id, action, table_name, row_id, changes, branch_id, owner_id) VALUES "
@@ -86,3 +88,4 @@ async def record_changes(changes: list[dict[str, Any]]) -> None:
         chunk = rows[start:start + CHUNK]
         await ChangeLog.raw(INSERT + ", ".join("({}, {}, {}, {}, {}, {}, {}, {})" for _ in chunk),
                             *(value for row in chunk for value in row))
+    publish_many([event_for_change(change) for change in changes])  # live updates, once this commits

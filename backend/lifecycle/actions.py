@@ -104,7 +104,8 @@ async def complete_automatically(project_id: uuid.UUID, rule: str, actor_id: uui
         await cancel_timers([r["id"] for r in done], at)
         await record_changes([{"actor_id": actor_id, "action": "auto_complete", "table": "project_milestones",
                                "row_id": r["id"], "before": {"state": "open"}, "after": {"state": "done", "auto": rule},
-                               "branch_id": r["branch"], "owner_id": r["owner"]} for r in done])
+                               "branch_id": r["branch"], "owner_id": r["owner"], "row": {"project": project_id}}
+                              for r in done])
         await refresh_rollup([project_id], actor_id)
     return [r["id"] for r in done]
 
@@ -145,7 +146,7 @@ async def reopen_automatically(project: dict[str, Any], rule: str, actor_id: uui
     if opened:
         await record_changes([{"actor_id": actor_id, "action": "auto_reopen", "table": "project_milestones",
                                "row_id": r["id"], "before": {"state": "done"}, "after": {"state": "open", "auto": rule},
-                               "branch_id": r["branch"], "owner_id": r["owner"]} for r in opened])
+                               "branch_id": r["branch"], "owner_id": r["owner"], "row": r} for r in opened])
         await _replan(project, opened, at)
         await refresh_rollup([project["id"]], actor_id)
     return [r["id"] for r in opened]

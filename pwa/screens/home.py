@@ -12,8 +12,9 @@ from backend.projects.services import PROJECTS
 from backend.specs import now
 from backend.visits.services import list_visits_between
 from pwa import assets
+from pwa.live import use_live_query
 from pwa.screens import common
-from pwa.ui import App, card, chip, empty, guarded, list_link, query_state, use_query
+from pwa.ui import App, card, chip, empty, guarded, list_link, query_state
 
 # How many of this visit's notes, photos and changes still wait on this phone (the field kit's outbox).
 PendingCount = component_from_url(assets.url("fieldkit/badge.js"), "PendingCount")
@@ -67,7 +68,9 @@ def milestone_row(app: App, milestone: dict[str, Any]) -> Any:
 
 @guarded
 def screen(app: App) -> Any:
-    query = use_query(lambda: load(app), app.route.path)
+    branch = None if app.actor.role == "executive" else {"branch": app.actor.branch_id}
+    query = use_live_query(app, lambda: load(app), app.route.path,  # today's visits, open projects, my milestones
+                           watch=[("visits", branch), ("projects", branch), ("project_milestones", branch)])
     state = query_state(app, query)
     if state is not None:
         return html.main({"className": "screen"}, state)

@@ -11,8 +11,9 @@ from reactpy import html, use_state
 
 from backend.access import Actor
 from backend.inbox import services as inbox
+from pwa.live import use_live_query
 from pwa.routes import href
-from pwa.ui import App, action, button, card, chip, empty, guarded, query_state, use_query
+from pwa.ui import App, action, button, card, chip, empty, guarded, query_state
 
 PAGE = 50
 SHOWS = ("all", "unread", "urgent")
@@ -67,7 +68,9 @@ def screen(app: App) -> Any:
     show = show if show in SHOWS else "all"
     kind = app.route.param("kind")
     limit, set_limit = use_state(PAGE)
-    query = use_query(lambda: load(app, show, kind, limit), app.route.path, app.lang, limit)
+    me = str(app.actor.id)
+    query = use_live_query(app, lambda: load(app, show, kind, limit), app.route.path, app.lang, limit,
+                           watch=[("inbox_items", {"user": me}), ("inbox_items", {"owner": me})])
     state = query_state(app, query)
     if state is not None:
         return html.main({"className": "screen"}, state)

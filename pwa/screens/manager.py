@@ -19,6 +19,7 @@ from backend.handover import services as handover
 from backend.lifecycle import services as life
 from backend.projects.services import PROJECTS
 from backend.specs import now
+from pwa.live import use_live_query
 from pwa.routes import href
 from pwa.screens import common
 from pwa.ui import (
@@ -34,7 +35,6 @@ from pwa.ui import (
     link,
     list_link,
     query_state,
-    use_query,
 )
 
 
@@ -209,7 +209,9 @@ PAGE = 10
 
 @guarded
 def screen(app: App) -> Any:
-    query = use_query(lambda: load(app), app.route.path)
+    branch = None if app.actor.role == "executive" else {"branch": app.actor.branch_id}
+    query = use_live_query(app, lambda: load(app), app.route.path,  # projects by stage, overdue and escalated
+                           watch=[("projects", branch), ("project_milestones", branch)])
     expanded, set_expanded = use_state(frozenset())
     state = query_state(app, query)
     if state is not None:

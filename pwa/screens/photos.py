@@ -10,8 +10,9 @@ from reactpy.reactjs import component_from_url
 from backend.photos.schemas import PhotoOut
 from backend.photos.services import deletable, delete_photo, list_photos
 from pwa import assets
+from pwa.live import use_live_query
 from pwa.screens import forms
-from pwa.ui import App, button, empty, form, guarded, use_query
+from pwa.ui import App, button, empty, form, guarded
 
 Capture = component_from_url(assets.url("fieldkit/capture.js"), "Capture")
 
@@ -51,7 +52,8 @@ def delete_tool(app: App, photo: PhotoOut, on_deleted: Any) -> Any:
 
 @guarded
 def gallery(app: App, parent: str, parent_id: Any, can_add: bool = True) -> Any:
-    query = use_query(lambda: load(app, parent, parent_id), str(parent_id))
+    query = use_live_query(app, lambda: load(app, parent, parent_id), str(parent_id),
+                           watch=[("photos", {parent: parent_id})])  # incl. what the field kit uploads
     photos, removable = query.data if query.ready else ([], set())
 
     def on_uploaded(_: Any) -> None:

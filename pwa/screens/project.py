@@ -16,6 +16,7 @@ from backend.lifecycle import services as life
 from backend.photos import services as photo_service
 from backend.projects.services import PROJECTS, team
 from backend.visits.services import NOTES
+from pwa.live import use_live_query
 from pwa.screens import common, manager, payments, photos
 from pwa.screens.client import note_form
 from pwa.screens.timeline import timeline as history
@@ -33,7 +34,6 @@ from pwa.ui import (
     guarded,
     link,
     query_state,
-    use_query,
 )
 
 
@@ -246,7 +246,10 @@ def reopen_project_tool(app: App, project: dict[str, Any], on_changed: Any) -> A
 @guarded
 def screen(app: App) -> Any:
     project_id = app.route.item_id
-    query = use_query(lambda: load(app, project_id), str(project_id))
+    query = use_live_query(app, lambda: load(app, project_id), str(project_id), watch=[
+        ("projects", {"id": project_id}), ("project_milestones", {"project": project_id}),
+        ("project_stages", {"project": project_id}), ("notes", {"project": project_id}),
+        ("project_collections", {"project": project_id}), ("project_members", {"project": project_id})])
     saves, set_saves = use_state(0)
     state = query_state(app, query)
     if state is not None:

@@ -13,10 +13,11 @@ from backend.errors import NotFound
 from backend.photos import services as photo_service
 from backend.visits.services import NOTES, VISITS
 from pwa import assets
+from pwa.live import use_live_query
 from pwa.screens import common, photos
 from pwa.screens.client import notes_list
 from pwa.screens.visit_form import visit_form
-from pwa.ui import App, action, button, card, chip, facts, guarded, link, query_state, use_query
+from pwa.ui import App, action, button, card, chip, facts, guarded, link, query_state
 
 # The notes box is the field kit's (pwa/static/fieldkit/notes.js): a note goes through the outbox, what is typed is
 # kept as a draft on the phone, and notes still waiting show as such until the server has them.
@@ -64,7 +65,8 @@ def plan_tools(app: App, visit: dict[str, Any], client: dict[str, Any] | None, o
 @guarded
 def screen(app: App) -> Any:
     visit_id = app.route.item_id
-    query = use_query(lambda: load(app, visit_id), str(visit_id))
+    query = use_live_query(app, lambda: load(app, visit_id), str(visit_id),
+                           watch=[("visits", {"id": visit_id}), ("notes", {"visit": visit_id})])
     state = query_state(app, query)
     if state is not None:
         return html.main({"className": "screen"}, state)

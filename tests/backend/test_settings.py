@@ -54,7 +54,7 @@ def test_keys_found_by_source_scan_are_the_ones_from_env_uses():
         "IPMS_ENV": "test", "IPMS_DATA_DIR": "/srv/ipms", "IPMS_DATABASE_URL": "postgresql://db/ipms",
         "IPMS_SECRET_KEY": "k" * 40, "IPMS_HOST": "0.0.0.0", "IPMS_TRUSTED_PROXIES": "10.0.0.0/8",
         "IPMS_ALLOWED_ORIGINS": "https://ipms.example.com", "IPMS_KEEP_ORIGINALS": "true",
-        "IPMS_CLOCK_ENABLED": "false",
+        "IPMS_CLOCK_ENABLED": "false", "IPMS_LIVE_BACKEND": "redis", "IPMS_REDIS_URL": "redis://cache:6379/1",
         "IPMS_DEFAULT_LANGUAGE": "en", "IPMS_VAPID_SUBJECT": "ops@example.com",
         "IPMS_VAPID_PRIVATE_KEY": "qaNXK6LYRi2Ug5rn587Uw6RnO9e4q17WHfhSxaNYKD4",
         "IPMS_VAPID_PUBLIC_KEY":
@@ -114,12 +114,21 @@ def test_env_example_values_give_the_defaults():
         ("IPMS_VAPID_PUBLIC_KEY", "BAAA"),
         ("IPMS_VAPID_SUBJECT", "https://example.com"),
         ("IPMS_PUSH_TTL", "0"),
+        ("IPMS_LIVE_BACKEND", "kafka"),
+        ("IPMS_LIVE_BACKEND", "postgres"),  # with the SQLite file: LISTEN/NOTIFY needs PostgreSQL
+        ("IPMS_REDIS_URL", "http://127.0.0.1:6379"),
     ],
 )
 def test_bad_value_raises_settings_error_naming_the_key(key, value):
     with pytest.raises(SettingsError) as caught:
         Settings.from_env({key: value})
     assert key in str(caught.value)
+
+
+def test_live_backend_postgres_with_a_postgresql_database():
+    settings = Settings.from_env({"IPMS_LIVE_BACKEND": "Postgres", "IPMS_DATABASE_URL": "postgresql://db/ipms"})
+    assert (settings.live_backend, Settings.from_env({"IPMS_LIVE_BACKEND": "redis"}).live_backend) == (
+        "postgres", "redis")
 
 
 @pytest.mark.parametrize("secret", [None, "", "too-short"])
