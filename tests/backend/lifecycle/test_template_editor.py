@@ -59,9 +59,10 @@ async def test_ladder_step_to_a_role_a_branch_lacks_is_a_warning(database):
     org = await make_org()
     await User.update({User.is_active: False}).where(User.id == org.b.users["legal"].id)
     draft = seed_json("real_estate")
-    draft["stages"][0]["escalation"].append({"after_hours": 500, "to": "role", "role": "legal"})
+    ladder = draft["stages"][0]["escalation"]
+    ladder.append({"after_hours": 500, "to": "role", "role": "legal"})
     found = await life.check_template(draft)
-    assert {"field": "definition.stages[0].escalation[2].role", "role": "legal",
+    assert {"field": f"definition.stages[0].escalation[{len(ladder) - 1}].role", "role": "legal",
             "branches": ["Branch B"]} in found["warnings"]
     assert all(w["branches"] == ["Branch B"] for w in found["warnings"])  # branch A has its legal specialist
     saved = await life.save_template(actor(org.admin), org.line.id, draft, 1)
