@@ -19,18 +19,6 @@ class Login(msgspec.Struct, forbid_unknown_fields=True):
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
-class UserCreate(msgspec.Struct, forbid_unknown_fields=True):
-    username: Username
-    display_name: Name
-    password: Password
-    role: Role
-    branch_id: uuid.UUID
-    supervisor_id: uuid.UUID | None = None
-    email: Email = ""
-    phone: Phone = ""
-    language: Language = ""
-
-
 class UserUpdate(msgspec.Struct, forbid_unknown_fields=True):
     version: Version
     display_name: Name | msgspec.UnsetType = msgspec.UNSET
@@ -182,6 +170,12 @@ class UserInvite(msgspec.Struct, forbid_unknown_fields=True):
     email: Email = ""
     phone: Phone = ""
     language: Language = ""
+
+
+class UserCreate(UserInvite, kw_only=True):
+    """A new user with the password the admin chose (the API and `ipms create-user`)."""
+
+    password: Password
 
 
 class PasswordReset(msgspec.Struct, forbid_unknown_fields=True):
